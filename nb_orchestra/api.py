@@ -1,0 +1,67 @@
+"""The public Python API: load, validate, register and run flows."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from . import expressions, registry
+from .engine import events
+from .engine.execution import Execution
+from .engine.launch import create_execution, run_execution, run_in_background
+from .errors import UserError
+from .model.flow import Flow
+from .model.parse import parse_flow
+
+FlowSource = "str | os.PathLike[str] | Flow"
+
+
+def load_flow(source: str | os.PathLike[str] | Flow) -> Flow:
+    """Parse and validate a flow from YAML text, a ``.yml``/``.yaml`` path, or a Flow.
+
+    Raises FlowValidationError listing every problem with its line and column.
+    """
+    if isinstance(source, Flow):
+        return source
+    if isinstance(source, os.PathLike) or _looks_like_path(source):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UserError(f"no such flow file: {path}") from None
+        return parse_flow(text, name=str(path))
+    return parse_flow(source)
+
+
+def _looks_like_path(source: str) -> bool:
+    return "\n" not in source and source.strip().lower().endswith((".yml", ".yaml"))
+
+
+def register_flow(source: str | os.PathLike[str] | Flow) -> Flow:
+    """Validate a flow and add it to the process-wide registry (for Subflow tasks and triggers)."""
+    return registry.register(load_flow(source))
+
+
+def run(source: str | os.PathLike[str] | Flow, inputs: Mapping[str, Any] | None = None, *,
+        labels: Mapping[str, str] | None = None, trigger: dict[str, Any] | None = None,
+        listeners: Iterable[events.Listener] = (), background: bool = False) -> Execution:
+    """Run a flow and return its Execution (state SUCCESS, WARNING, FAILED or KILLED).
+
+    Blocking unless ``background``; then call ``execution.wait()``. Invalid
+    inputs raise InputError before any execution exists, as in Kestra.
+    """
+    flow = load_flow(source)
+    execution = create_execution(flow, inputs, labels=labels, trigger=trigger)
+    bus = events.EventBus()
+    for listener in listeners:
+        bus.subscribe(listener)
+    if background:
+        run_in_background(execution, bus)
+        return execution
+    return run_execution(execution, bus)
+
+
+def render(template: str, context: Mapping[str, Any] | None = None) -> str:
+    """Render a template with Kestra's Pebble semantics: ``render("{{ x | upper }}", {"x": "a"})``."""
+    return expressions.render(template, context or {})

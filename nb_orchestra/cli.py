@@ -1,0 +1,147 @@
+"""The ``nb-orchestra`` command: run and validate flow files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from datetime import date, datetime, time, timedelta
+from typing import Any, Sequence
+
+from .errors import FlowValidationError, UserError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_INVALID
+    try:
+        return args.handler(args)
+    except FlowValidationError as exc:
+        print(exc.pretty(), file=sys.stderr)
+        return EXIT_INVALID
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nb-orchestra", description="Run and validate Kestra flows without a Kestra server.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a flow file", description=(
+        "Run a flow file to the end. Prints log lines as they come, then the tree of task runs. "
+        "Exit code 0 for SUCCESS or WARNING, 1 for FAILED or KILLED, 2 for an invalid flow or input, "
+        "130 when interrupted."))
+    run.add_argument("flow", metavar="FLOW.yaml", help="the flow file")
+    run.add_argument("-i", "--input", action="append", default=[], metavar="KEY=VALUE",
+                     help="an input value (repeat for several inputs)")
+    run.add_argument("--json", action="store_true",
+                     help="print one JSON object (id, state, inputs, outputs, taskruns, logs) instead")
+    run.add_argument("--home", metavar="DIR", help="folder for execution files (default .nb_orchestra)")
+    run.set_defaults(handler=_run)
+
+    validate = sub.add_parser("validate", help="validate flow files", description=(
+        "Validate flow files and print every problem with its line and column. Exit code 1 when any is invalid."))
+    validate.add_argument("flows", nargs="+", metavar="FLOW.yaml", help="flow files")
+    validate.set_defaults(handler=_validate)
+    return parser
+
+
+def _parse_inputs(pairs: list[str]) -> dict[str, str]:
+    inputs = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"--input takes KEY=VALUE, got '{pair}'")
+        inputs[key.strip()] = value
+    return inputs
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import api, config
+    from .engine import events, states
+    from .views.text import execution_tree
+
+    if args.home:
+        config.configure(home=args.home)
+    flow = api.load_flow(args.flow)
+    for warning in flow.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    listeners = [] if args.json else [_LivePrinter()]
+    try:
+        execution = api.run(flow, _parse_inputs(args.input), listeners=listeners)
+    except KeyboardInterrupt:
+        print("interrupted: execution KILLED", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.json:
+        print(json.dumps(_json_summary(execution), default=_to_json, ensure_ascii=False))
+    else:
+        print(execution_tree(execution))
+    return EXIT_OK if states.is_ok(execution.state) else EXIT_FAILED
+
+
+class _LivePrinter:
+    """Prints log lines as they are emitted (from any thread, one line at a time)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        from .engine.events import LogEmitted
+
+        if isinstance(event, LogEmitted):
+            record = event.record
+            value = f"[{record.value}]" if record.value is not None else ""
+            line = f"{record.timestamp:%H:%M:%S} {record.level:<5} {record.task_id or '-'}{value}: {record.message}"
+            with self._lock:
+                print(line, file=sys.stderr if record.level in ("WARN", "ERROR") else sys.stdout, flush=True)
+
+
+def _json_summary(execution: Any) -> dict[str, Any]:
+    data = execution.to_dict()
+    return {key: data[key] for key in ("id", "namespace", "flow_id", "state", "inputs", "outputs",
+                                        "flow_outputs", "labels", "taskruns", "logs")}
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        from .durations import format_duration
+
+        return format_duration(value)
+    return str(value)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from . import api
+
+    failed = 0
+    for path in args.flows:
+        try:
+            flow = api.load_flow(path)
+        except FlowValidationError as exc:
+            failed += 1
+            print(f"{path}: INVALID\n{exc.pretty()}")
+            continue
+        except UserError as exc:
+            failed += 1
+            print(f"{path}: {exc}")
+            continue
+        print(f"{path}: OK ({flow.namespace}.{flow.id}, {sum(1 for _ in flow.all_tasks())} tasks)")
+        for warning in flow.warnings:
+            print(f"  warning: {warning}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

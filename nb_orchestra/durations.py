@@ -1,0 +1,60 @@
+"""ISO-8601 durations as Java's ``java.time.Duration`` reads and prints them.
+
+Kestra parses ``timeout``, ``retry.interval``, ``Sleep.duration``... with
+``Duration.parse``: days, hours, minutes and (fractional) seconds only; no
+years, months or weeks (``P1M`` is an error, unlike isodate).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_DURATION = re.compile(
+    r"""^(?P<sign>[-+]?)P
+        (?:(?P<days>[-+]?\d+)D)?
+        (?:T
+            (?:(?P<hours>[-+]?\d+)H)?
+            (?:(?P<minutes>[-+]?\d+)M)?
+            (?:(?P<seconds>[-+]?\d+(?:[.,]\d{0,9})?)S)?
+        )?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``PT1M30S`` -> ``timedelta(seconds=90)``; raises ValueError with a short message."""
+    if isinstance(text, timedelta):
+        return text
+    match = _DURATION.match(str(text).strip())
+    if not match or str(text).strip().upper().endswith("T") or str(text).strip().upper() in ("P", "-P", "+P"):
+        raise ValueError(f"'{text}' is not an ISO-8601 duration such as PT30S, PT5M or P1DT2H")
+    parts = {k: v for k, v in match.groupdict().items() if k != "sign"}
+    delta = timedelta(
+        days=int(parts["days"] or 0),
+        hours=int(parts["hours"] or 0),
+        minutes=int(parts["minutes"] or 0),
+        seconds=float((parts["seconds"] or "0").replace(",", ".")),
+    )
+    return -delta if match.group("sign") == "-" else delta
+
+
+def format_duration(delta: timedelta) -> str:
+    """``timedelta(minutes=5, seconds=6)`` -> ``PT5M6S``, as ``Duration.toString()`` prints it."""
+    total = delta.total_seconds()
+    if total == 0:
+        return "PT0S"
+    sign = "-" if total < 0 else ""
+    micros = abs(round(total * 1_000_000))
+    hours, rest = divmod(micros, 3_600_000_000)
+    minutes, rest = divmod(rest, 60_000_000)
+    seconds, fraction = divmod(rest, 1_000_000)
+    out = "PT"
+    if hours:
+        out += f"{sign}{hours}H"
+    if minutes:
+        out += f"{sign}{minutes}M"
+    if seconds or fraction:
+        frac = f".{fraction:06d}".rstrip("0") if fraction else ""
+        out += f"{sign}{seconds}{frac}S"
+    return out

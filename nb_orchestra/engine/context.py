@@ -1,0 +1,142 @@
+"""What a task sees while it runs: its rendered properties, a logger, cancellation.
+
+Properties are rendered lazily, when the task asks for them, against the
+expression variables of its task run, exactly as Kestra renders them when
+the task starts. A rendering error names the task, the property and the
+expression.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import expressions
+from ..durations import parse_duration
+from ..errors import TemplateError
+from ..plugins.base import Prop, TaskFailure
+
+if TYPE_CHECKING:
+    from ..model.flow import Task
+    from .execution import Execution, TaskRun
+    from .runner import Engine
+
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
+
+
+class TaskCancelled(Exception):
+    """Raised inside a task body when its run was killed or timed out."""
+
+
+class TaskContext:
+    """Handed to ``plugin.run``/``plugin.plan``: properties, logs, waits, files."""
+
+    __slots__ = ("engine", "task", "run", "variables", "cancel", "warning", "_props")
+
+    def __init__(self, engine: "Engine", task: "Task", run: "TaskRun", variables: dict[str, Any],
+                 cancel: threading.Event):
+        self.engine = engine
+        self.task = task
+        self.run = run
+        self.variables = variables
+        self.cancel = cancel
+        self.warning = False  # a task sets this to end WARNING instead of SUCCESS
+        self._props = _declared(type(task.plugin))
+
+    @property
+    def execution(self) -> "Execution":
+        return self.engine.execution
+
+    def get(self, name: str) -> Any:
+        """The property ``name``: its default when absent, else rendered and converted."""
+        prop = self._props[name]
+        raw = self.task.props.get(name)
+        if raw is None:
+            return prop.default
+        try:
+            return _convert(prop, raw, self.variables)
+        except TemplateError as exc:
+            raise TaskFailure(f"property '{name}': {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise TaskFailure(f"property '{name}': {exc}") from None
+
+    def render(self, value: Any, typed: bool = False) -> Any:
+        """Render a string (or every string in a list/map) against this task run's variables."""
+        return expressions.render_value(value, self.variables, typed=typed)
+
+    def log(self, level: str, message: str) -> None:
+        self.engine.log(self.run, self.task, level, message)
+
+    def info(self, message: str) -> None:
+        self.log("INFO", message)
+
+    def wait(self, seconds: float) -> None:
+        """Sleep, but stop at once (TaskCancelled) when the run is killed or times out."""
+        if self.cancel.wait(max(seconds, 0)):
+            raise TaskCancelled()
+
+    @property
+    def working_dir(self) -> Path:
+        """A directory for this task's files (shared by the children of a WorkingDirectory)."""
+        return self.engine.working_dir(self.run)
+
+
+_PROPS_CACHE: dict[type, dict[str, Prop]] = {}
+
+
+def _declared(plugin_cls: type) -> dict[str, Prop]:
+    props = _PROPS_CACHE.get(plugin_cls)
+    if props is None:
+        props = _PROPS_CACHE[plugin_cls] = plugin_cls.all_properties()
+    return props
+
+
+def _convert(prop: Prop, raw: Any, variables: dict[str, Any]) -> Any:
+    """Render a raw property value as its declared kind asks."""
+    if not prop.dynamic:
+        return raw
+    kind = prop.kind
+    if kind in ("string", "enum"):
+        return expressions.render(raw if isinstance(raw, str) else expressions.to_text(raw), variables)
+    if kind == "duration":
+        return parse_duration(expressions.render(str(raw), variables))
+    if kind in ("int", "number", "bool"):
+        return _scalar(kind, expressions.render_typed(raw, variables) if isinstance(raw, str) else raw)
+    if kind == "string_or_list":
+        if isinstance(raw, list):
+            return [expressions.render(expressions.to_text(x), variables) for x in raw]
+        return expressions.render(str(raw), variables)
+    if kind in ("list", "list_or_string", "map", "map_or_string"):
+        return _collection(kind, raw, variables)
+    return expressions.render_value(raw, variables)
+
+
+def _scalar(kind: str, value: Any) -> Any:
+    if kind == "bool":
+        return value if isinstance(value, bool) else expressions.is_truthy(value)
+    if isinstance(value, str):
+        value = json.loads(value)
+    if kind == "int":
+        if isinstance(value, bool) or not float(value).is_integer():
+            raise ValueError(f"expected an integer, got {value!r}")
+        return int(value)
+    return value
+
+
+def _collection(kind: str, raw: Any, variables: dict[str, Any]) -> Any:
+    """Lists and maps: each element rendered; one expression string is rendered then read as JSON."""
+    if isinstance(raw, str):
+        value = expressions.render_typed(raw, variables)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(f"expected a JSON {'list' if 'list' in kind else 'map'}, got {value!r}") from None
+        expected = list if "list" in kind else dict
+        if not isinstance(value, expected):
+            raise ValueError(f"expected a {'list' if expected is list else 'map'}, got {expressions.to_text(value)!r}")
+        return value
+    return expressions.render_value(raw, variables)

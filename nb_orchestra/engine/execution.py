@@ -1,0 +1,216 @@
+"""The record of one run of a flow: Execution, its TaskRuns, their Attempts and logs."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterator
+
+from . import states
+
+if TYPE_CHECKING:
+    from ..model.flow import Flow
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    """A short, URL-safe, unique id like Kestra's base62 execution ids."""
+    return uuid.uuid4().hex[:22]
+
+
+class AttrDict(dict):
+    """A dict whose keys also read as attributes: ``ex.outputs.task.value``.
+
+    Keys win over dict methods, so an output named ``values`` or ``keys``
+    reads as the output, as it does in Kestra's expressions.
+    """
+
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("_") and dict.__contains__(self, name):
+            return _wrap(dict.__getitem__(self, name))
+        return super().__getattribute__(name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return _wrap(dict.__getitem__(self, key))
+
+    def __dir__(self) -> list[str]:
+        return [*map(str, self.keys()), *dir(dict)]
+
+
+def _wrap(value: Any) -> Any:
+    return AttrDict(value) if type(value) is dict else value
+
+
+class Attempt:
+    __slots__ = ("state", "start_date", "end_date")
+
+    def __init__(self) -> None:
+        self.state = states.RUNNING
+        self.start_date = now()
+        self.end_date: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"Attempt({self.state})"
+
+
+class TaskRun:
+    """One run of one task; a task inside a ForEach has one run per loop value."""
+
+    __slots__ = ("id", "task_id", "task_type", "value", "iteration", "parent", "path", "state",
+                 "attempts", "start_date", "end_date", "outputs", "message")
+
+    def __init__(self, task_id: str, task_type: str, parent: "TaskRun | None",
+                 value: str | None = None, iteration: int | None = None):
+        self.id = new_id()
+        self.task_id = task_id
+        self.task_type = task_type
+        self.value = value
+        self.iteration = iteration
+        self.parent = parent
+        # Loop values of this run and its ancestors, outermost first: how outputs are keyed.
+        base = parent.path if parent is not None else ()
+        self.path: tuple[str, ...] = base + (value,) if value is not None else base
+        self.state = states.CREATED
+        self.attempts: list[Attempt] = []
+        self.start_date = now()
+        self.end_date: datetime | None = None
+        self.outputs: dict[str, Any] | None = None
+        self.message: str | None = None  # why it failed, when it did
+
+    @property
+    def parent_id(self) -> str | None:
+        return self.parent.id if self.parent is not None else None
+
+    @property
+    def duration(self) -> float | None:
+        end = self.end_date or (now() if self.state not in states.TERMINAL else None)
+        return (end - self.start_date).total_seconds() if end else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "task_id": self.task_id, "type": self.task_type, "value": self.value,
+            "parent_id": self.parent_id, "state": self.state, "attempts": len(self.attempts),
+            "start_date": self.start_date, "end_date": self.end_date, "outputs": self.outputs,
+            "message": self.message,
+        }
+
+    def __repr__(self) -> str:
+        value = f"[{self.value}]" if self.value is not None else ""
+        return f"TaskRun({self.task_id}{value} {self.state})"
+
+
+class LogRecord:
+    __slots__ = ("task_id", "taskrun_id", "value", "level", "message", "timestamp")
+
+    def __init__(self, task_id: str | None, taskrun_id: str | None, value: str | None, level: str, message: str):
+        self.task_id = task_id
+        self.taskrun_id = taskrun_id
+        self.value = value
+        self.level = level
+        self.message = message
+        self.timestamp = now()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task_id": self.task_id, "taskrun_id": self.taskrun_id, "value": self.value,
+                "level": self.level, "message": self.message, "timestamp": self.timestamp}
+
+    def __repr__(self) -> str:
+        return f"[{self.level}] {self.task_id or '-'}: {self.message}"
+
+
+class Execution:
+    """One run of a flow. ``outputs`` maps task id -> outputs (by loop value inside ForEach)."""
+
+    def __init__(self, flow: "Flow", inputs: dict[str, Any], labels: dict[str, str],
+                 trigger: dict[str, Any] | None = None, original_id: str | None = None):
+        self.id = new_id()
+        self.flow = flow
+        self.flow_id = flow.id
+        self.namespace = flow.namespace
+        self.revision = flow.revision
+        self.inputs = inputs
+        self.vars = flow.variables
+        self.labels = labels
+        self.trigger = trigger
+        self.original_id = original_id or self.id
+        self.state = states.CREATED
+        self.state_history: list[tuple[str, datetime]] = [(states.CREATED, now())]
+        self.start_date = now()
+        self.end_date: datetime | None = None
+        self.taskruns: list[TaskRun] = []
+        self.logs: list[LogRecord] = []
+        self.outputs = AttrDict()           # task id -> outputs, nested by loop values
+        self.task_states: dict[str, Any] = {}  # task id -> {"state": ...}, nested likewise
+        self.flow_outputs: dict[str, Any] = {}
+        self.message: str | None = None
+        self._kill = threading.Event()
+        self._resume = threading.Event()
+        self._done = threading.Event()
+
+    # -- what front ends read ---------------------------------------------------
+
+    @property
+    def duration(self) -> float:
+        return ((self.end_date or now()) - self.start_date).total_seconds()
+
+    def taskrun(self, task_id: str, value: str | None = None) -> TaskRun:
+        """The (last) run of ``task_id``, for a given loop value when given."""
+        for run in reversed(self.taskruns):
+            if run.task_id == task_id and (value is None or run.value == value):
+                return run
+        raise KeyError(task_id if value is None else f"{task_id}[{value}]")
+
+    def logs_of(self, task_id: str) -> list[LogRecord]:
+        return [log for log in self.logs if log.task_id == task_id]
+
+    def counts(self) -> dict[str, int]:
+        """Number of task runs in each state."""
+        out: dict[str, int] = {}
+        for run in self.taskruns:
+            out[run.state] = out.get(run.state, 0) + 1
+        return out
+
+    def children(self, parent: TaskRun | None) -> Iterator[TaskRun]:
+        return (run for run in self.taskruns if run.parent is parent)
+
+    # -- control ------------------------------------------------------------------
+
+    def kill(self) -> None:
+        """Ask the engine to stop this execution: running task runs end KILLED."""
+        self._kill.set()
+
+    def resume(self) -> None:
+        """Resume a PAUSED execution (a Pause task without a duration)."""
+        self._resume.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the execution ends (for executions started in the background)."""
+        return self._done.wait(timeout)
+
+    @property
+    def killed(self) -> bool:
+        return self._kill.is_set()
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.state_history.append((state, now()))
+        if state in states.TERMINAL:
+            self.end_date = now()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "namespace": self.namespace, "flow_id": self.flow_id, "state": self.state,
+            "start_date": self.start_date, "end_date": self.end_date, "inputs": self.inputs,
+            "labels": self.labels, "outputs": dict(self.outputs), "flow_outputs": self.flow_outputs,
+            "taskruns": [run.to_dict() for run in self.taskruns],
+            "logs": [log.to_dict() for log in self.logs],
+        }
+
+    def __repr__(self) -> str:
+        return f"<Execution {self.namespace}.{self.flow_id} {self.id} {self.state}>"

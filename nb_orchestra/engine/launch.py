@@ -1,0 +1,119 @@
+"""Creating and running executions: inputs, flow concurrency, flow-level retry.
+
+``create_execution`` resolves inputs first, as Kestra does: an input that
+fails validation means no execution is created at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Mapping
+
+from .. import expressions
+from ..errors import UserError
+from ..inputs import resolve_inputs
+from ..model.flow import Flow
+from . import events, states
+from .execution import Execution
+from .runner import Engine
+
+
+class FlowDisabledError(UserError):
+    """The flow has ``disabled: true``."""
+
+
+def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels: Mapping[str, str] | None = None,
+                     trigger: dict[str, Any] | None = None, original_id: str | None = None) -> Execution:
+    """A new execution of ``flow`` with resolved inputs; raises InputError listing every bad input."""
+    if flow.disabled:
+        raise FlowDisabledError(f"Cannot execute a flow which is disabled ({flow.namespace}.{flow.id})")
+    flow_vars = {"id": flow.id, "namespace": flow.namespace, "revision": flow.revision}
+
+    def render(template: str, context: dict[str, Any]) -> Any:
+        return expressions.render_typed(template, {**context, "flow": flow_vars})
+
+    resolved = resolve_inputs(flow.inputs, inputs or {}, render=render)
+    return Execution(flow, resolved, {**flow.labels, **(labels or {})}, trigger, original_id=original_id)
+
+
+def run_execution(execution: Execution, listeners: events.EventBus | None = None,
+                  parent_cancel: threading.Event | None = None) -> Execution:
+    """Run to the end (blocking); returns the execution, or the last one of a flow-level retry."""
+    while True:
+        if _slots.acquire(execution, listeners):
+            try:
+                Engine(execution, listeners, parent_cancel).run()
+            finally:
+                _slots.release(execution)
+        retry = execution.flow.retry
+        if execution.state != states.FAILED or retry is None or retry.behavior != "CREATE_NEW_EXECUTION":
+            return execution
+        attempts = 1 + sum(1 for _ in _retried(execution))
+        if retry.next_delay(attempts, execution.end_date - execution.start_date) is None:
+            return execution
+        execution.set_state(states.RETRIED)
+        successor = Execution(execution.flow, execution.inputs, execution.labels, execution.trigger,
+                              original_id=execution.original_id)
+        successor.retried_from = execution  # type: ignore[attr-defined]
+        execution = successor
+
+
+def _retried(execution: Execution):
+    while getattr(execution, "retried_from", None) is not None:
+        execution = execution.retried_from  # type: ignore[attr-defined]
+        yield execution
+
+
+def run_in_background(execution: Execution, listeners: events.EventBus | None = None) -> threading.Thread:
+    """Run on a daemon thread; ``execution.wait()`` blocks until it ends."""
+    thread = threading.Thread(target=run_execution, args=(execution, listeners), daemon=True,
+                              name=f"nbo-execution-{execution.id[:8]}")
+    thread.start()
+    return thread
+
+
+class _FlowSlots:
+    """Kestra's flow ``concurrency``: at most ``limit`` running executions of one flow."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._running: dict[tuple[str, str], int] = {}
+
+    def acquire(self, execution: Execution, listeners: events.EventBus | None) -> bool:
+        limit = execution.flow.concurrency
+        if not limit:
+            return True
+        key = execution.flow.key
+        with self._cond:
+            while self._running.get(key, 0) >= limit["limit"]:
+                behavior = limit["behavior"]
+                if behavior in ("CANCEL", "FAIL") or execution.killed:
+                    final = states.KILLED if execution.killed else (
+                        states.CANCELLED if behavior == "CANCEL" else states.FAILED)
+                    execution.message = f"flow concurrency limit of {limit['limit']} reached ({behavior})"
+                    _set_state(execution, final, listeners)
+                    execution._done.set()
+                    return False
+                if execution.state != states.QUEUED:
+                    _set_state(execution, states.QUEUED, listeners)
+                self._cond.wait(0.1)
+            self._running[key] = self._running.get(key, 0) + 1
+            return True
+
+    def release(self, execution: Execution) -> None:
+        if not execution.flow.concurrency:
+            return
+        with self._cond:
+            self._running[execution.flow.key] -= 1
+            self._cond.notify_all()
+
+
+def _set_state(execution: Execution, state: str, listeners: events.EventBus | None) -> None:
+    execution.set_state(state)
+    event = events.ExecutionChanged(execution, state)
+    events.bus.publish(event)
+    if listeners:
+        listeners.publish(event)
+
+
+_slots = _FlowSlots()

@@ -1,0 +1,563 @@
+"""The executor: runs one execution's tree of task runs to a final state.
+
+The coordinator runs on the calling thread (in a notebook, the kernel's main
+thread, where an interrupt arrives as KeyboardInterrupt). It walks a tree of
+scopes: the execution, then each flowable task run, each holding groups of
+tasks run in order. Quick task bodies (Log, Return...) run inline; blocking
+ones (Sleep, scripts, HTTP, subflows) and any task with a timeout run on a
+bounded pool of worker threads. The coordinator waits for them in short
+slices so an interrupt or a kill is never stuck behind a task.
+
+All bookkeeping happens on the coordinator thread; workers only run task
+bodies and hand results back through a queue.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import shutil
+import tempfile
+import threading
+import time
+import traceback
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .. import expressions
+from ..config import settings
+from ..errors import UserError
+from ..plugins.base import ExitExecution, Group, TaskFailure
+from . import events, states
+from .context import LEVEL_RANK, TaskCancelled, TaskContext
+from .execution import Attempt, AttrDict, Execution, LogRecord, TaskRun, now
+from .runtime import Runtime
+
+WAIT_SLICE = 0.1  # seconds the coordinator blocks at most before checking interrupts and kills
+KILL_GRACE = 5.0  # seconds to let killed task bodies return before giving up on them
+
+MAIN, ERRORS, FINALLY, DONE = range(4)
+
+
+class _Scope:
+    """The children of one owner: main groups, then ``errors`` on failure, then ``finally``."""
+
+    __slots__ = ("owner", "pending", "limit", "running", "state", "failed", "phase",
+                 "errors", "finally_", "working_dir", "on_done")
+
+    def __init__(self, owner: TaskRun | None, groups: Sequence[Group], limit: int,
+                 errors: Sequence, finally_: Sequence, on_done: Callable[["_Scope"], None]):
+        self.owner = owner
+        self.pending = deque(groups)
+        self.limit = limit
+        self.running = 0
+        self.state = states.SUCCESS
+        self.failed = False
+        self.phase = MAIN
+        self.errors = errors
+        self.finally_ = finally_
+        self.working_dir: Path | None = None
+        self.on_done = on_done
+
+
+class _Block:
+    """One group of tasks of a scope, run one after the other."""
+
+    __slots__ = ("scope", "tasks", "index", "value", "iteration", "state", "phase")
+
+    def __init__(self, scope: _Scope, group: Group):
+        self.scope = scope
+        self.tasks = group.tasks
+        self.index = 0
+        self.value = group.value
+        self.iteration = group.iteration
+        self.state = states.SUCCESS
+        self.phase = scope.phase
+
+
+class Engine:
+    """Runs one Execution. Create it, then call :meth:`run` (blocking)."""
+
+    def __init__(self, execution: Execution, listeners: events.EventBus | None = None,
+                 parent_cancel: threading.Event | None = None):
+        self.execution = execution
+        self.flow = execution.flow
+        self.listeners = listeners or events.EventBus()
+        self.runtime = Runtime(self)
+        self._parent_cancel = parent_cancel
+        self._todo: deque[tuple[Callable, Any]] = deque()
+        self._completions: queue.SimpleQueue = queue.SimpleQueue()
+        self._timers: list[tuple[float, int, Callable, Any]] = []
+        self._seq = itertools.count()
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight = 0  # task bodies running on workers
+        self._blocks: dict[str, _Block] = {}      # task run id -> its block
+        self._tasks: dict[str, Any] = {}          # task run id -> Task
+        self._scopes: dict[str, _Scope] = {}      # flowable task run id -> its scope
+        self._cancels: dict[str, threading.Event] = {}
+        self._work_dirs: list[Path] = []
+        self._halted = False        # no new task starts (kill or Exit)
+        self._exit_state: str | None = None
+        self._finished = False
+        self._execution_vars = {"id": execution.id, "startDate": execution.start_date,
+                                "originalId": execution.original_id, "state": execution.state}
+        self._base = self._base_variables()
+
+    # -- public -----------------------------------------------------------------------
+
+    def run(self) -> Execution:
+        """Run to a final state. On KeyboardInterrupt: kill, finish as KILLED, re-raise."""
+        ex = self.execution
+        self._set_execution_state(states.RUNNING)
+        root = _Scope(None, [Group(self.flow.tasks)], 1, self.flow.errors, self.flow.finally_, self._main_done)
+        self._todo.append((self._advance, root))
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            self._kill_all("interrupted")
+            raise
+        finally:
+            self._close()
+        return ex
+
+    def log(self, run: TaskRun | None, task: Any, level: str, message: str) -> None:
+        """Record a log line of a task run (or of the execution when ``run`` is None)."""
+        if task is not None and task.log_level and LEVEL_RANK.get(level, 2) < LEVEL_RANK[task.log_level]:
+            return
+        record = LogRecord(run.task_id if run else None, run.id if run else None,
+                           run.value if run else None, level, self.runtime.mask(message))
+        self.execution.logs.append(record)
+        if events.bus or self.listeners:
+            self._publish(events.LogEmitted(self.execution, record))
+
+    def working_dir(self, run: TaskRun) -> Path:
+        """The shared directory of an enclosing WorkingDirectory, else a fresh one for ``run``."""
+        parent = run.parent
+        while parent is not None:
+            scope = self._scopes.get(parent.id)
+            if scope is not None and scope.working_dir is not None:
+                return scope.working_dir
+            parent = parent.parent
+        return self._new_work_dir()
+
+    def set_paused(self, paused: bool) -> None:
+        self._set_execution_state(states.PAUSED if paused else states.RUNNING)
+
+    # -- the coordinator loop ---------------------------------------------------------
+
+    def _loop(self) -> None:
+        ex = self.execution
+        while True:
+            while self._todo:
+                fn, arg = self._todo.popleft()
+                fn(arg)
+            if self._finished:
+                return
+            if ex.killed or (self._parent_cancel is not None and self._parent_cancel.is_set()):
+                self._kill_all("killed")
+                return
+            if self._exit_state is not None and self._in_flight == 0:
+                self._end(self._exit_state)
+                continue
+            self._wait_for_work()
+
+    def _wait_for_work(self) -> None:
+        timeout = WAIT_SLICE
+        if self._timers:
+            timeout = min(timeout, max(self._timers[0][0] - time.monotonic(), 0))
+        try:
+            item = self._completions.get(timeout=timeout)
+        except queue.Empty:
+            item = None
+        if item is not None:
+            self._in_flight -= 1
+            self._attempt_done(*item)
+        current = time.monotonic()
+        while self._timers and self._timers[0][0] <= current:
+            _, _, fn, arg = heapq.heappop(self._timers)
+            fn(arg)
+
+    def _after(self, seconds: float, fn: Callable, arg: Any) -> None:
+        heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._seq), fn, arg))
+
+    # -- scopes and blocks -------------------------------------------------------------
+
+    def _advance(self, scope: _Scope) -> None:
+        """Start what a scope may start now; move it to its next phase when idle."""
+        if self._halted or scope.phase == DONE:
+            return
+        if scope.phase == MAIN:
+            while scope.pending and not scope.failed and (scope.limit == 0 or scope.running < scope.limit):
+                self._start_block(scope, scope.pending.popleft())
+            if scope.running:
+                return
+            scope.phase = ERRORS
+            if scope.failed and scope.errors:
+                self._start_block(scope, Group(scope.errors))
+                return
+        if scope.phase == ERRORS and scope.running == 0:
+            scope.phase = FINALLY
+            if scope.finally_:
+                self._start_block(scope, Group(scope.finally_))
+                return
+        if scope.phase == FINALLY and scope.running == 0:
+            scope.phase = DONE
+            scope.on_done(scope)
+
+    def _start_block(self, scope: _Scope, group: Group) -> None:
+        scope.running += 1
+        self._todo.append((self._next_in_block, _Block(scope, group)))
+
+    def _next_in_block(self, block: _Block) -> None:
+        if self._halted:
+            return
+        if block.index >= len(block.tasks):
+            self._block_done(block)
+            return
+        task = block.tasks[block.index]
+        block.index += 1
+        self._start_task(block, task)
+
+    def _block_done(self, block: _Block) -> None:
+        scope = block.scope
+        scope.running -= 1
+        if block.phase != ERRORS:  # errors tasks never make a failed scope succeed
+            scope.state = states.worst(scope.state, block.state)
+        if block.state in states.FAILURES:
+            scope.failed = True
+        self._advance(scope)
+
+    def _after_run(self, run: TaskRun) -> None:
+        block = self._blocks.pop(run.id)
+        block.state = states.worst(block.state, run.state)
+        if run.state in states.FAILURES:
+            self._block_done(block)
+        else:
+            self._next_in_block(block)
+
+    # -- task runs ---------------------------------------------------------------------
+
+    def _start_task(self, block: _Block, task: Any) -> None:
+        run = TaskRun(task.id, task.type, block.scope.owner, block.value, block.iteration)
+        self.execution.taskruns.append(run)
+        self._blocks[run.id] = block
+        self._tasks[run.id] = task
+        self._set_run_state(run, states.RUNNING)
+        variables = self._variables(task, run)
+        if task.run_if is not None:
+            try:
+                go = expressions.is_truthy(expressions.render(str(task.run_if), variables))
+            except UserError as exc:
+                self._fail_run(run, f"runIf: {exc}")
+                return
+            if not go:
+                self._finish_run(run, states.SKIPPED)
+                return
+        if task.plugin.flowable:
+            self._start_flowable(run, task, variables)
+        else:
+            self._start_attempt((run, task, variables))
+
+    def _start_flowable(self, run: TaskRun, task: Any, variables: dict[str, Any]) -> None:
+        ctx = TaskContext(self, task, run, variables, self._cancel_of(run))
+        try:
+            plan = task.plugin.plan(ctx)
+        except (UserError, TaskFailure, ValueError) as exc:
+            self._fail_run(run, str(exc))
+            return
+        if plan.outputs is not None:
+            self._record_outputs(run, plan.outputs)
+        scope = _Scope(run, plan.groups, plan.concurrency,
+                       plan.errors or task.children.get("errors", ()),
+                       plan.finally_ or task.children.get("finally", ()), self._flowable_done)
+        if plan.working_dir:
+            scope.working_dir = self._new_work_dir()
+        self._scopes[run.id] = scope
+        self._advance(scope)
+
+    def _flowable_done(self, scope: _Scope) -> None:
+        self._finish_run(scope.owner, scope.state)
+
+    def _start_attempt(self, args: tuple) -> None:
+        run, task, variables = args
+        if self._halted or run.state in states.TERMINAL:
+            return
+        attempt = Attempt()
+        run.attempts.append(attempt)
+        if run.state != states.RUNNING:
+            self._set_run_state(run, states.RUNNING)
+        variables["taskrun"]["attemptsCount"] = len(run.attempts) - 1
+        cancel = self._cancel_of(run, fresh=True)
+        ctx = TaskContext(self, task, run, variables, cancel)
+        if task.plugin.blocking or task.timeout is not None:
+            self._in_flight += 1
+            self._executor().submit(self._call_on_worker, run, task, attempt, ctx)
+            if task.timeout is not None:
+                self._after(task.timeout.total_seconds(), self._timed_out, (run, task, attempt, cancel))
+        else:
+            self._attempt_done(run, task, attempt, self._call(ctx))
+
+    def _call_on_worker(self, run: TaskRun, task: Any, attempt: Attempt, ctx: TaskContext) -> None:
+        self._completions.put((run, task, attempt, self._call(ctx)))
+
+    def _call(self, ctx: TaskContext) -> tuple:
+        """Run a task body; returns ("ok", outputs, warning) | ("failed", message, outputs) | ..."""
+        try:
+            return ("ok", ctx.task.plugin.run(ctx), ctx.warning)
+        except TaskCancelled:
+            return ("cancelled",)
+        except ExitExecution as exc:
+            return ("exit", exc.state)
+        except TaskFailure as exc:
+            return ("failed", exc.message, exc.outputs)
+        except UserError as exc:
+            return ("failed", str(exc), None)
+        except Exception as exc:  # a bug, in a plugin or ours: keep the traceback in the log
+            detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            return ("failed", f"{type(exc).__name__}: {exc}\n{detail}", None)
+
+    def _attempt_done(self, run: TaskRun, task: Any, attempt: Attempt, result: tuple) -> None:
+        if attempt.state != states.RUNNING:  # timed out or killed meanwhile: a late answer
+            return
+        attempt.end_date = now()
+        kind = result[0]
+        if kind == "ok":
+            attempt.state = states.SUCCESS
+            if result[1]:
+                self._record_outputs(run, result[1])
+            warned = result[2] or (len(run.attempts) > 1 and task.retry is not None and task.retry.warning_on_retry)
+            self._finish_run(run, states.WARNING if warned else states.SUCCESS)
+        elif kind == "failed":
+            attempt.state = states.FAILED
+            if result[2]:
+                self._record_outputs(run, result[2])
+            self._attempt_failed(run, task, result[1])
+        elif kind == "exit":
+            attempt.state = states.SUCCESS
+            self._finish_run(run, states.SUCCESS)
+            self._exit(result[1])
+        else:  # cancelled without a kill or a timeout: the task gave up by itself
+            attempt.state = states.KILLED
+            self._finish_run(run, states.KILLED)
+
+    def _timed_out(self, args: tuple) -> None:
+        run, task, attempt, cancel = args
+        if attempt.state != states.RUNNING:
+            return
+        cancel.set()
+        attempt.state = states.FAILED
+        attempt.end_date = now()
+        self._attempt_failed(run, task, f"Timeout after {task.props.get('timeout')}")
+
+    def _attempt_failed(self, run: TaskRun, task: Any, message: str) -> None:
+        self.log(run, None, "ERROR", message)
+        policy = task.retry or (self.flow.retry if self.flow.retry and self.flow.retry.behavior == "RETRY_FAILED_TASK" else None)
+        delay = None
+        if policy is not None and not self._halted:
+            delay = policy.next_delay(len(run.attempts), now() - run.start_date)
+        if delay is None:
+            self._fail_run(run, message)
+            return
+        self._set_run_state(run, states.RETRYING)
+        self.log(run, None, "WARN", f"attempt {len(run.attempts)} failed; retrying in {delay:g}s")
+        variables = self._variables(task, run)
+        self._after(delay, self._start_attempt, (run, task, variables))
+
+    def _fail_run(self, run: TaskRun, message: str) -> None:
+        run.message = message.splitlines()[0] if message else message
+        if not run.attempts or run.attempts[-1].state == states.RUNNING:
+            self.log(run, None, "ERROR", message)
+        self._finish_run(run, states.FAILED)
+
+    def _finish_run(self, run: TaskRun, state: str) -> None:
+        task = self._tasks.pop(run.id)
+        if state == states.FAILED and task.allow_failure:
+            state = states.WARNING
+        if state == states.WARNING and task.allow_warning:
+            state = states.SUCCESS
+        run.end_date = now()
+        self._set_run_state(run, state)
+        self._cancels.pop(run.id, None)
+        self._todo.append((self._after_run, run))
+
+    def _set_run_state(self, run: TaskRun, state: str) -> None:
+        run.state = state
+        tree = self.execution.task_states  # `tasks.<id>.state`, by loop value inside ForEach
+        if not run.path:
+            tree[run.task_id] = {"state": state}
+        else:
+            node = tree.setdefault(run.task_id, {})
+            for key in run.path[:-1]:
+                node = node.setdefault(key, {})
+            node[run.path[-1]] = {"state": state}
+        if events.bus or self.listeners:
+            self._publish(events.TaskRunChanged(self.execution, run, state))
+
+    def _record_outputs(self, run: TaskRun, outputs: dict[str, Any]) -> None:
+        """Keep a run's outputs where expressions find them: outputs[task][value]..."""
+        run.outputs = AttrDict(outputs)
+        if not run.path:
+            self.execution.outputs[run.task_id] = run.outputs
+            return
+        node = self.execution.outputs
+        for key in (run.task_id, *run.path[:-1]):
+            node = node.setdefault(key, AttrDict())
+        node[run.path[-1]] = run.outputs
+
+    # -- ending ------------------------------------------------------------------------
+
+    def _main_done(self, scope: _Scope) -> None:
+        self._end(scope.state)
+
+    def _exit(self, state: str) -> None:
+        """The Exit task: start nothing more; KILLED also stops what runs."""
+        self._halted = True
+        self._exit_state = state
+        if state == states.KILLED:
+            self.execution.kill()
+
+    def _end(self, state: str) -> None:
+        """Give the execution its final state, render flow outputs, run afterExecution."""
+        self._exit_state = None
+        for run in self.execution.taskruns:  # flowables left open by Exit
+            if run.state not in states.TERMINAL:
+                run.end_date = now()
+                self._set_run_state(run, state if state in states.TERMINAL else states.KILLED)
+        if state in (states.SUCCESS, states.WARNING):
+            state = self._render_flow_outputs(state)
+        self._set_execution_state(state)
+        after = self.flow.after_execution
+        if after and state != states.KILLED:
+            self._halted = False
+            scope = _Scope(None, [Group(after)], 1, (), (), self._after_execution_done)
+            self._todo.append((self._advance, scope))
+        else:
+            self._finished = True
+
+    def _after_execution_done(self, scope: _Scope) -> None:
+        self._finished = True
+
+    def _render_flow_outputs(self, state: str) -> str:
+        if not self.flow.outputs:
+            return state
+        from ..inputs import coerce_input
+
+        variables = dict(self._base)
+        for output in self.flow.outputs:
+            try:
+                value = expressions.render_value(output.get("value"), variables, typed=True)
+                self.execution.flow_outputs[output["id"]] = coerce_input(output, value)
+            except (UserError, ValueError) as exc:
+                self.log(None, None, "ERROR", f"Invalid output for `{output['id']}`: {exc}")
+                self.execution.message = f"Invalid output for `{output['id']}`: {exc}"
+                return states.FAILED
+        return state
+
+    def _kill_all(self, why: str) -> None:
+        """Stop everything: running task runs end KILLED; wait a little for their bodies."""
+        self._halted = True
+        self._todo.clear()
+        self._timers.clear()
+        for run in self.execution.taskruns:
+            if run.state not in states.TERMINAL:
+                if run.attempts and run.attempts[-1].state == states.RUNNING:
+                    run.attempts[-1].state = states.KILLED
+                    run.attempts[-1].end_date = now()
+                run.end_date = now()
+                self._set_run_state(run, states.KILLED)
+        for cancel in self._cancels.values():
+            cancel.set()
+        self.log(None, None, "WARN", f"execution {why}")
+        self._set_execution_state(states.KILLED)
+        self._finished = True
+        deadline = time.monotonic() + KILL_GRACE
+        try:
+            while self._in_flight and time.monotonic() < deadline:
+                try:
+                    self._completions.get(timeout=WAIT_SLICE)
+                    self._in_flight -= 1
+                except queue.Empty:
+                    pass
+        except KeyboardInterrupt:  # a second interrupt: stop waiting for stubborn tasks
+            pass
+
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=self._in_flight == 0, cancel_futures=True)
+        for path in self._work_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+        if self.execution.state not in states.TERMINAL:  # an internal error escaped the loop
+            self._set_execution_state(states.FAILED)
+        self.execution._done.set()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _set_execution_state(self, state: str) -> None:
+        self.execution.set_state(state)
+        self._execution_vars["state"] = state
+        if events.bus or self.listeners:
+            self._publish(events.ExecutionChanged(self.execution, state))
+
+    def _publish(self, event: events.Event) -> None:
+        events.bus.publish(event)
+        self.listeners.publish(event)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="nbo-worker")
+        return self._pool
+
+    def _cancel_of(self, run: TaskRun, fresh: bool = False) -> threading.Event:
+        cancel = self._cancels.get(run.id)
+        if cancel is None or fresh:
+            cancel = self._cancels[run.id] = threading.Event()
+        return cancel
+
+    def _new_work_dir(self) -> Path:
+        path = Path(tempfile.mkdtemp(prefix=f"nbo-{self.execution.id[:8]}-"))
+        self._work_dirs.append(path)
+        return path
+
+    def _base_variables(self) -> dict[str, Any]:
+        ex = self.execution
+        base = {
+            "flow": {"id": ex.flow_id, "namespace": ex.namespace, "revision": ex.revision},
+            "execution": self._execution_vars,
+            "inputs": ex.inputs,
+            "vars": ex.vars,
+            "outputs": ex.outputs,
+            "tasks": ex.task_states,
+            "labels": ex.labels,
+            "envs": self.runtime.envs(),
+            "_runtime": self.runtime,
+        }
+        if ex.trigger is not None:
+            base["trigger"] = ex.trigger
+        return base
+
+    def _variables(self, task: Any, run: TaskRun) -> dict[str, Any]:
+        """The expression variables of one task run (Kestra's RunVariables)."""
+        variables = self._base.copy()
+        variables["task"] = {"id": task.id, "type": task.type}
+        taskrun: dict[str, Any] = {"id": run.id, "startDate": run.start_date, "attemptsCount": 0}
+        if run.value is not None:
+            taskrun["value"] = run.value
+        if run.iteration is not None:
+            taskrun["iteration"] = run.iteration
+        if run.parent is not None:
+            taskrun["parentId"] = run.parent.id
+            parents = []
+            parent = run.parent
+            while parent is not None:
+                entry: dict[str, Any] = {"taskrun": {"id": parent.id}, "outputs": parent.outputs or {}}
+                if parent.value is not None:
+                    entry["taskrun"]["value"] = parent.value
+                parents.append(entry)
+                parent = parent.parent
+            variables["parent"] = parents[0]
+            variables["parents"] = parents
+        variables["taskrun"] = taskrun
+        return variables

@@ -1,0 +1,81 @@
+"""Errors a user can cause, shown as short messages without an internal traceback.
+
+IPython prints ``_render_traceback_()`` instead of a traceback when an exception
+has it, and still marks the cell as failed, so "Run All" stops where it should.
+Bugs in nb_orchestra itself are ordinary exceptions and keep their traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class UserError(Exception):
+    """Base class for every mistake in a flow, an input or an expression."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in a flow document.
+
+    ``path`` reads like ``tasks[1].then[0].message``; ``line`` and ``column``
+    are 1-based positions in the YAML text (0 when unknown).
+    """
+
+    path: str
+    message: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, column {self.column}: " if self.line else ""
+        at = f"{self.path}: " if self.path else ""
+        return f"{where}{at}{self.message}"
+
+
+class FlowValidationError(UserError):
+    """A flow document that cannot run; carries every problem found at once."""
+
+    def __init__(self, problems: list[Problem], source: str | None = None, name: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        self.name = name
+        super().__init__(self._summary())
+
+    def _summary(self) -> str:
+        head = f"{len(self.problems)} problem(s) in flow" + (f" {self.name}" if self.name else "")
+        return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+    def pretty(self) -> str:
+        """Each problem with the offending YAML line and a caret under the column."""
+        lines = self.source.splitlines() if self.source else []
+        out = [f"{len(self.problems)} problem(s) in flow" + (f" {self.name}" if self.name else "") + ":"]
+        for p in self.problems:
+            out.append(f"  - {p}")
+            if p.line and 0 < p.line <= len(lines):
+                text = lines[p.line - 1]
+                out.append(f"      {p.line:>4} | {text}")
+                out.append("           | " + " " * max(p.column - 1, 0) + "^")
+        return "\n".join(out)
+
+    def _render_traceback_(self) -> list[str]:
+        return ["FlowValidationError: " + self.pretty()]
+
+
+class InputError(UserError):
+    """Missing or invalid flow inputs; lists every problem at once."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class TemplateError(UserError):
+    """An expression that cannot be rendered (syntax, undefined variable, bad filter use)."""
+
+
+class FlowNotFoundError(UserError):
+    """A Subflow or a command names a flow that is not registered."""

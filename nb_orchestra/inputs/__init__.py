@@ -1,0 +1,20 @@
+"""Flow inputs: declaration checks, coercion and resolution, following Kestra.
+
+* :func:`check_declarations` / :func:`declaration_warnings` -- save-time checks of ``inputs:``.
+* :func:`resolve_inputs` -- the typed ``inputs`` of an execution.
+* :func:`coerce_input` -- one value of one input.
+"""
+
+from nb_orchestra.inputs.coercion import INPUT_TYPES, coerce_input, input_id, is_required
+from nb_orchestra.inputs.declarations import check_declarations, declaration_warnings
+from nb_orchestra.inputs.resolution import resolve_inputs
+
+__all__ = [
+    "INPUT_TYPES",
+    "check_declarations",
+    "coerce_input",
+    "declaration_warnings",
+    "input_id",
+    "is_required",
+    "resolve_inputs",
+]

@@ -1,0 +1,168 @@
+"""Kestra's input resolution at execution creation (``FlowInputOutput.resolveInputs``).
+
+Declaration order; value = supplied else ``defaults``; ``dependsOn`` inputs are resolved
+first and can disable an input; SELECT/MULTISELECT ``expression`` and ``{{ }}`` defaults
+are rendered; then the value is coerced and validated. Every problem is collected and
+raised once as :class:`~nb_orchestra.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from nb_orchestra.errors import InputError
+from nb_orchestra.inputs.coercion import coerce_input, input_id, is_required, java_text
+
+Render = Callable[[str, dict], Any]
+
+_OK, _DISABLED, _FAILED, _RESOLVING = "ok", "disabled", "failed", "resolving"
+
+
+class _Problem(Exception):
+    """One input's problem, already worded for the user."""
+
+
+def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Expand dotted ids into nested dicts: ``{"a.b": 1}`` -> ``{"a": {"b": 1}}``."""
+    tree: dict[str, Any] = {}
+    for key, value in flat.items():
+        *parents, leaf = key.split(".")
+        node = tree
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[leaf] = value
+    return tree
+
+
+def _is_true(rendered: Any) -> bool:
+    """A condition is on only when it renders to boolean true (or the text ``true``)."""
+    return rendered is True or (isinstance(rendered, str) and rendered.strip().lower() == "true")
+
+
+def _as_value_list(rendered: Any) -> list[str] | None:
+    """An ``expression`` result as a list of strings; a JSON-array text counts as a list."""
+    if isinstance(rendered, str):
+        try:
+            rendered = json.loads(rendered)
+        except json.JSONDecodeError:
+            return None
+    if not isinstance(rendered, list):
+        return None
+    return [java_text(item) for item in rendered if item is not None]
+
+
+class _Resolver:
+    """Resolves each declared input once, dependencies first."""
+
+    def __init__(self, declarations: list[dict], supplied: Mapping[str, Any], render: Render | None):
+        self.declarations: dict[str, dict] = {}
+        for declaration in declarations:
+            self.declarations.setdefault(input_id(declaration), declaration)
+        self.supplied = supplied
+        self.render = render
+        self.values: dict[str, Any] = {}
+        self.states: dict[str, str] = {}
+        self.problems: list[str] = []
+
+    def resolve(self, ident: str) -> bool:
+        """Resolve ``ident`` (once); True when it is enabled and valid."""
+        if ident not in self.states:
+            self.states[ident] = _RESOLVING  # a dependency cycle reads as "not enabled"
+            self.states[ident] = self._resolve(ident, self.declarations[ident])
+        return self.states[ident] == _OK
+
+    def _resolve(self, ident: str, declaration: dict) -> str:
+        if not self._enabled(ident, declaration):
+            return _DISABLED
+        try:
+            declaration = self._with_rendered_values(declaration)
+            value = self._raw_value(ident, declaration)
+            if value is None and is_required(declaration):
+                raise _Problem(f"Invalid input for `{ident}`, missing required input, but received `null`")
+            self.values[ident] = None if value is None else self._coerce(declaration, value)
+        except _Problem as problem:
+            self.problems.append(str(problem))
+            return _FAILED
+        return _OK
+
+    def _context(self) -> dict:
+        return {"inputs": nest(self.values)}
+
+    def _enabled(self, ident: str, declaration: dict) -> bool:
+        """Dependencies enabled and valid, and ``condition`` (if rendered) true.
+
+        Unknown dependency ids are ignored, as Kestra does; a condition that fails to
+        render disables the input silently, as in Kestra.
+        """
+        depends_on = declaration.get("dependsOn") or {}
+        dependencies = [d for d in depends_on.get("inputs") or [] if d != ident and d in self.declarations]
+        if not all(self.resolve(dependency) for dependency in dependencies):
+            return False
+        condition = depends_on.get("condition")
+        if condition is None or self.render is None:
+            return True
+        try:
+            return _is_true(self.render(condition, self._context()))
+        except Exception:  # noqa: BLE001 -- any template failure means "not enabled"
+            return False
+
+    def _with_rendered_values(self, declaration: dict) -> dict:
+        """SELECT/MULTISELECT ``expression`` rendered into ``values``."""
+        expression = declaration.get("expression")
+        renderable = declaration.get("type") in ("SELECT", "MULTISELECT") and self.render is not None
+        if expression is None or not renderable:
+            return declaration
+        ident = input_id(declaration)
+        rendered = self._render(ident, "expression", expression)
+        values = _as_value_list(rendered)
+        if values is None:
+            raise _Problem(f"Invalid input for `{ident}`, Invalid expression result. "
+                           f"Expected a list of strings, but received {type(rendered).__name__}")
+        return {**declaration, "values": values}
+
+    def _raw_value(self, ident: str, declaration: dict) -> Any:
+        """The supplied value, else ``defaults`` (rendered when it holds ``{{``)."""
+        value = self.supplied.get(ident)
+        if value is not None:
+            return value
+        default = declaration.get("defaults")
+        if isinstance(default, str) and "{{" in default and self.render is not None:
+            return self._render(ident, "defaults", default)
+        return default
+
+    def _render(self, ident: str, what: str, template: str) -> Any:
+        try:
+            return self.render(template, self._context())
+        except Exception as exc:  # noqa: BLE001 -- reported as this input's problem
+            raise _Problem(f"Invalid input for `{ident}`, Cannot render '{what}'. Cause: {exc}, "
+                           f"but received `{template}`") from None
+
+    @staticmethod
+    def _coerce(declaration: dict, value: Any) -> Any:
+        try:
+            return coerce_input(declaration, value)
+        except ValueError as exc:
+            raise _Problem(str(exc)) from None
+
+
+def resolve_inputs(
+    declarations: list[dict],
+    supplied: Mapping[str, Any] | None,
+    render: Render | None = None,
+) -> dict[str, Any]:
+    """Typed ``inputs`` for an execution; raises InputError listing every problem.
+
+    ``render(template, {"inputs": resolved-so-far})`` renders ``dependsOn.condition``,
+    SELECT/MULTISELECT ``expression`` and ``{{ }}`` defaults; without it they are not
+    rendered (conditions count as true). Undeclared supplied keys are ignored.
+    """
+    resolver = _Resolver(declarations, supplied or {}, render)
+    for ident in resolver.declarations:
+        resolver.resolve(ident)
+    if resolver.problems:
+        raise InputError(resolver.problems)
+    return nest(resolver.values)

@@ -1,0 +1,145 @@
+"""What a task plugin declares: its Kestra type name, its properties, how it runs.
+
+A plugin is a small class. Validation of a flow is driven by the declared
+properties (unknown, missing, wrongly typed), so each plugin only writes the
+code that runs it. Runnable plugins return outputs from ``run``; flowable
+plugins return a :class:`Plan` of child work and let the engine run it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+
+if TYPE_CHECKING:
+    from ..engine.context import TaskContext
+    from ..model.flow import Task
+
+# Property kinds understood by validation and by TaskContext.get().
+KINDS = frozenset({
+    "string", "int", "number", "bool", "duration", "list", "map", "tasks", "task_map",
+    "enum", "any", "string_or_list", "list_or_string", "map_or_string",
+})
+
+
+@dataclass(frozen=True)
+class Prop:
+    """A declared task property.
+
+    ``kind`` drives validation and conversion; ``dynamic`` properties are
+    rendered as expressions when the task runs (never before).
+    """
+
+    kind: str = "any"
+    required: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    dynamic: bool = True
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        assert self.kind in KINDS, self.kind
+
+
+# Properties every task accepts (Kestra's abstract Task).
+COMMON_PROPS: dict[str, Prop] = {
+    "id": Prop("string", required=True, dynamic=False, description="Unique id of the task in the flow."),
+    "type": Prop("string", required=True, dynamic=False, description="The Kestra type name."),
+    "description": Prop("string", dynamic=False, description="Markdown description."),
+    "disabled": Prop("bool", default=False, dynamic=False, description="Skip the task entirely."),
+    "runIf": Prop("string", description="Expression; when falsy the task run ends SKIPPED."),
+    "timeout": Prop("duration", dynamic=False, description="Maximum duration of one attempt (ISO-8601)."),
+    "retry": Prop("map", dynamic=False, description="Retry policy: constant, exponential or random."),
+    "allowFailure": Prop("bool", default=False, dynamic=False, description="A failure becomes WARNING."),
+    "allowWarning": Prop("bool", default=False, dynamic=False, description="A WARNING becomes SUCCESS."),
+    "logLevel": Prop("enum", choices=("TRACE", "DEBUG", "INFO", "WARN", "ERROR"), dynamic=False,
+                     description="Minimum level of the logs kept for this task."),
+    "logToFile": Prop("bool", default=False, dynamic=False, description="Accepted; logs stay in memory."),
+    "workerGroup": Prop("map", dynamic=False, description="Accepted and ignored (Enterprise worker routing)."),
+}
+
+
+@dataclass
+class Group:
+    """A sequence of child tasks run one after the other, optionally under a loop value."""
+
+    tasks: Sequence["Task"]
+    value: str | None = None
+    iteration: int | None = None
+
+
+@dataclass
+class Plan:
+    """The child work a flowable task hands to the engine.
+
+    ``concurrency`` bounds how many groups run at once: 0 means all at once.
+    ``working_dir`` makes every child share one directory (WorkingDirectory).
+    """
+
+    groups: Sequence[Group]
+    concurrency: int = 1
+    outputs: dict[str, Any] | None = None
+    errors: Sequence["Task"] = ()
+    finally_: Sequence["Task"] = ()
+    working_dir: bool = False
+
+
+class TaskPlugin:
+    """Base of every task plugin; subclasses set ``type`` and ``properties``."""
+
+    type: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    properties: ClassVar[dict[str, Prop]] = {}
+    # Blocking tasks (sleep, processes, network) run on a worker thread so the
+    # coordinator stays responsive to interrupts, kills and timeouts.
+    blocking: ClassVar[bool] = False
+    flowable: ClassVar[bool] = False
+    # Runs Python of the notebook's kernel: not portable to a Kestra server.
+    notebook_only: ClassVar[bool] = False
+
+    def run(self, ctx: "TaskContext") -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def plan(self, ctx: "TaskContext") -> Plan:
+        raise NotImplementedError
+
+    def check(self, task: "Task") -> list[tuple[str, str]]:
+        """Extra save-time checks beyond declared properties: (property, message) pairs."""
+        return []
+
+    @classmethod
+    def all_properties(cls) -> dict[str, Prop]:
+        return {**COMMON_PROPS, **cls.properties}
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return (cls.type, *cls.aliases)
+
+
+class FlowableTask(TaskPlugin):
+    """A task whose work is child tasks; it returns a Plan and never runs children itself."""
+
+    flowable = True
+    properties: ClassVar[dict[str, Prop]] = {
+        "errors": Prop("tasks", dynamic=False, description="Tasks run when a child fails."),
+        "finally": Prop("tasks", dynamic=False, description="Tasks run after the children, always."),
+    }
+
+
+@dataclass
+class TaskFailure(Exception):
+    """A task ended in failure for a reason the user can act on (no traceback shown)."""
+
+    message: str
+    outputs: dict[str, Any] | None = field(default=None)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ExitExecution(Exception):
+    """Raised by the Exit task: end the execution now in ``state``."""
+
+    def __init__(self, state: str):
+        super().__init__(state)
+        self.state = state

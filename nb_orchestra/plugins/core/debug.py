@@ -1,0 +1,20 @@
+"""io.kestra.plugin.core.debug.Return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...engine.context import TaskContext
+from ..base import Prop, TaskPlugin
+
+
+class Return(TaskPlugin):
+    """Render ``format`` and return it as the output ``value``."""
+
+    type = "io.kestra.plugin.core.debug.Return"
+    properties = {"format": Prop("string", description="Text to render; becomes the output `value`.")}
+
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+        value = ctx.get("format")
+        ctx.log("DEBUG", f"Return: {value}")
+        return {"value": value}

@@ -1,0 +1,25 @@
+"""io.kestra.plugin.core.log.Log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...engine.context import LEVELS, TaskContext
+from ..base import Prop, TaskPlugin
+
+
+class Log(TaskPlugin):
+    """Log a message (or each message of a list) at a level."""
+
+    type = "io.kestra.plugin.core.log.Log"
+    properties = {
+        "message": Prop("string_or_list", required=True, description="Message, or list of messages, to log."),
+        "level": Prop("enum", default="INFO", choices=LEVELS, description="Log level."),
+    }
+
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+        level = ctx.get("level")
+        messages = ctx.get("message")
+        for message in messages if isinstance(messages, list) else [messages]:
+            ctx.log(level, message)
+        return None

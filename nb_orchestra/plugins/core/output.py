@@ -1,0 +1,19 @@
+"""io.kestra.plugin.core.output.OutputValues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...engine.context import TaskContext
+from ..base import Prop, TaskPlugin
+
+
+class OutputValues(TaskPlugin):
+    """Expose a map of values (rendered, types kept) as the output ``values``."""
+
+    type = "io.kestra.plugin.core.output.OutputValues"
+    properties = {"values": Prop("map", description="Values to output; strings are rendered.")}
+
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+        raw = ctx.task.props.get("values") or {}
+        return {"values": ctx.render(raw, typed=True)}

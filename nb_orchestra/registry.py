@@ -1,0 +1,49 @@
+"""Process-wide registry of flows by namespace and id, with Kestra-style revisions.
+
+Subflow tasks and triggers find flows here. Registering a changed text of a
+known flow makes a new revision; registering the same text again does not.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .errors import FlowNotFoundError
+from .model.flow import Flow
+
+_flows: dict[tuple[str, str], list[Flow]] = {}
+_lock = threading.Lock()
+
+
+def register(flow: Flow) -> Flow:
+    """Add ``flow`` (a new revision when its text changed); returns the registered Flow."""
+    with _lock:
+        revisions = _flows.setdefault(flow.key, [])
+        if revisions and revisions[-1].source == flow.source:
+            return revisions[-1]
+        flow.revision = len(revisions) + 1
+        revisions.append(flow)
+        return flow
+
+
+def find_flow(namespace: str, flow_id: str, revision: int | None = None) -> Flow:
+    """The latest (or the given) revision of a registered flow."""
+    revisions = _flows.get((namespace, flow_id), [])
+    if revisions and revision is None:
+        return revisions[-1]
+    if revision is not None and 0 < revision <= len(revisions):
+        return revisions[revision - 1]
+    known = ", ".join(f"{ns}.{fid}" for ns, fid in sorted(_flows)) or "none"
+    raise FlowNotFoundError(f"Unable to find flow '{namespace}'.'{flow_id}' with revision '{revision or 0}' "
+                            f"(registered flows: {known}); register it with nb_orchestra.register_flow()")
+
+
+def flows() -> list[Flow]:
+    """The latest revision of every registered flow."""
+    return [revisions[-1] for _, revisions in sorted(_flows.items())]
+
+
+def clear() -> None:
+    """Forget every flow (tests, and a fresh start in a notebook)."""
+    with _lock:
+        _flows.clear()
