@@ -556,6 +556,9 @@ class Engine:
                 if parent.value is not None:
                     entry["taskrun"]["value"] = parent.value
                 parents.append(entry)
+                scope = self._scopes.get(parent.id)
+                if scope is not None and scope.working_dir is not None and "workingDir" not in variables:
+                    variables["workingDir"] = str(scope.working_dir)
                 parent = parent.parent
             variables["parent"] = parents[0]
             variables["parents"] = parents
