@@ -9,6 +9,7 @@ import threading
 from datetime import date, datetime, time, timedelta
 from typing import Any, Sequence
 
+from .engine.states import LOG_LEVELS as LEVELS
 from .errors import FlowValidationError, UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -44,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="an input value (repeat for several inputs)")
     run.add_argument("--json", action="store_true",
                      help="print one JSON object (id, state, inputs, outputs, taskruns, logs) instead")
+    run.add_argument("--log-level", default="INFO", choices=LEVELS, type=str.upper,
+                     help="lowest level of the log lines printed while it runs (default INFO)")
     run.add_argument("--home", metavar="DIR", help="folder for execution files (default .nb_orchestra)")
     run.set_defaults(handler=_run)
 
@@ -74,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
     flow = api.load_flow(args.flow)
     for warning in flow.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    listeners = [] if args.json else [_LivePrinter()]
+    listeners = [] if args.json else [_LivePrinter(args.log_level)]
     try:
         execution = api.run(flow, _parse_inputs(args.input), listeners=listeners)
     except KeyboardInterrupt:
@@ -90,13 +93,14 @@ def _run(args: argparse.Namespace) -> int:
 class _LivePrinter:
     """Prints log lines as they are emitted (from any thread, one line at a time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, level: str) -> None:
         self._lock = threading.Lock()
+        self._min_rank = LEVELS.index(level)
 
     def __call__(self, event: Any) -> None:
         from .engine.events import LogEmitted
 
-        if isinstance(event, LogEmitted):
+        if isinstance(event, LogEmitted) and LEVELS.index(event.record.level) >= self._min_rank:
             record = event.record
             value = f"[{record.value}]" if record.value is not None else ""
             line = f"{record.timestamp:%H:%M:%S} {record.level:<5} {record.task_id or '-'}{value}: {record.message}"

@@ -114,7 +114,7 @@ def test_unknown_task_type_names_the_closest_types():
             message: hi
     """))
     assert error.message == "unknown task type 'io.kestra.plugin.core.log.Logg'; did you mean io.kestra.plugin.core.log.Log?"
-    assert (error.path, error.line, error.column) == ("tasks[0].type", 6, 11)
+    assert (error.path, error.line, error.column) == ("tasks[0].type", 6, 5)
 
 
 def test_short_type_name_suggests_the_full_name():

@@ -17,13 +17,14 @@ from .. import expressions
 from ..durations import parse_duration
 from ..errors import TemplateError
 from ..plugins.base import Prop, TaskFailure
+from . import states
 
 if TYPE_CHECKING:
     from ..model.flow import Task
     from .execution import Execution, TaskRun
     from .runner import Engine
 
-LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+LEVELS = states.LOG_LEVELS
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
 
 

@@ -95,6 +95,8 @@ def _convert(loader: Any, node: yaml.Node, path: Path, doc: Document, problems: 
                     key_node.start_mark.line + 1, key_node.start_mark.column + 1,
                 ))
             result[key] = _convert(loader, value_node, path + (key,), doc, problems)
+            # a map entry is located at its key: where people look for `mesage:`
+            doc.positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_convert(loader, item, path + (i,), doc, problems) for i, item in enumerate(node.value)]

@@ -1,17 +1,18 @@
 """The task-type registry: Kestra type name (current or legacy) -> plugin class.
 
-Plugin modules are imported on the first look-up, not with ``nb_orchestra``,
-so a bare ``import nb_orchestra`` stays fast.
+Every module below this package is a plugin module; they are found and
+imported on the first look-up, not with ``nb_orchestra``, so a bare
+``import nb_orchestra`` stays fast. Plugin modules import heavy optional
+libraries (duckdb, psycopg...) inside ``run``, never at module level.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import pkgutil
 
 from .base import TaskPlugin
-
-_MODULES = ("core.log", "core.debug", "core.output", "core.flow", "core.execution")
 
 # Kestra before 0.17 spelled core types io.kestra.core.tasks.<package>.<Name>.
 _LEGACY_PACKAGES = {
@@ -28,8 +29,8 @@ def registry() -> dict[str, type[TaskPlugin]]:
     global _registry
     if _registry is None:
         found: dict[str, type[TaskPlugin]] = {}
-        for name in _MODULES:
-            module = importlib.import_module(f"{__name__}.{name}")
+        for info in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
+            module = importlib.import_module(info.name)
             for obj in vars(module).values():
                 if isinstance(obj, type) and issubclass(obj, TaskPlugin) and "type" in vars(obj):
                     for type_name in (*obj.names(), *_legacy_names(obj.names())):
