@@ -30,3 +30,19 @@ def to_uri(path: Path) -> str:
     """The ``kestra:///`` URI of a file below the storage folder."""
     relative = Path(path).resolve().relative_to(settings.home.joinpath("storage").resolve())
     return f"{SCHEME}:///" + "/".join(relative.parts)
+
+
+def task_run_dir(namespace: str, flow_id: str, execution_id: str, task_id: str, taskrun_id: str) -> Path:
+    """Where the files a task run produces are kept (Kestra's internal-storage layout)."""
+    return settings.execution_dir(namespace, flow_id, execution_id) / "tasks" / task_id / taskrun_id
+
+
+def put_file(source: Path, target_dir: Path, name: str | None = None, move: bool = False) -> str:
+    """Copy (or move) ``source`` into ``target_dir`` and return its ``kestra:///`` URI."""
+    import shutil
+
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / (name or Path(source).name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (shutil.move if move else shutil.copyfile)(str(source), str(target))
+    return to_uri(target)

@@ -80,6 +80,14 @@ class TaskContext:
             raise TaskCancelled()
 
     @property
+    def storage_dir(self) -> Path:
+        """Where this task run keeps the files it outputs (``kestra:///`` URIs point here)."""
+        from ..storage import task_run_dir
+
+        ex = self.execution
+        return task_run_dir(ex.namespace, ex.flow_id, ex.id, self.run.task_id, self.run.id)
+
+    @property
     def working_dir(self) -> Path:
         """A directory for this task's files (shared by the children of a WorkingDirectory)."""
         return self.engine.working_dir(self.run)
