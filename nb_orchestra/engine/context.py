@@ -45,7 +45,7 @@ class TaskContext:
         self.variables = variables
         self.cancel = cancel
         self.warning = False  # a task sets this to end WARNING instead of SUCCESS
-        self._props = _declared(type(task.plugin))
+        self._props = task.plugin.all_properties()
 
     @property
     def execution(self) -> "Execution":
@@ -93,14 +93,23 @@ class TaskContext:
         return self.engine.working_dir(self.run)
 
 
-_PROPS_CACHE: dict[type, dict[str, Prop]] = {}
-
-
-def _declared(plugin_cls: type) -> dict[str, Prop]:
-    props = _PROPS_CACHE.get(plugin_cls)
-    if props is None:
-        props = _PROPS_CACHE[plugin_cls] = plugin_cls.all_properties()
-    return props
+def execution_variables(ex: "Execution", runtime: Any, execution_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The variables every task run of ``ex`` shares (Kestra's RunVariables, minus the task's own)."""
+    variables = {
+        "flow": {"id": ex.flow_id, "namespace": ex.namespace, "revision": ex.revision},
+        "execution": execution_vars if execution_vars is not None else {
+            "id": ex.id, "startDate": ex.start_date, "originalId": ex.original_id, "state": ex.state},
+        "inputs": ex.inputs,
+        "vars": ex.vars,
+        "outputs": ex.outputs,
+        "tasks": ex.task_states,
+        "labels": ex.labels,
+        "envs": runtime.envs(),
+        "_runtime": runtime,
+    }
+    if ex.trigger is not None:
+        variables["trigger"] = ex.trigger
+    return variables
 
 
 def _convert(prop: Prop, raw: Any, variables: dict[str, Any]) -> Any:

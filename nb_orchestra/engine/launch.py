@@ -7,7 +7,8 @@ fails validation means no execution is created at all.
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping
+from collections import deque
+from typing import Any, Callable, Mapping
 
 from .. import expressions
 from ..errors import UserError
@@ -33,16 +34,25 @@ def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels
         return expressions.render_typed(template, {**context, "flow": flow_vars})
 
     resolved = resolve_inputs(flow.inputs, inputs or {}, render=render)
-    return Execution(flow, resolved, {**flow.labels, **(labels or {})}, trigger, original_id=original_id)
+    execution = Execution(flow, resolved, {**flow.labels, **(labels or {})}, trigger, original_id=original_id)
+    recent.append(execution)
+    return execution
+
+
+# Executions created in this process, newest last (front ends list and look them up).
+recent: deque[Execution] = deque(maxlen=500)
 
 
 def run_execution(execution: Execution, listeners: events.EventBus | None = None,
-                  parent_cancel: threading.Event | None = None) -> Execution:
-    """Run to the end (blocking); returns the execution, or the last one of a flow-level retry."""
+                  parent_cancel: threading.Event | None = None, tick: Callable[[], None] | None = None) -> Execution:
+    """Run to the end (blocking); returns the execution, or the last one of a flow-level retry.
+
+    ``tick`` is called on this thread several times a second while it runs.
+    """
     while True:
         if _slots.acquire(execution, listeners):
             try:
-                Engine(execution, listeners, parent_cancel).run()
+                Engine(execution, listeners, parent_cancel, tick).run()
             finally:
                 _slots.release(execution)
         retry = execution.flow.retry
@@ -54,6 +64,7 @@ def run_execution(execution: Execution, listeners: events.EventBus | None = None
         execution.set_state(states.RETRIED)
         successor = Execution(execution.flow, execution.inputs, execution.labels, execution.trigger,
                               original_id=execution.original_id)
+        recent.append(successor)
         successor.retried_from = execution  # type: ignore[attr-defined]
         execution = successor
 

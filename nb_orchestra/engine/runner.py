@@ -32,7 +32,7 @@ from ..config import settings
 from ..errors import UserError
 from ..plugins.base import ExitExecution, Group, TaskFailure
 from . import events, states
-from .context import LEVEL_RANK, TaskCancelled, TaskContext
+from .context import LEVEL_RANK, TaskCancelled, TaskContext, execution_variables
 from .execution import Attempt, AttrDict, Execution, LogRecord, TaskRun, now
 from .runtime import Runtime
 
@@ -82,12 +82,15 @@ class Engine:
     """Runs one Execution. Create it, then call :meth:`run` (blocking)."""
 
     def __init__(self, execution: Execution, listeners: events.EventBus | None = None,
-                 parent_cancel: threading.Event | None = None):
+                 parent_cancel: threading.Event | None = None, tick: Callable[[], None] | None = None):
         self.execution = execution
         self.flow = execution.flow
         self.listeners = listeners or events.EventBus()
-        self.runtime = Runtime(self)
+        self.runtime = Runtime()
         self._parent_cancel = parent_cancel
+        # Called on the coordinator's thread at least every WAIT_SLICE: a front end on the
+        # kernel's main thread redraws from there (output from other threads is unreliable).
+        self._tick = tick
         self._todo: deque[tuple[Callable, Any]] = deque()
         self._completions: queue.SimpleQueue = queue.SimpleQueue()
         self._timers: list[tuple[float, int, Callable, Any]] = []
@@ -150,10 +153,14 @@ class Engine:
 
     def _loop(self) -> None:
         ex = self.execution
+        steps = 0
         while True:
             while self._todo:
                 fn, arg = self._todo.popleft()
                 fn(arg)
+                steps += 1
+                if self._tick is not None and steps % 256 == 0:
+                    self._tick()
             if self._finished:
                 return
             if ex.killed or (self._parent_cancel is not None and self._parent_cancel.is_set()):
@@ -163,6 +170,8 @@ class Engine:
                 self._end(self._exit_state)
                 continue
             self._wait_for_work()
+            if self._tick is not None:
+                self._tick()
 
     def _wait_for_work(self) -> None:
         timeout = WAIT_SLICE
@@ -522,21 +531,7 @@ class Engine:
         return path
 
     def _base_variables(self) -> dict[str, Any]:
-        ex = self.execution
-        base = {
-            "flow": {"id": ex.flow_id, "namespace": ex.namespace, "revision": ex.revision},
-            "execution": self._execution_vars,
-            "inputs": ex.inputs,
-            "vars": ex.vars,
-            "outputs": ex.outputs,
-            "tasks": ex.task_states,
-            "labels": ex.labels,
-            "envs": self.runtime.envs(),
-            "_runtime": self.runtime,
-        }
-        if ex.trigger is not None:
-            base["trigger"] = ex.trigger
-        return base
+        return execution_variables(self.execution, self.runtime, self._execution_vars)
 
     def _variables(self, task: Any, run: TaskRun) -> dict[str, Any]:
         """The expression variables of one task run (Kestra's RunVariables)."""

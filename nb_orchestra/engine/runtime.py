@@ -5,14 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import storage
 from ..errors import TemplateError
 from ..kv import kv_store
-
-if TYPE_CHECKING:
-    from .runner import Engine
 
 MASK = "******"
 
@@ -20,8 +17,7 @@ MASK = "******"
 class Runtime:
     """The ``ExpressionRuntime`` of one execution."""
 
-    def __init__(self, engine: "Engine"):
-        self.engine = engine
+    def __init__(self) -> None:
         self._secrets: set[str] = set()
 
     @staticmethod

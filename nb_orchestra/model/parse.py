@@ -189,7 +189,7 @@ class _Builder:
         props = plugin_cls.all_properties()
         self.check_props(raw, props, path, f"{plugin_cls.type.rsplit('.', 1)[-1]} task '{task_id}'")
         task = Task(
-            id=str(task_id), type=type_name, plugin=plugin_cls(), path=path,
+            id=str(task_id), type=type_name, plugin=_instance(plugin_cls), path=path,
             props={k: v for k, v in raw.items() if props.get(k) is not None and props[k].kind not in ("tasks", "task_map")},
             disabled=raw.get("disabled") is True,
             run_if=raw.get("runIf"),
@@ -395,11 +395,24 @@ class _Builder:
 
     def check_expressions(self) -> None:
         for number, line in enumerate(self.doc.text.splitlines(), start=1):
+            if "-" not in line:
+                continue
             for match in HYPHENATED_OUTPUT.finditer(line):
                 root, task_id = match.groups()
                 self.problems.append(Problem(
                     "", f"`{match.group(0)}` reads as a subtraction in an expression; "
                         f"write {root}['{task_id}'] instead", number, match.start() + 1))
+
+
+_INSTANCES: dict[type, Any] = {}
+
+
+def _instance(plugin_cls: type) -> Any:
+    """Plugins keep no state: one instance per class serves every task."""
+    instance = _INSTANCES.get(plugin_cls)
+    if instance is None:
+        instance = _INSTANCES[plugin_cls] = plugin_cls()
+    return instance
 
 
 def _label_text(value: Any) -> str:

@@ -82,22 +82,28 @@ def load_document(text: str, name: str | None = None) -> Document:
     return doc
 
 
-def _convert(loader: Any, node: yaml.Node, path: Path, doc: Document, problems: list[Problem]) -> Any:
-    doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+def _convert(loader: Any, node: yaml.Node, path: Path, doc: Document, problems: list[Problem],
+             mark: Any = None) -> Any:
+    # A map entry is located at its key (``mark``): where people look for ``mesage:``.
+    mark = mark or node.start_mark
+    doc.positions[path] = (mark.line + 1, mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = key_node.value if key_node.tag == _STR_TAG else loader.construct_object(key_node, deep=True)
             if key in result:
                 problems.append(Problem(
                     format_path(path + (key,)), f"duplicate key '{key}' (YAML would keep only the last one)",
                     key_node.start_mark.line + 1, key_node.start_mark.column + 1,
                 ))
-            result[key] = _convert(loader, value_node, path + (key,), doc, problems)
-            # a map entry is located at its key: where people look for `mesage:`
-            doc.positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _convert(loader, value_node, path + (key,), doc, problems, key_node.start_mark)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_convert(loader, item, path + (i,), doc, problems) for i, item in enumerate(node.value)]
+    if node.tag == _STR_TAG:
+        return node.value  # the common case, without PyYAML's constructor dispatch
     return loader.construct_object(node, deep=True)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"

@@ -109,7 +109,12 @@ class TaskPlugin:
 
     @classmethod
     def all_properties(cls) -> dict[str, Prop]:
-        return {**COMMON_PROPS, **cls.properties}
+        """Common task properties and this plugin's own (computed once per class)."""
+        cached = cls.__dict__.get("_all_properties")
+        if cached is None:
+            cached = {**COMMON_PROPS, **cls.properties}
+            cls._all_properties = cached
+        return cached
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

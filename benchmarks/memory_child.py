@@ -1,0 +1,88 @@
+"""Child process of scenario (e): ``python memory_child.py engine|baseline N``.
+
+Prints one JSON line: ``{"before": bytes, "peak": bytes}`` -- the RSS just before
+the work and the peak RSS of the process after it (None where unknown).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+
+def peak_rss() -> int | None:
+    """Peak resident set size in bytes (ru_maxrss is KB on Linux, bytes on macOS)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        try:
+            import psutil
+        except ImportError:
+            return None
+        return psutil.Process().memory_info().peak_wset
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def current_rss() -> int | None:
+    """Resident set size now, in bytes: psutil, else /proc, else the peak so far."""
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss
+    except ImportError:
+        pass
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return peak_rss()
+
+
+def run_engine(n: int) -> Any:
+    """A ForEach over ``n`` values with one Return inside, run through nb_orchestra."""
+    import nb_orchestra as nbo
+    from scenarios import foreach_return_flow
+
+    nbo.configure(home=tempfile.mkdtemp(prefix="nbo-bench-"))
+    nbo.run(foreach_return_flow(3))  # warm-up: lazy imports, template cache
+    flow = nbo.load_flow(foreach_return_flow(n))
+    gc.collect()
+    before = current_rss()
+    ex = nbo.run(flow)
+    if ex.state != "SUCCESS" or len(ex.taskruns) != n + 1:
+        raise SystemExit(f"unexpected execution: {ex.state}, {len(ex.taskruns)} task runs")
+    return before, ex
+
+
+def run_baseline(n: int) -> Any:
+    """Plain Python: ``n`` dicts shaped like a finished task run (ids, dates, output, log)."""
+    gc.collect()
+    before = current_rss()
+    rows = []
+    for i in range(n):
+        start = datetime.now(timezone.utc)
+        rows.append({
+            "id": uuid.uuid4().hex[:22], "taskId": "ret", "value": str(i), "state": "SUCCESS",
+            "startDate": start, "endDate": datetime.now(timezone.utc),
+            "attempts": [{"state": "SUCCESS", "startDate": start, "endDate": datetime.now(timezone.utc)}],
+            "outputs": {"value": f"{i}-x"}, "log": f"Return: {i}-x",
+        })
+    return before, rows
+
+
+def main() -> None:
+    kind, n = sys.argv[1], int(sys.argv[2])
+    before, keep_alive = (run_engine if kind == "engine" else run_baseline)(n)
+    print(json.dumps({"before": before, "peak": peak_rss()}))
+    del keep_alive
+
+
+if __name__ == "__main__":
+    main()
