@@ -19,6 +19,7 @@ __all__ = [
 _LAZY = {
     "run": "api", "load_flow": "api", "register_flow": "api", "render": "api",
     "configure": "config", "Execution": "engine.execution", "Flow": "model.flow",
+    "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
 }
 
 if TYPE_CHECKING:

@@ -214,3 +214,13 @@ class Execution:
 
     def __repr__(self) -> str:
         return f"<Execution {self.namespace}.{self.flow_id} {self.id} {self.state}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from ..views.text import execution_tree
+
+        printer.text(execution_tree(self))
+
+    def _repr_html_(self) -> str:
+        from ..views.html import execution_report_html
+
+        return execution_report_html(self)

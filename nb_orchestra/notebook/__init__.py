@@ -1,0 +1,19 @@
+"""The IPython/Jupyter front end: ``%load_ext nb_orchestra`` registers ``%%flow`` and ``%flow``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics once per shell; loading again (or %reload_ext) is harmless."""
+    from .magics import FlowMagics
+
+    if getattr(ipython, "_nb_orchestra_magics", None) is None:
+        magics = FlowMagics(ipython)
+        ipython.register_magics(magics)
+        ipython._nb_orchestra_magics = magics
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Keep the magics registered: cells that use them stay runnable after %reload_ext."""

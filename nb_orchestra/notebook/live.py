@@ -1,0 +1,86 @@
+"""Live progress views of an execution, redrawn from its state a few times a second.
+
+Two shapes, one picture (views.html):
+- LiveDisplay, for a flow run inside the cell: an HTML output updated through a
+  display id from the kernel's main thread (the engine's tick), so the finished
+  tree stays in the saved notebook and renders anywhere HTML does.
+- LiveWidget, for a flow run in the background (``--background``, the form's
+  Execute): an ipywidgets HTML updated by one drawer thread, with a Kill button
+  that works because the cell has returned and the kernel is idle.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..views.html import execution_html
+from ..views.text import execution_tree
+
+if TYPE_CHECKING:
+    from ..engine.execution import Execution
+
+REFRESH_SECONDS = 0.2
+
+
+def bundle(execution: "Execution") -> dict[str, str]:
+    return {"text/html": execution_html(execution), "text/plain": execution_tree(execution)}
+
+
+class LiveDisplay:
+    """An HTML display of ``execution``, updated at most every REFRESH_SECONDS by ``tick()``.
+
+    In a terminal (``live=False``) nothing is redrawn: the final tree is printed once.
+    """
+
+    def __init__(self, execution: "Execution", live: bool = True):
+        from IPython.display import display
+
+        self.execution = execution
+        self._last = time.monotonic()
+        self._handle = display(bundle(execution), raw=True, display_id=True) if live else None
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if self._handle is not None and now - self._last >= REFRESH_SECONDS:
+            self._last = now
+            self._handle.update(bundle(self.execution), raw=True)
+
+    def final(self, execution: "Execution | None" = None) -> None:
+        from IPython.display import display
+
+        self.execution = execution or self.execution
+        if self._handle is not None:
+            self._handle.update(bundle(self.execution), raw=True)
+        else:
+            display(bundle(self.execution), raw=True)
+
+
+def live_widget(execution: "Execution") -> Any:
+    """A widget showing ``execution`` live, with a Kill button; starts its drawer thread."""
+    import ipywidgets as widgets
+
+    class LiveWidget(widgets.VBox):
+        def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+            data = super()._repr_mimebundle_(**kwargs)
+            data.update(bundle(execution))  # what nbconvert, GitHub and terminals show
+            return data
+
+    html = widgets.HTML(execution_html(execution))
+    kill = widgets.Button(description="Kill", button_style="danger", icon="stop",
+                          tooltip="Stop this execution: running task runs end KILLED")
+    kill.add_class("nbo-kill")
+    kill.on_click(lambda _: execution.kill())
+    view = LiveWidget([html, kill])
+    view.add_class("nbo-live")
+
+    def draw() -> None:
+        # One drawer per execution, few messages per second: floods of widget updates get lost.
+        while not execution.wait(REFRESH_SECONDS):
+            html.value = execution_html(execution)
+        html.value = execution_html(execution)
+        kill.layout.display = "none"
+
+    threading.Thread(target=draw, daemon=True, name=f"nbo-draw-{execution.id[:8]}").start()
+    return view

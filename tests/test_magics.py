@@ -1,0 +1,285 @@
+"""%%flow and %flow in a real IPython InteractiveShell."""
+
+from __future__ import annotations
+
+import _thread
+import textwrap
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+from nb_orchestra import Execution, registry
+from nb_orchestra.engine import launch
+
+HELLO = """%%flow {options}
+id: hello-demo
+namespace: demo
+inputs:
+  - id: user
+    type: STRING
+    defaults: Ann
+tasks:
+  - id: greet
+    type: io.kestra.plugin.core.log.Log
+    message: "Hello, {{{{ inputs.user }}}}!"
+  - id: numbers
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      n: "{{{{ 40 + 2 }}}}"
+      items: [1, 2]
+"""
+
+
+@pytest.fixture
+def ip():
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "nb_orchestra")
+    shell.user_ns.pop("hello_demo", None)
+    for attr in ("kernel",):
+        if hasattr(shell, attr):
+            delattr(shell, attr)
+    yield shell
+    launch.recent.clear()
+
+
+def cell(ip, text: str):
+    with capture_output() as captured:
+        result = ip.run_cell(textwrap.dedent(text))
+    return result, captured
+
+
+def test_load_ext_twice_is_harmless(ip):
+    ip.run_line_magic("load_ext", "nb_orchestra")
+    ip.run_line_magic("reload_ext", "nb_orchestra")
+    assert "flow" in ip.magics_manager.magics["cell"]
+    assert "flow" in ip.magics_manager.magics["line"]
+    result, _ = cell(ip, HELLO.format(options=""))
+    assert result.success
+
+
+def test_flow_cell_runs_and_binds_the_execution_with_python_types(ip):
+    result, captured = cell(ip, HELLO.format(options=""))
+    assert result.success, captured.stdout
+    ex = ip.user_ns["hello_demo"]
+    assert isinstance(ex, Execution) and ex.state == "SUCCESS"
+    assert ex.outputs.numbers.values == {"n": 42, "items": [1, 2]}
+    assert ex.outputs["numbers"]["values"]["n"] == 42
+    html = captured.outputs[-1].data["text/html"]
+    assert "SUCCESS" in html and "greet" in html and "Hello, Ann!" in html
+    assert "└─ ✓ numbers  SUCCESS" in captured.outputs[-1].data["text/plain"]
+
+
+def test_inputs_and_out_name(ip):
+    result, _ = cell(ip, HELLO.format(options="-i user=Bo -o run1"))
+    assert result.success
+    assert ip.user_ns["run1"].inputs == {"user": "Bo"}
+    assert [log.message for log in ip.user_ns["run1"].logs] == ["Hello, Bo!"]
+    assert "hello_demo" not in ip.user_ns
+
+
+def test_a_variable_holding_something_else_is_never_overwritten(ip, capsys):
+    ip.user_ns["hello_demo"] = 123
+    result, captured = cell(ip, HELLO.format(options=""))
+    assert result.success
+    assert ip.user_ns["hello_demo"] == 123
+    assert captured.stderr.strip() == (
+        "nb_orchestra: `hello_demo` already holds a int; the execution was not bound to it (use -o NAME)")
+
+
+def test_invalid_flow_fails_the_cell_with_a_located_message(ip, capsys):
+    result = ip.run_cell("%%flow\nid: bad\nnamespace: demo\ntasks:\n  - id: a\n    type: Logg\n")
+    assert not result.success
+    out = capsys.readouterr().out
+    assert "line 6, column 5: tasks[0].type: unknown task type 'Logg'; did you mean io.kestra.plugin.core.log.Log?" in out
+    assert "    6 |     type: Logg" in out and "Traceback" not in out
+
+
+def test_failed_execution_fails_the_cell_unless_allowed(ip, capsys):
+    flow = """%%flow {options}
+    id: broken
+    namespace: demo
+    tasks:
+      - id: boom
+        type: io.kestra.plugin.core.execution.Fail
+        errorMessage: nope
+    """
+    result = ip.run_cell(textwrap.dedent(flow.format(options="")))
+    assert not result.success
+    assert "ended FAILED: task `boom`: nope" in capsys.readouterr().out
+    assert ip.user_ns["broken"].state == "FAILED"
+    result = ip.run_cell(textwrap.dedent(flow.format(options="--allow-failure -o again")))
+    assert result.success and ip.user_ns["again"].state == "FAILED"
+
+
+def test_no_run_only_registers(ip):
+    result, captured = cell(ip, HELLO.format(options="--no-run"))
+    assert result.success
+    assert captured.stdout.strip() == "Registered demo.hello-demo (revision 1): 2 tasks, 1 inputs, 0 triggers"
+    assert registry.find_flow("demo", "hello-demo").revision == 1
+    assert "hello_demo" not in ip.user_ns
+
+
+def test_missing_required_input_headless_names_the_inputs(ip, capsys):
+    flow = "%%flow\nid: needs\nnamespace: demo\ninputs:\n  - id: who\n    type: STRING\n" \
+           "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: x\n"
+    result = ip.run_cell(flow)
+    assert not result.success
+    assert ("MissingInputs: flow demo.needs needs a value for: who. Nobody can fill in a form here: "
+            "pass -i who=VALUE or give the inputs defaults.") in capsys.readouterr().out
+
+
+def test_missing_required_input_shows_the_form_in_a_live_front_end(ip):
+    ip.kernel = SimpleNamespace(_allow_stdin=True)  # what ipykernel sets for JupyterLab's requests
+    flow = "%%flow\nid: needs\nnamespace: demo\ninputs:\n  - id: who\n    type: STRING\n" \
+           "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: 'hi {{ inputs.who }}'\n"
+    result, captured = cell(ip, flow)
+    assert result.success
+    widget_output = captured.outputs[-1].data
+    assert "application/vnd.jupyter.widget-view+json" in widget_output
+    assert "needs" not in ip.user_ns  # nothing ran yet
+
+
+def test_background_run_returns_at_once_and_finishes(ip):
+    ip.kernel = SimpleNamespace(_allow_stdin=True)
+    started = time.monotonic()
+    result, captured = cell(ip, """%%flow --background
+    id: slow
+    namespace: demo
+    tasks:
+      - id: nap
+        type: io.kestra.plugin.core.flow.Sleep
+        duration: PT0.5S
+    """)
+    assert result.success and time.monotonic() - started < 0.4
+    ex = ip.user_ns["slow"]
+    assert ex.state in ("CREATED", "RUNNING")
+    assert ex.wait(5) and ex.state == "SUCCESS"
+    assert "application/vnd.jupyter.widget-view+json" in captured.outputs[-1].data
+    assert "demo.slow" in captured.outputs[-1].data["text/html"]
+
+
+def test_live_view_redraws_a_few_times_a_second_not_per_event(ip):
+    ip.kernel = SimpleNamespace(_allow_stdin=False)
+    result, captured = cell(ip, """%%flow
+    id: busy
+    namespace: demo
+    tasks:
+      - id: loop
+        type: io.kestra.plugin.core.flow.ForEach
+        values: "{{ range(1, 3000) }}"
+        tasks:
+          - id: r
+            type: io.kestra.plugin.core.debug.Return
+            format: "{{ taskrun.value }}"
+      - id: nap
+        type: io.kestra.plugin.core.flow.Sleep
+        duration: PT0.6S
+    """)
+    assert result.success
+    duration = ip.user_ns["busy"].duration
+    updates = [o for o in captured.outputs if o.update]
+    assert 2 <= len(updates) <= duration / 0.2 + 2  # 6,000 task-run events, a handful of redraws
+    assert "SUCCESS" in updates[-1].data["text/html"]
+    assert "… 2950 more values" in updates[-1].data["text/html"]
+
+
+def test_interrupt_kills_the_execution_and_keeps_it_bound(ip):
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    result, captured = cell(ip, """%%flow
+    id: sleepy
+    namespace: demo
+    tasks:
+      - id: nap
+        type: io.kestra.plugin.core.flow.Sleep
+        duration: PT30S
+    """)
+    assert not result.success and isinstance(result.error_in_exec, KeyboardInterrupt)
+    assert ip.user_ns["sleepy"].state == "KILLED"
+    assert "KILLED" in captured.outputs[-1].data["text/plain"]
+
+
+def test_line_magics(ip, capsys):
+    cell(ip, HELLO.format(options=""))
+    ex = ip.user_ns["hello_demo"]
+    _, captured = cell(ip, "%flow list")
+    assert "demo       hello-demo  1" in captured.outputs[-1].data["text/plain"]
+    _, captured = cell(ip, "%flow show hello-demo")
+    assert "id: hello-demo" in captured.outputs[0].data["text/plain"]
+    assert "image/svg+xml" in captured.outputs[1].data
+    _, captured = cell(ip, "%flow executions demo.hello-demo")
+    assert ex.id in captured.outputs[-1].data["text/plain"]
+    _, captured = cell(ip, f"%flow logs {ex.id[:6]} --level INFO")
+    assert "greet: Hello, Ann!" in captured.stdout
+    ip.run_cell("out = %flow outputs")
+    assert ip.user_ns["out"]["numbers"]["values"]["n"] == 42
+    ip.run_cell('value = %flow eval "{{ outputs.numbers.values.n * 2 }} {{ inputs.user }}"')
+    assert ip.user_ns["value"] == "84 Ann"
+    _, captured = cell(ip, "%flow run hello-demo -i user=Cy -o third")
+    assert ip.user_ns["third"].inputs == {"user": "Cy"}
+    _, captured = cell(ip, "%flow validate hello-demo")
+    assert captured.stdout.startswith("OK demo.hello-demo: 2 tasks")
+    _, captured = cell(ip, "%flow gantt")
+    assert "image/svg+xml" in captured.outputs[-1].data
+    _, captured = cell(ip, "%flow kill")
+    assert captured.stdout.strip() == "no running execution"
+
+
+def test_kill_and_resume_from_line_magics(ip):
+    ip.kernel = SimpleNamespace(_allow_stdin=True)
+    cell(ip, """%%flow --background
+    id: pausing
+    namespace: demo
+    tasks:
+      - id: wait
+        type: io.kestra.plugin.core.flow.Pause
+    """)
+    ex = ip.user_ns["pausing"]
+    deadline = time.monotonic() + 5
+    while ex.state != "PAUSED" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _, captured = cell(ip, "%flow resume")
+    assert captured.stdout.strip() == f"resumed {ex.id}"
+    assert ex.wait(5) and ex.state == "SUCCESS"
+    cell(ip, """%%flow --background
+    id: sleepy
+    namespace: demo
+    tasks:
+      - id: nap
+        type: io.kestra.plugin.core.flow.Sleep
+        duration: PT30S
+    """)
+    _, captured = cell(ip, "%flow kill")
+    assert "kill requested: demo.sleepy" in captured.stdout
+    assert ip.user_ns["sleepy"].wait(5) and ip.user_ns["sleepy"].state == "KILLED"
+
+
+@pytest.mark.parametrize("line", ["%%flow --help", "%flow --help", "%flow run --help", "%flow logs --help",
+                                  "%flow eval --help", "%flow executions --help"])
+def test_every_magic_has_help(ip, capsys, line):
+    # IPython itself refuses a cell magic with an empty body, so the help cell has one
+    result = ip.run_cell(line + ("\nid: x" if line.startswith("%%") else ""))
+    assert result.success
+    assert "usage: %flow" in capsys.readouterr().out.replace("%%", "%")
+
+
+def test_usage_errors_are_short(ip, capsys):
+    result = ip.run_cell("%flow show nope")
+    assert not result.success
+    assert "UsageError: no registered flow 'nope'" in capsys.readouterr().err
+    result = ip.run_cell("%flow frobnicate")
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+
+
+def test_execution_reprs(ip):
+    cell(ip, HELLO.format(options=""))
+    ex = ip.user_ns["hello_demo"]
+    html = ex._repr_html_()
+    assert "Outputs" in html and "numbers" in html and "SUCCESS" in html
+    data, _ = ip.display_formatter.format(ex)
+    assert data["text/plain"].startswith("✓ demo.hello-demo")
+    assert data["text/html"] == html
