@@ -1,0 +1,51 @@
+"""A notebook executed headless by nbclient, in a real kernel: saved outputs and errors."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+FLOW_CELL = """%%flow
+id: headless
+namespace: demo
+inputs:
+  - id: user
+    type: STRING
+    defaults: Ann
+tasks:
+  - id: loop
+    type: io.kestra.plugin.core.flow.ForEach
+    values: [a, b]
+    tasks:
+      - id: shout
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{ inputs.user | upper }}-{{ taskrun.value }}"
+"""
+
+
+def execute(tmp_path, *sources: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    client = NotebookClient(nb, kernel_name="python3", timeout=120,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    return nb
+
+
+def test_saved_notebook_shows_the_finished_tree_and_outputs_are_python_objects(tmp_path):
+    nb = execute(tmp_path, "%load_ext nb_orchestra", FLOW_CELL,
+                 "print(headless.state, headless.outputs.shout['b'].value, type(headless.outputs).__name__)")
+    tree = [o for o in nb.cells[1].outputs if "text/html" in o.get("data", {})]
+    assert len(tree) == 1  # one display, updated in place through its display id
+    html = tree[0]["data"]["text/html"]
+    assert "SUCCESS" in html and "shout" in html and "[b]" in html
+    assert "✓ demo.headless" in tree[0]["data"]["text/plain"]
+    assert nb.cells[2].outputs[0]["text"] == "SUCCESS ANN-b AttrDict\n"
+
+
+def test_missing_input_fails_headless_with_a_short_message(tmp_path):
+    missing = FLOW_CELL.replace("    defaults: Ann\n", "")
+    with pytest.raises(CellExecutionError) as info:
+        execute(tmp_path, "%load_ext nb_orchestra", missing)
+    assert "MissingInputs: flow demo.headless needs a value for: user." in str(info.value)
