@@ -138,9 +138,40 @@ def test_missing_required_input_shows_the_form_in_a_live_front_end(ip):
            "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: 'hi {{ inputs.who }}'\n"
     result, captured = cell(ip, flow)
     assert result.success
-    widget_output = captured.outputs[-1].data
-    assert "application/vnd.jupyter.widget-view+json" in widget_output
+    form_output, runs_output = captured.outputs[-2].data, captured.outputs[-1].data
+    assert form_output["text/plain"].startswith("Input form for demo.needs: who (STRING, required)")
     assert "needs" not in ip.user_ns  # nothing ran yet
+    form = find_widget(form_output)
+    execute = find_child(form, "nbo-execute")
+    execute.click()  # empty required field: an error next to it, nothing runs
+    assert "needs" not in ip.user_ns
+    assert "missing required input" in find_child(form, "nbo-field-error").value
+    find_child(form, "nbo-input-who").value = "Zoe"
+    execute.click()
+    ex = ip.user_ns["needs"]
+    assert ex.wait(5) and ex.state == "SUCCESS"
+    assert [log.message for log in ex.logs] == ["hi Zoe"]
+    runs = find_widget(runs_output)
+    assert len(runs.children) == 1 and "nbo-live" in runs.children[0]._dom_classes
+    execute.click()  # each Execute starts a new execution, newest first
+    assert len(runs.children) == 2 and ip.user_ns["needs"] is not ex
+
+
+def find_widget(data):
+    from ipywidgets import Widget
+
+    return Widget.widgets[data["application/vnd.jupyter.widget-view+json"]["model_id"]]
+
+
+def find_child(widget, css_class):
+    """Depth-first search of a widget tree for the first widget with ``css_class``."""
+    if css_class in getattr(widget, "_dom_classes", ()):
+        return widget
+    for child in getattr(widget, "children", ()):
+        found = find_child(child, css_class)
+        if found is not None:
+            return found
+    return None
 
 
 def test_background_run_returns_at_once_and_finishes(ip):

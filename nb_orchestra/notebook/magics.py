@@ -218,8 +218,8 @@ class FlowMagics(Magics):
             runs.children = (live_widget(execution), *runs.children)
             launch.run_in_background(execution)
 
-        form = InputForm(flow, values=inputs, on_execute=execute)
-        display(widgets.VBox([form.widget, runs]))
+        display(InputForm(flow, values=inputs, on_execute=execute))  # with text/html and text/plain fallbacks
+        display(runs)
 
     def _interactive(self) -> bool:
         """True in a front end where a person can answer a form (JupyterLab, Notebook, VS Code...).
