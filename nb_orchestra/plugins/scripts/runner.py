@@ -1,0 +1,241 @@
+"""The shared base of script tasks and the local process runner.
+
+A script task runs as one local process, whatever its ``taskRunner`` says
+(Kestra's ``io.kestra.plugin.core.runner.Process``): the text is
+``[set -e] + beforeCommands + commands`` joined by newlines, passed to the
+interpreter (``/bin/sh -c`` by default). stdout and stderr are read live by
+two threads; each line is handled by :class:`~.protocol.LineProtocol`.
+The process gets its own process group so a kill or timeout stops it and
+its children.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, ClassVar
+
+from ...engine.context import TaskCancelled, TaskContext
+from ..base import Prop, TaskFailure, TaskPlugin
+from . import files
+from .protocol import LineProtocol
+
+POLL = 0.1         # how often a waiting runner looks at ctx.cancel (seconds)
+KILL_GRACE = 1.0   # SIGTERM, then SIGKILL after this long
+SHIM_DIR = Path(__file__).with_name("_shim")
+DEFAULT_INTERPRETER = ["/bin/sh", "-c"]
+DOCKER_RUNNER = "io.kestra.plugin.scripts.runner.docker.Docker"
+
+COMMON_SCRIPT_PROPS: dict[str, Prop] = {
+    "taskRunner": Prop("map", dynamic=False, description="Accepted; every script runs as a local process."),
+    "containerImage": Prop("string", description="Accepted; only used by container runners."),
+    "beforeCommands": Prop("list", description="Commands run first, in the same shell."),
+    "env": Prop("map", description="Extra environment variables."),
+    "interpreter": Prop("list", default=DEFAULT_INTERPRETER, description="Runs the joined command text."),
+    "failFast": Prop("bool", default=True, description="Prepend 'set -e' (not on Windows)."),
+    "warningOnStdErr": Prop("bool", default=True, description="Accepted; no effect since Kestra 0.23."),
+    "inputFiles": Prop("map_or_string", description="File name -> text or kestra:// URI, written before the run."),
+    "outputFiles": Prop("list", description="Globs of working-dir files to keep as outputFiles."),
+    "namespaceFiles": Prop("map", description="{enabled, include, exclude, ifExists}: copy <home>/namespaces/<ns>/."),
+    "targetOS": Prop("enum", default="AUTO", choices=("AUTO", "LINUX", "WINDOWS")),
+    "outputDirectory": Prop("bool", default=False, description="Deprecated {{ outputDir }} folder."),
+    "docker": Prop("map", dynamic=False, description="Deprecated; accepted and ignored."),
+    "runner": Prop("enum", choices=("PROCESS", "DOCKER"), dynamic=False, description="Deprecated; accepted."),
+}
+
+
+@dataclass
+class Launch:
+    """What a script task adds to a run: environment, PATH entries, its Python
+    interpreter, and an argv that replaces the shell when nothing else runs."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    path: list[str] = field(default_factory=list)
+    python: str | None = None
+    argv: list[str] | None = None
+
+
+class ScriptTask(TaskPlugin):
+    """Common run of every script task; subclasses give the command lines."""
+
+    blocking = True
+    properties: ClassVar[dict[str, Prop]] = COMMON_SCRIPT_PROPS
+
+    def prepare(self, ctx: TaskContext, work: Path) -> Launch:
+        """Set up the run (interpreters, environment) before anything is rendered."""
+        return Launch()
+
+    def commands(self, ctx: TaskContext, work: Path, localize: Callable[[str], str], launch: Launch) -> list[str]:
+        """The rendered main command lines (kestra:// URIs already localized)."""
+        raise NotImplementedError
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        work = ctx.working_dir
+        ctx.variables["workingDir"] = str(work)
+        output_dir = _output_dir(ctx, work)
+        _note_runner(ctx)
+        namespace = ctx.execution.namespace
+        ns_config = ctx.get("namespaceFiles") or {}
+        if ns_config and ns_config.get("enabled", True) not in (False, "false"):
+            ctx.log("DEBUG", f"copied {files.copy_namespace_files(ns_config, work, namespace)} namespace file(s)")
+        patterns = [str(p) for p in ctx.get("outputFiles") or []]
+        plain = {p: f"{work}/{p}" for p in patterns if not any(c in p for c in "*?[")}
+        if plain:
+            ctx.variables["outputFiles"] = plain
+        files.write_input_files(ctx.get("inputFiles") or {}, work, namespace)
+
+        launch = self.prepare(ctx, work)
+        localize = files.Localizer(work, namespace)
+        commands = self.commands(ctx, work, localize, launch)
+        before = [localize(str(c)) for c in ctx.get("beforeCommands") or []]
+        direct = launch.argv is not None and not before and ctx.task.props.get("interpreter") is None
+        argv = launch.argv if direct else self._shell_argv(ctx, before, commands)
+        env = self._env(ctx, work, output_dir, launch)
+
+        protocol = LineProtocol(ctx.log)
+        code = run_process(argv, work, env, ctx, protocol.accept)
+        outputs: dict[str, Any] = {"exitCode": code, "vars": protocol.vars}
+        if patterns or output_dir is not None:
+            found = files.collect_output_files(patterns, work, ctx.storage_dir) if patterns else {}
+            if output_dir is not None:
+                found.update(files.collect_output_files(["**"], output_dir, ctx.storage_dir))
+            outputs["outputFiles"] = found
+        if protocol.metrics:
+            outputs["metrics"] = protocol.metrics
+        if code != 0:
+            raise TaskFailure(failure_message(code, protocol.stderr_tail), outputs)
+        return outputs
+
+    def _shell_argv(self, ctx: TaskContext, before: list[str], commands: list[str]) -> list[str]:
+        windows = _windows_target(ctx)
+        lines = [*(["set -e"] if ctx.get("failFast") and not windows else []), *before, *commands]
+        interpreter = [str(x) for x in ctx.get("interpreter") or DEFAULT_INTERPRETER]
+        return [*_resolve_shell(interpreter), ("\r\n" if ctx.get("targetOS") == "WINDOWS" else "\n").join(lines)]
+
+    def _env(self, ctx: TaskContext, work: Path, output_dir: Path | None, launch: Launch) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({str(k): "" if v is None else str(v) for k, v in (ctx.get("env") or {}).items()})
+        env.update(launch.env)
+        if launch.path:
+            env["PATH"] = os.pathsep.join([*launch.path, env.get("PATH", "")])
+        env["WORKING_DIR"] = str(work)
+        if output_dir is not None:
+            env["OUTPUT_DIR"] = str(output_dir)
+        if not kestra_installed():
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(SHIM_DIR)) if p)
+        return env
+
+
+def run_process(argv: list[str], cwd: Path, env: dict[str, str], ctx: TaskContext,
+                on_line: Callable[[str, bool], None]) -> int:
+    """Run ``argv``, feeding each stdout/stderr line to ``on_line(line, is_stderr)`` as it comes.
+
+    Returns the exit code. When ``ctx.cancel`` is set (kill, timeout) the
+    process group is stopped and TaskCancelled raised, within about POLL s.
+    """
+    group = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt"
+             else {"start_new_session": True})
+    try:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **group)
+    except OSError as exc:
+        raise TaskFailure(f"cannot start '{argv[0]}': {exc.strerror or exc}") from None
+    readers = [threading.Thread(target=_pump, args=(stream, is_err, on_line), daemon=True)
+               for stream, is_err in ((proc.stdout, False), (proc.stderr, True))]
+    for reader in readers:
+        reader.start()
+    try:
+        while proc.poll() is None or any(r.is_alive() for r in readers):
+            if ctx.cancel.wait(POLL):
+                raise TaskCancelled()
+    finally:
+        if proc.poll() is None or ctx.cancel.is_set():
+            _stop_group(proc)
+        for reader in readers:
+            reader.join(timeout=KILL_GRACE)
+    return proc.returncode
+
+
+def _pump(stream: IO[bytes], is_err: bool, on_line: Callable[[str, bool], None]) -> None:
+    # Universal newlines split on \n, \r\n and \r, like Java's readLine.
+    with stream:
+        for line in open(stream.fileno(), encoding="utf-8", errors="replace", newline=None, closefd=False):
+            on_line(line.rstrip("\n"), is_err)
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """Terminate the process group, then kill what is left after a short grace."""
+    if os.name == "nt":
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True)
+    else:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                break
+            if sig == signal.SIGTERM:
+                try:
+                    proc.wait(KILL_GRACE)
+                except subprocess.TimeoutExpired:
+                    pass
+    proc.wait()
+
+
+def failure_message(code: int, stderr_tail: list[str]) -> str:
+    """Kestra's "Command failed with code N", a hint for exit 127, and the last stderr lines."""
+    message = f"Command failed with code {code}"
+    if code == 127:
+        message += "; command not found (exit 127): is the tool installed?"
+    if stderr_tail:
+        message += "\nstderr (last lines):\n" + "\n".join(stderr_tail)
+    return message
+
+
+_kestra_installed: bool | None = None
+
+
+def kestra_installed() -> bool:
+    """Whether the real ``kestra`` package is importable here (else the shim is used)."""
+    global _kestra_installed
+    if _kestra_installed is None:
+        import importlib.util
+
+        _kestra_installed = importlib.util.find_spec("kestra") is not None
+    return _kestra_installed
+
+
+def _windows_target(ctx: TaskContext) -> bool:
+    target = ctx.get("targetOS")
+    return target == "WINDOWS" or (target == "AUTO" and os.name == "nt")
+
+
+def _resolve_shell(interpreter: list[str]) -> list[str]:
+    """The interpreter, with ``/bin/sh`` found on PATH where it does not exist (Windows)."""
+    if interpreter[0] in ("/bin/sh", "sh") and not os.path.exists(interpreter[0]):
+        found = shutil.which("sh")
+        if found is None:
+            raise TaskFailure("shell tasks need a POSIX shell (sh); install Git Bash/WSL")
+        return [found, *interpreter[1:]]
+    return interpreter
+
+
+def _output_dir(ctx: TaskContext, work: Path) -> Path | None:
+    """The deprecated output directory: every file in it becomes an output file."""
+    if not ctx.get("outputDirectory"):
+        return None
+    path = work / uuid.uuid4().hex[:22]
+    path.mkdir()
+    ctx.variables["outputDir"] = str(path)
+    return path
+
+
+def _note_runner(ctx: TaskContext) -> None:
+    runner = ctx.task.props.get("taskRunner") or {}
+    if runner.get("type") == DOCKER_RUNNER or "containerImage" in ctx.task.props or "docker" in ctx.task.props:
+        ctx.info("ran locally: Docker task runner not used")
