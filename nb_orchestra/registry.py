@@ -7,12 +7,16 @@ known flow makes a new revision; registering the same text again does not.
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
 from .errors import FlowNotFoundError
 from .model.flow import Flow
 
 _flows: dict[tuple[str, str], list[Flow]] = {}
 _lock = threading.Lock()
+
+# Called with each newly registered revision (the scheduler arms its triggers).
+on_register: list[Callable[[Flow], None]] = []
 
 
 def register(flow: Flow) -> Flow:
@@ -23,7 +27,9 @@ def register(flow: Flow) -> Flow:
             return revisions[-1]
         flow.revision = len(revisions) + 1
         revisions.append(flow)
-        return flow
+    for listener in on_register:
+        listener(flow)
+    return flow
 
 
 def find_flow(namespace: str, flow_id: str, revision: int | None = None) -> Flow:
