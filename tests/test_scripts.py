@@ -81,7 +81,7 @@ def test_kestra_outputs_metrics_and_logs_protocol():
     assert ex.state == "SUCCESS", ex.logs
     assert ex.outputs.t.vars == {"x": 42, "name": "bob", "y": [1, 2]}
     assert logs(ex, "use") == ["43 bob"]
-    assert ex.outputs.t.metrics == [
+    assert ex.taskrun("t").metrics == [
         {"name": "rows", "type": "counter", "value": 7, "tags": {"table": "t"}},
         {"name": "load", "type": "timer", "value": 1.5, "tags": {}},
     ]

@@ -63,7 +63,7 @@ class TaskRun:
     """One run of one task; a task inside a ForEach has one run per loop value."""
 
     __slots__ = ("id", "task_id", "task_type", "value", "iteration", "parent", "path", "state",
-                 "attempts", "start_date", "end_date", "outputs", "message")
+                 "attempts", "start_date", "end_date", "outputs", "metrics", "message")
 
     def __init__(self, task_id: str, task_type: str, parent: "TaskRun | None",
                  value: str | None = None, iteration: int | None = None):
@@ -81,6 +81,7 @@ class TaskRun:
         self.start_date = now()
         self.end_date: datetime | None = None
         self.outputs: dict[str, Any] | None = None
+        self.metrics: list[dict[str, Any]] = []  # counters and timers a task reported
         self.message: str | None = None  # why it failed, when it did
 
     @property
@@ -97,7 +98,7 @@ class TaskRun:
             "id": self.id, "task_id": self.task_id, "type": self.task_type, "value": self.value,
             "parent_id": self.parent_id, "state": self.state, "attempts": len(self.attempts),
             "start_date": self.start_date, "end_date": self.end_date, "outputs": self.outputs,
-            "message": self.message,
+            "metrics": self.metrics, "message": self.message,
         }
 
     def __repr__(self) -> str:

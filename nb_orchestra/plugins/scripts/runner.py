@@ -106,8 +106,7 @@ class ScriptTask(TaskPlugin):
             if output_dir is not None:
                 found.update(files.collect_output_files(["**"], output_dir, ctx.storage_dir))
             outputs["outputFiles"] = found
-        if protocol.metrics:
-            outputs["metrics"] = protocol.metrics
+        ctx.run.metrics.extend(protocol.metrics)
         if code != 0:
             raise TaskFailure(failure_message(code, protocol.stderr_tail), outputs)
         return outputs
