@@ -13,13 +13,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Execution", "Flow", "FlowValidationError", "InputError", "Problem", "TemplateError", "UserError",
-    "configure", "load_flow", "register_flow", "render", "run", "__version__",
+    "configure", "load_flow", "register_flow", "render", "run", "set_secret", "__version__",
 ]
 
 _LAZY = {
     "run": "api", "load_flow": "api", "register_flow": "api", "render": "api",
     "configure": "config", "Execution": "engine.execution", "Flow": "model.flow",
-    "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
+    "set_secret": "secrets", "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
 }
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .config import configure
     from .engine.execution import Execution
     from .model.flow import Flow
+    from .secrets import set_secret
 
 
 def __getattr__(name: str) -> Any:

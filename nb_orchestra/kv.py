@@ -2,25 +2,149 @@
 
 One JSON file per namespace, written atomically (a temp file then a rename),
 so a value set by one flow is read by another, also in a later process.
+Each entry keeps its Kestra type (STRING, NUMBER, BOOLEAN, DATETIME, DATE,
+DURATION, JSON) so dates and durations come back as dates and durations.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import threading
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .config import settings
+from .durations import format_duration, parse_duration
+
+KV_TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON")
+
+# Kestra's KVStore.KEY_VALIDATOR_PATTERN.
+_KEY = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
+# Kestra reads back a stored string that looks like a duration as a Duration (InternalKVStore).
+_DURATION_TEXT = re.compile(r"^P(?=[^T]|T.)(?:\d*D)?(?:T(?=.)(?:\d*H)?(?:\d*M)?(?:\d*S)?)?$")
+# One lock for every KVStore object of the process: read-modify-write of a namespace file.
+_LOCK = threading.Lock()
+
+
+class KVStoreError(ValueError):
+    """An invalid key, or a value that cannot be set."""
+
+
+class KVExpiredError(KVStoreError):
+    """The entry exists but its TTL has passed (it is deleted on that read, as Kestra does)."""
+
+    def __init__(self) -> None:
+        super().__init__("The requested value has expired")
+
+
+def validate_key(key: str) -> None:
+    """Kestra's key rule: starts alphanumeric, then alphanumerics, dots, underscores, hyphens."""
+    if not key:
+        raise KVStoreError("Key cannot be null or empty")
+    if not _KEY.fullmatch(key):
+        raise KVStoreError("Key must start with an alphanumeric character (uppercase or lowercase) and can "
+                           "contain alphanumeric characters (uppercase or lowercase), dots (.), "
+                           "underscores (_), and hyphens (-) only.")
+
+
+def kv_type_of(value: Any) -> str:
+    """The Kestra KV type of a Python value (KVType.from)."""
+    if value is None or isinstance(value, str):
+        return "STRING"
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, (int, float, Decimal)):
+        return "NUMBER"
+    if isinstance(value, datetime):
+        return "DATETIME"
+    if isinstance(value, date):
+        return "DATE"
+    if isinstance(value, timedelta):
+        return "DURATION"
+    return "JSON"
+
+
+def convert(text: str, kv_type: str) -> Any:
+    """A string value as the ``kvType`` of the Set task asks (Kestra's conversions).
+
+    NUMBER: a JSON number; BOOLEAN: true only for "true" (any case); DATETIME and
+    DATE: an ISO-8601 instant (``Instant.parse``: date, time and zone); DURATION:
+    ISO-8601 (``Duration.parse``); JSON: any JSON text; STRING: unchanged.
+    """
+    kind = kv_type.upper()
+    if kind not in KV_TYPES:
+        raise KVStoreError(f"kvType must be one of {', '.join(KV_TYPES)}, got '{kv_type}'")
+    if kind == "NUMBER":
+        try:
+            number = json.loads(text)
+        except json.JSONDecodeError:
+            number = None
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise KVStoreError(f"kvType NUMBER: '{text}' is not a number")
+        return number
+    if kind == "BOOLEAN":
+        return text.lower() == "true"
+    if kind in ("DATETIME", "DATE"):
+        return _instant(text, kind)
+    if kind == "DURATION":
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise KVStoreError(f"kvType DURATION: {exc}") from None
+    if kind == "JSON":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise KVStoreError(f"kvType JSON: '{text}' is not valid JSON ({exc.msg})") from None
+    return text
+
+
+def _instant(text: str, kind: str) -> datetime:
+    """``Instant.parse``: a date, a time and a zone (``Z`` or an offset); returned in UTC."""
+    candidate = text.strip()
+    try:
+        if "T" not in candidate.upper():
+            raise ValueError
+        parsed = datetime.fromisoformat(candidate[:-1] + "+00:00" if candidate[-1:] in "zZ" else candidate)
+        if parsed.tzinfo is None:
+            raise ValueError
+    except ValueError:
+        raise KVStoreError(f"kvType {kind}: '{text}' is not an instant such as 2024-01-31T10:00:00Z") from None
+    return parsed.astimezone(timezone.utc)
+
+
+def _encode(value: Any) -> tuple[str, Any]:
+    """(type, JSON-serialisable value) of a value to store."""
+    kind = kv_type_of(value)
+    if kind in ("DATETIME", "DATE"):
+        return kind, value.isoformat()
+    if kind == "DURATION":
+        return kind, format_duration(value)
+    if isinstance(value, Decimal):
+        return kind, float(value)
+    return kind, value
+
+
+def _decode(entry: dict[str, Any]) -> Any:
+    """A stored value back to its type; entries written before types were kept come back as stored."""
+    kind, value = entry.get("type"), entry["value"]
+    if kind in ("DATETIME", "DATE"):
+        return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if kind == "DURATION" or (kind == "STRING" and isinstance(value, str) and _DURATION_TEXT.match(value)):
+        return parse_duration(value)
+    return value
 
 
 class KVStore:
+    """The KV entries of every namespace, one JSON file each, below ``root``."""
+
     def __init__(self, root: Path):
         self.root = root
-        self._lock = threading.Lock()
 
     def _file(self, namespace: str) -> Path:
         return self.root / f"{namespace}.json"
@@ -35,24 +159,51 @@ class KVStore:
         self.root.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(entries, handle, default=str)
+            json.dump(entries, handle)
         os.replace(tmp, self._file(namespace))
 
-    def get(self, namespace: str, key: str) -> tuple[bool, Any]:
-        """(found, value); an expired entry counts as missing."""
+    def get(self, namespace: str, key: str, expired_error: bool = False) -> tuple[bool, Any]:
+        """(found, value). An expired entry is deleted and counts as missing, or raises
+        :class:`KVExpiredError` when ``expired_error`` (what Kestra's Get task does)."""
+        validate_key(key)
         entry = self._read(namespace).get(key)
-        if entry is None or _expired(entry):
+        if entry is None:
             return False, None
-        return True, entry["value"]
+        if _expired(entry):
+            self.delete(namespace, key)
+            if expired_error:
+                raise KVExpiredError()
+            return False, None
+        return True, _decode(entry)
 
-    def set(self, namespace: str, key: str, value: Any, expires: datetime | None = None) -> None:
-        with self._lock:
+    def get_inherited(self, namespace: str, key: str) -> tuple[bool, Any]:
+        """``kv('key')`` without a namespace (Kestra 1.x): the namespace, then each parent in turn."""
+        parts = namespace.split(".")
+        for depth in range(len(parts), 0, -1):
+            found, value = self.get(".".join(parts[:depth]), key)
+            if found:
+                return True, value
+        return False, None
+
+    def set(self, namespace: str, key: str, value: Any, expires: datetime | None = None,
+            overwrite: bool = True) -> None:
+        """Store ``value`` (its type is kept) until ``expires`` (timezone-aware) if given;
+        ``overwrite=False`` refuses a key that already holds a live value."""
+        validate_key(key)
+        kind, stored = _encode(value)
+        with _LOCK:
             entries = self._read(namespace)
-            entries[key] = {"value": value, "expires": expires.isoformat() if expires else None}
+            current = entries.get(key)
+            if not overwrite and current is not None and not _expired(current):
+                raise KVStoreError(f"Cannot set value for key '{key}'. Key already exists and `overwrite` is set "
+                                   "to `false`.")
+            entries[key] = {"value": stored, "type": kind, "expires": expires.isoformat() if expires else None}
             self._write(namespace, entries)
 
     def delete(self, namespace: str, key: str) -> bool:
-        with self._lock:
+        """Remove ``key``; True when it existed."""
+        validate_key(key)
+        with _LOCK:
             entries = self._read(namespace)
             found = entries.pop(key, None) is not None
             if found:
@@ -60,6 +211,7 @@ class KVStore:
             return found
 
     def keys(self, namespace: str, prefix: str = "") -> list[str]:
+        """The live keys of ``namespace`` starting with ``prefix``, sorted."""
         return sorted(k for k, e in self._read(namespace).items() if k.startswith(prefix) and not _expired(e))
 
 

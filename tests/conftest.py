@@ -25,5 +25,5 @@ def flow_text(body: str, flow_id: str = "test", namespace: str = "tests") -> str
     return f"id: {flow_id}\nnamespace: {namespace}\n" + textwrap.dedent(body)
 
 
-def run_flow(body: str, inputs=None, **kwargs):
-    return nb_orchestra.run(flow_text(body), inputs=inputs, **kwargs)
+def run_flow(body: str, inputs=None, namespace: str = "tests", **kwargs):
+    return nb_orchestra.run(flow_text(body, namespace=namespace), inputs=inputs, **kwargs)

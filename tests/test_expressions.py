@@ -448,7 +448,7 @@ class FakeRuntime:
     def __init__(self):
         self.calls = []
 
-    def kv(self, namespace, key, error_on_missing):
+    def kv(self, namespace, key, error_on_missing, inherit=False):
         self.calls.append((namespace, key, error_on_missing))
         return {"stored": [1, 2]}
 

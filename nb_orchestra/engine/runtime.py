@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from typing import Any
 
-from .. import storage
+from .. import secrets, storage
 from ..errors import TemplateError
 from ..kv import kv_store
 
@@ -25,22 +23,20 @@ class Runtime:
         """Environment variables starting with ``ENV_``, prefix removed, lower-cased (``envs.foo``)."""
         return {key[4:].lower(): value for key, value in os.environ.items() if key.startswith("ENV_")}
 
-    def kv(self, namespace: str, key: str, error_on_missing: bool) -> Any:
-        found, value = kv_store().get(namespace, key)
+    def kv(self, namespace: str, key: str, error_on_missing: bool, inherit: bool = False) -> Any:
+        """``inherit``: no namespace was named, so parent namespaces are searched too (Kestra >= 0.22)."""
+        store = kv_store()
+        found, value = store.get_inherited(namespace, key) if inherit else store.get(namespace, key)
         if not found and error_on_missing:
             raise TemplateError(f"Cannot find the key '{key}' in the KV store of namespace '{namespace}'")
         return value
 
     def secret(self, name: str) -> str:
-        """Kestra's open-source secrets: ``SECRET_<NAME>`` holds the base64 of the value."""
-        encoded = os.environ.get(f"SECRET_{name}")
-        if encoded is None:
-            raise TemplateError(f"Cannot find secret for key '{name}': set the environment variable "
-                                f"SECRET_{name} to the base64 encoding of its value")
+        """A secret set with ``set_secret``, else Kestra's ``SECRET_<NAME>`` (base64); masked in logs."""
         try:
-            value = base64.b64decode(encoded, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise TemplateError(f"SECRET_{name} is not valid base64") from None
+            value = secrets.get_secret(name)
+        except secrets.SecretError as exc:
+            raise TemplateError(str(exc)) from None
         if value:
             self._secrets.add(value)
         return value

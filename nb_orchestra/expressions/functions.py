@@ -7,9 +7,6 @@ name themselves.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -95,33 +92,31 @@ def _runtime(context: Context, function: str) -> Any:
 
 @pass_context
 def kv(context: Context, key: Any, namespace: Any = None, errorOnMissing: bool = True) -> Any:  # noqa: N803
-    """Value of ``key`` in the namespace KV store (the flow's namespace by default)."""
+    """Value of ``key`` in the KV store: the flow's namespace, then its parents, unless one is given."""
     require(key, namespace, errorOnMissing)
     runtime = _runtime(context, "kv")
-    if namespace is None:
+    inherit = namespace is None
+    if inherit:
         flow = context.get("flow")
         namespace = flow.get("namespace") if isinstance(flow, Mapping) else None
         if namespace is None:
             raise TemplateError("kv() needs a namespace: the flow has none")
-    return runtime.kv(str(namespace), str(key), bool(errorOnMissing))
+    return runtime.kv(str(namespace), str(key), bool(errorOnMissing), inherit)
 
 
 @pass_context
 def secret(context: Context, name: Any) -> str:
-    """A secret; without a running flow, the base64 value of env var ``SECRET_<name>``."""
+    """A secret: through the running flow (masked in its logs), else straight from nb_orchestra.secrets."""
     require(name)
     runtime = context.get("_runtime")
     if runtime is not None:
         return runtime.secret(str(name))
-    variable = f"SECRET_{name}"
-    encoded = os.environ.get(variable)
-    if encoded is None:
-        raise TemplateError(f"Cannot find secret '{name}': set the environment variable {variable} "
-                            "to its base64-encoded value")
+    from .. import secrets
+
     try:
-        return base64.b64decode(encoded, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise TemplateError(f"The environment variable {variable} is not valid base64: {exc}") from exc
+        return secrets.get_secret(str(name))
+    except secrets.SecretError as exc:
+        raise TemplateError(str(exc)) from None
 
 
 @pass_context

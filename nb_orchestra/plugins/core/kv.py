@@ -1,0 +1,101 @@
+"""io.kestra.plugin.core.kv: Set, Get, Delete and GetKeys on the namespace KV store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from ... import expressions
+from ...engine.context import TaskContext
+from ...kv import KV_TYPES, KVStoreError, convert, kv_store
+from ..base import Prop, TaskFailure, TaskPlugin
+
+_KEY = Prop("string", required=True, description="The key (letters, digits, '.', '_', '-').")
+_NAMESPACE = Prop("string", description="The namespace of the KV store; the flow's namespace by default.")
+_ERROR_ON_MISSING = Prop("bool", default=False, description="Fail when the key has no value.")
+
+
+def _namespace(ctx: TaskContext) -> str:
+    return ctx.get("namespace") or ctx.execution.namespace
+
+
+def _missing(key: str, namespace: str) -> TaskFailure:
+    return TaskFailure(f"No value found for key '{key}' in namespace '{namespace}' and `errorOnMissing` is set to true")
+
+
+class Set(TaskPlugin):
+    """Store ``value`` under ``key``: rendered typed, then converted as ``kvType`` asks."""
+
+    type = "io.kestra.plugin.core.kv.Set"
+    properties = {
+        "key": _KEY,
+        "value": Prop("any", required=True, dynamic=False,
+                      description="The value; one `{{ expression }}` keeps its type (number, map...)."),
+        "namespace": _NAMESPACE,
+        "overwrite": Prop("bool", default=True, description="When false, fail if the key already has a value."),
+        "ttl": Prop("duration", description="Time to live (ISO-8601); the value expires afterwards."),
+        "kvType": Prop("enum", choices=KV_TYPES, description="Convert a string value to this type."),
+        "kvDescription": Prop("string", description="Accepted; not kept."),
+    }
+
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+        raw = ctx.task.props["value"]
+        value = ctx.render(raw if isinstance(raw, str) else expressions.to_text(raw), typed=True)
+        kv_type = ctx.get("kvType")
+        ttl = ctx.get("ttl")
+        try:
+            if kv_type and isinstance(value, str):
+                value = convert(value, kv_type)
+            kv_store().set(_namespace(ctx), ctx.get("key"), value,
+                           expires=datetime.now(timezone.utc) + ttl if ttl is not None else None,
+                           overwrite=ctx.get("overwrite"))
+        except KVStoreError as exc:
+            raise TaskFailure(str(exc)) from None
+        return None
+
+
+class Get(TaskPlugin):
+    """Output ``value``: the value of ``key`` with its stored type, null when missing."""
+
+    type = "io.kestra.plugin.core.kv.Get"
+    properties = {"key": _KEY, "namespace": _NAMESPACE, "errorOnMissing": _ERROR_ON_MISSING}
+
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+        namespace, key = _namespace(ctx), ctx.get("key")
+        try:
+            found, value = kv_store().get(namespace, key, expired_error=True)
+        except KVStoreError as exc:
+            raise TaskFailure(str(exc)) from None
+        if not found and ctx.get("errorOnMissing"):
+            raise _missing(key, namespace)
+        return {"value": value}
+
+
+class Delete(TaskPlugin):
+    """Remove ``key``; output ``deleted`` says whether it had a value."""
+
+    type = "io.kestra.plugin.core.kv.Delete"
+    properties = {"key": _KEY, "namespace": _NAMESPACE, "errorOnMissing": _ERROR_ON_MISSING}
+
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+        namespace, key = _namespace(ctx), ctx.get("key")
+        try:
+            deleted = kv_store().delete(namespace, key)
+        except KVStoreError as exc:
+            raise TaskFailure(str(exc)) from None
+        if not deleted and ctx.get("errorOnMissing"):
+            raise _missing(key, namespace)
+        return {"deleted": deleted}
+
+
+class GetKeys(TaskPlugin):
+    """Output ``keys``: the keys of the namespace starting with ``prefix`` (all when absent)."""
+
+    type = "io.kestra.plugin.core.kv.GetKeys"
+    properties = {
+        "prefix": Prop("string", description="Only keys starting with this text."),
+        "namespace": _NAMESPACE,
+    }
+
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+        return {"keys": kv_store().keys(_namespace(ctx), ctx.get("prefix") or "")}

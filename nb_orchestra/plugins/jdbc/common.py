@@ -1,0 +1,347 @@
+"""What the JDBC plugins share (Kestra's AbstractJdbcBaseQuery / Query / Queries).
+
+A driver module supplies a :class:`Session` (connect, run SQL, transactions);
+this module turns properties into SQL runs and result sets into Kestra's
+outputs: ``row``/``rows``/``uri``/``size`` for ``Query``, a list of them under
+``outputs`` for ``Queries``.
+
+STORE files are Amazon Ion text, one value per line, as Kestra writes them
+(``.ion``; dates as day-precision timestamps, local date-times and times as
+annotated strings such as ``LocalDateTime::"2024-01-02T03:04:05"``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Protocol, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ...engine.context import TaskCancelled, TaskContext
+from ...storage import to_path, to_uri
+from ..base import Prop, TaskFailure, TaskPlugin
+
+FETCH_TYPES = ("FETCH", "FETCH_ONE", "STORE", "NONE")
+
+
+def connection_props(url_default: str | None = None) -> dict[str, Prop]:
+    """``url``, ``username``, ``password`` (``url`` is required unless it has a default)."""
+    return {
+        "url": Prop("string", required=url_default is None, default=url_default,
+                    description="The JDBC URL of the database."),
+        "username": Prop("string", description="The database user."),
+        "password": Prop("string", description="The database user's password."),
+    }
+
+
+QUERY_PROPS: dict[str, Prop] = {
+    "sql": Prop("string", required=True, description="The SQL to run (rendered)."),
+    "fetchType": Prop("enum", default="NONE", choices=FETCH_TYPES,
+                      description="FETCH_ONE -> row, FETCH -> rows, STORE -> uri (Ion file), NONE."),
+    "fetchSize": Prop("int", default=10000, description="Accepted; a JDBC fetch hint."),
+    "parameters": Prop("map", description="Values of named `:name` placeholders in the SQL."),
+    "timeZoneId": Prop("string", description="Zone that date-times with a zone are converted to."),
+    "fetch": Prop("bool", default=False, description="Deprecated: fetchType FETCH."),
+    "fetchOne": Prop("bool", default=False, description="Deprecated: fetchType FETCH_ONE."),
+    "store": Prop("bool", default=False, description="Deprecated: fetchType STORE."),
+}
+
+QUERIES_PROPS: dict[str, Prop] = {
+    **QUERY_PROPS,
+    "transaction": Prop("bool", default=True,
+                        description="All statements in one transaction, rolled back on any error."),
+}
+
+
+@dataclass
+class ResultSet:
+    """Column labels and rows (an iterator, read once) of one statement."""
+
+    columns: list[str]
+    rows: Iterable[Sequence[Any]]
+
+
+class Session(Protocol):
+    """One connection of a driver, as the query tasks use it."""
+
+    errors: tuple[type[BaseException], ...]
+
+    def script(self, sql: str, params: dict[str, Any] | None) -> Iterator[ResultSet]:
+        """Run ``sql`` now; iterate over the result sets it returned (none for DDL/DML)."""
+
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def interrupt(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class JdbcQueryTask(TaskPlugin):
+    """``Query`` (``multi = False``) and ``Queries`` of a driver; subclasses open the session.
+
+    A ``Queries`` task runs in one transaction unless ``transaction: false``; a
+    ``Query`` only when ``query_transaction`` (DuckDB runs its statements one by
+    one; PostgreSQL makes a multi-statement text atomic by itself).
+    """
+
+    blocking = True
+    multi: ClassVar[bool] = False
+    query_transaction: ClassVar[bool] = False
+
+    def open(self, ctx: TaskContext, transactional: bool) -> Session:
+        raise NotImplementedError
+
+    def finish(self, ctx: TaskContext, session: Session, outputs: dict[str, Any]) -> dict[str, Any]:
+        """Add driver-specific outputs once the connection is closed (DuckDB's files)."""
+        return outputs
+
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+        transactional = bool(ctx.get("transaction")) if self.multi else self.query_transaction
+        session = self.open(ctx, transactional)
+        try:
+            with interrupt_on_cancel(ctx, session.interrupt):
+                outputs = _run_sql(ctx, session, self.multi)
+        finally:
+            session.close()
+        return self.finish(ctx, session, outputs)
+
+
+def _run_sql(ctx: TaskContext, session: Session, multi: bool) -> dict[str, Any]:
+    sql = ctx.get("sql")
+    params = ctx.get("parameters") or None
+    fetch_type = resolve_fetch_type(ctx)
+    zone = _zone(ctx.get("timeZoneId"))
+    pieces = split_statements(sql) if multi else [sql]
+    session.begin()
+    try:
+        if multi:
+            outputs: list[dict[str, Any]] = []
+            for number, piece in enumerate(pieces, 1):
+                with statement_errors(ctx, session.errors, piece, f"statement {number} of {len(pieces)}"):
+                    result = next(session.script(piece, params), None)
+                    if result is not None:
+                        outputs.append(build_output(ctx, fetch_type, [result], zone, multi=True))
+            out: dict[str, Any] = {"outputs": outputs}
+        else:
+            with statement_errors(ctx, session.errors, sql, "query"):
+                out = build_output(ctx, fetch_type, session.script(sql, params), zone, multi=False)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return out
+
+
+@contextmanager
+def statement_errors(ctx: TaskContext, errors: tuple[type[BaseException], ...], sql: str,
+                     where: str) -> Iterator[None]:
+    """A driver error becomes a TaskFailure naming the statement; a kill stays a kill."""
+    try:
+        yield
+    except errors as exc:
+        if ctx.cancel.is_set():
+            raise TaskCancelled() from None
+        raise TaskFailure(f"SQL error in {where}: {str(exc).strip()}\nStatement: {sql.strip()}") from None
+
+
+@contextmanager
+def interrupt_on_cancel(ctx: TaskContext, interrupt: Callable[[], None]) -> Iterator[None]:
+    """Call ``interrupt`` (from a watcher thread) if the task run is killed or times out."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if ctx.cancel.wait(0.1):
+                interrupt()
+                return
+
+    watcher = threading.Thread(target=watch, name="jdbc-cancel", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+
+
+def resolve_fetch_type(ctx: TaskContext) -> str:
+    """``fetchType``, unless a deprecated boolean says otherwise (fetch > fetchOne > store)."""
+    for flag, kind in (("fetch", "FETCH"), ("fetchOne", "FETCH_ONE"), ("store", "STORE")):
+        if ctx.get(flag):
+            return kind
+    return ctx.get("fetchType")
+
+
+def check_url(url: str | None, *schemes: str) -> str:
+    """Kestra's url checks: not blank, starting with the driver's scheme."""
+    if not url or not url.strip():
+        raise TaskFailure("Rendered value of `url` is blank.")
+    if not url.startswith(schemes):
+        raise TaskFailure(f"URL scheme is invalid. URL should start with `{schemes[0]}`")
+    return url
+
+
+def storage_file(uri: Any, prop: str) -> Path:
+    """The local file of a ``kestra://`` URI given in property ``prop``; fails when absent."""
+    try:
+        path = to_path(str(uri))
+    except ValueError as exc:
+        raise TaskFailure(f"property '{prop}': {exc}") from None
+    if not path.is_file():
+        raise TaskFailure(f"property '{prop}': file '{uri}' not found in the execution storage")
+    return path
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TaskFailure(f"property 'timeZoneId': unknown time zone '{name}'") from None
+
+
+# -- SQL text ---------------------------------------------------------------------------
+
+_SPLIT = re.compile(r";[^']")
+
+
+def split_statements(sql: str) -> list[str]:
+    """Kestra's Queries split: on ``;`` followed by any character but a quote (consumed).
+
+    Like Java's ``split``, nothing is understood about strings or dollar quoting;
+    blank pieces (a trailing ``;``) are dropped.
+    """
+    return [piece for piece in _SPLIT.split(sql) if piece.strip().strip(";").strip()]
+
+
+_PARAM_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|:(\w+)|%")
+
+
+def rewrite_parameters(sql: str, names: Iterable[str], placeholder: Callable[[str], str],
+                       escape_percent: bool = False) -> tuple[str, list[str]]:
+    """Replace ``:name`` (a key of ``names``) by the driver's placeholder.
+
+    Kestra replaces every ``:\\w+``; here quoted text, ``::`` casts and names
+    that are not parameters are left alone. Returns the SQL and the names used,
+    in order. ``escape_percent`` doubles ``%`` (psycopg's ``%(name)s`` style).
+    """
+    known = set(names)
+    used: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        text, name = match.group(0), match.group(1)
+        if name is not None and name in known:
+            used.append(name)
+            return placeholder(name)
+        return text.replace("%", "%%") if escape_percent else text
+
+    return _PARAM_TOKENS.sub(replace, sql), used
+
+
+# -- results -----------------------------------------------------------------------------
+
+def build_output(ctx: TaskContext, fetch_type: str, results: Iterable[ResultSet],
+                 zone: ZoneInfo | None, multi: bool) -> dict[str, Any]:
+    """Kestra's output of one statement (Query: of the first result sets that follow each other)."""
+    if fetch_type == "NONE":
+        if multi:
+            ctx.log("INFO", "fetchType is set to NONE, no output will be returned")
+        return {}
+    iterator = iter(results)
+    if fetch_type == "FETCH_ONE":
+        first = next(iterator, None)
+        row = next(_maps(first, zone), None) if first is not None else None
+        # Kestra's Queries reports size 1 even when no row came back.
+        return {"row": row, "size": 1 if multi or row is not None else 0}
+    rows = (row for result in iterator for row in _maps(result, zone))
+    if fetch_type == "FETCH":
+        fetched = list(rows)
+        return {"rows": fetched, "size": len(fetched)}
+    return store_rows(ctx, rows)
+
+
+def _maps(result: ResultSet, zone: ZoneInfo | None) -> Iterator[dict[str, Any]]:
+    for row in result.rows:
+        yield {column: cell(value, zone) for column, value in zip(result.columns, row)}
+
+
+def cell(value: Any, zone: ZoneInfo | None) -> Any:
+    """A driver value as a Python value: UUIDs as text, zoned date-times in ``zone``."""
+    if isinstance(value, datetime) and value.tzinfo is not None and zone is not None:
+        return value.astimezone(zone)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, memoryview):
+        return value.tobytes()
+    return value
+
+
+def store_rows(ctx: TaskContext, rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Write rows as Ion lines to the task run's storage: ``{"uri", "size"}``."""
+    simpleion = _ion()
+    target = ctx.storage_dir
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"{ctx.run.task_id}_{uuid.uuid4().hex[:12]}.ion"
+    size = 0
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(simpleion.dumps(ion_value(row), binary=False, omit_version_marker=True))
+            out.write("\n")
+            size += 1
+    return {"uri": to_uri(path), "size": size}
+
+
+def _ion() -> Any:
+    try:
+        from amazon.ion import simpleion
+    except ImportError:
+        raise TaskFailure("fetchType STORE writes Amazon Ion files and needs the amazon.ion package: "
+                          "pip install 'nb-orchestra[duckdb]' (or [postgres], [sqlite])") from None
+    return simpleion
+
+
+def ion_value(value: Any) -> Any:
+    """A Python value as amazon.ion writes it the way Kestra's Ion mapper does."""
+    from amazon.ion.core import IonType, Timestamp, TimestampPrecision
+    from amazon.ion.simple_types import IonPyText
+
+    def annotated(kind: str, text: str) -> Any:
+        return IonPyText.from_value(IonType.STRING, text, (kind,))
+
+    if isinstance(value, dict):
+        return {str(key): ion_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [ion_value(item) for item in value]
+    if value is None or isinstance(value, (bool, int, float, str, bytes, Decimal)):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return annotated("LocalDateTime", value.isoformat())
+        key = getattr(value.tzinfo, "key", None)
+        return annotated("ZonedDateTime", value.isoformat() + (f"[{key}]" if key else ""))
+    if isinstance(value, date):
+        return Timestamp(value.year, value.month, value.day, precision=TimestampPrecision.DAY)
+    if isinstance(value, time):
+        return annotated("OffsetTime" if value.tzinfo else "LocalTime", value.isoformat())
+    if isinstance(value, timedelta):
+        return _iso_duration(value)
+    return str(value)
+
+
+def _iso_duration(delta: timedelta) -> str:
+    hours, rest = divmod(delta.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    fraction = f"{seconds + delta.microseconds / 1e6:g}"
+    return f"P{delta.days}DT{hours}H{minutes}M{fraction}S"
+
+
+def missing_extra(package: str, extra: str, what: str) -> TaskFailure:
+    """The failure of a task whose optional driver is not installed."""
+    return TaskFailure(f"{what} tasks need the {package} package: pip install 'nb-orchestra[{extra}]'")
