@@ -69,7 +69,7 @@ def _parse_inputs(pairs: list[str]) -> dict[str, str]:
 
 def _run(args: argparse.Namespace) -> int:
     from . import api, config
-    from .engine import events, states
+    from .engine import states
     from .views.text import execution_tree
 
     if args.home:

@@ -32,6 +32,11 @@ def to_uri(path: Path) -> str:
     return f"{SCHEME}:///" + "/".join(relative.parts)
 
 
+def namespace_files_dir(namespace: str) -> Path:
+    """Where the namespace files of ``namespace`` live: ``<home>/namespaces/<namespace>/``."""
+    return settings.home / "namespaces" / namespace
+
+
 def task_run_dir(namespace: str, flow_id: str, execution_id: str, task_id: str, taskrun_id: str) -> Path:
     """Where the files a task run produces are kept (Kestra's internal-storage layout)."""
     return settings.execution_dir(namespace, flow_id, execution_id) / "tasks" / task_id / taskrun_id

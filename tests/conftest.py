@@ -9,6 +9,8 @@ import pytest
 import nb_orchestra
 from nb_orchestra import registry
 
+from .pg_server import pg_db, pg_server  # noqa: F401  (fixtures: a real PostgreSQL for the tests that ask)
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):

@@ -233,7 +233,7 @@ def test_duckdb_database_file_round_trip_and_dbfilepath(tmp_path):
 @pytest.mark.parametrize("props, message", [
     ("url: 'jdbc:duckdb:relative.db'", "Path to database file must be absolute"),
     ("url: 'jdbc:sqlite:x.db'", "URL scheme is invalid. URL should start with `jdbc:duckdb:`"),
-    ("inputFiles: {a.csv: 'kestra:///nowhere/a.csv'}", "file 'kestra:///nowhere/a.csv' not found"),
+    ("inputFiles: {a.csv: 'kestra:///nowhere/a.csv'}", "Unable to find file 'kestra:///nowhere/a.csv'"),
     ("outputFiles: ['../escape']", "only relative path is supported"),
 ])
 def test_duckdb_bad_configuration_fails_clearly(props, message):

@@ -11,7 +11,7 @@ from amazon.ion import simpleion
 from nb_orchestra import storage
 
 from .conftest import run_flow
-from .pg_server import PASSWORD, USER, pg_db, pg_server  # noqa: F401  (fixtures)
+from .pg_server import PASSWORD, USER
 
 PG = "io.kestra.plugin.jdbc.postgresql"
 
@@ -171,7 +171,7 @@ def test_copy_in_missing_file_and_copy_out(pg_db):
     """ + defaults(pg_db))
     assert ex.taskrun("missing").state == "WARNING"
     assert ex.taskrun("missing").message == \
-        "property 'from': file 'kestra:///tests/none/file.csv' not found in the execution storage"
+        "property 'from': Unable to find file 'kestra:///tests/none/file.csv'"
     assert ex.outputs.table_out.rowCount == 2
     assert storage.to_path(ex.outputs.table_out.uri).read_text() == "id,name\n1,a\n2,\n"
     assert ex.outputs.query_out.rowCount == 2

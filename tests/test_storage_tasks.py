@@ -133,7 +133,7 @@ def test_purge_current_execution_files_deletes_them_and_lists_uris():
 
 
 def test_purge_with_no_files_succeeds():
-    ex = run_flow(f"""
+    ex = run_flow("""
         tasks:
           - id: purge
             type: io.kestra.core.tasks.storages.PurgeExecution

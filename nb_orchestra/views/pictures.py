@@ -353,7 +353,7 @@ def _gantt_row(run: "TaskRun", depth: int, y: float, scale: _Scale) -> str:
     x1, x2 = scale.x(run.start_date), scale.x(end)
     seconds = (end - run.start_date).total_seconds()
     color = STATE_COLORS.get(run.state, UNKNOWN_COLOR)
-    return (f'<g class="row">'
+    return ('<g class="row">'
             + _label(8 + depth * INDENT, y + 15, _run_label(run), 12)
             + f'<rect class="bar" x="{x1:.1f}" y="{y + (ROW_H - BAR_H) / 2:.1f}" width="{max(x2 - x1, 2):.1f}" '
               f'height="{BAR_H}" rx="3" fill="{color}"><title>{_text(_run_tooltip(run, seconds))}</title></rect>'

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
@@ -25,6 +24,7 @@ from ... import expressions, storage
 from ...durations import format_duration, parse_duration
 from ...engine.context import TaskCancelled, TaskContext
 from ..base import Prop, TaskFailure, TaskPlugin
+from ..files import stored_file
 
 if TYPE_CHECKING:
     import httpx
@@ -258,22 +258,12 @@ def _seconds(delta: timedelta | None) -> float | None:
 def _part(value: Any, stack: ExitStack) -> tuple:
     """One multipart part, as Kestra builds it: file, named file, or text (JSON for other values)."""
     if isinstance(value, dict) and "name" in value and "content" in value:
-        return str(value["name"]), stack.enter_context(_stored_file(str(value["content"])).open("rb")), \
+        return str(value["name"]), stack.enter_context(stored_file(value["content"], "formData").open("rb")), \
             "application/octet-stream"
     if isinstance(value, str) and value.startswith("kestra://"):
-        path = _stored_file(value)
+        path = stored_file(value, "formData")
         return path.name, stack.enter_context(path.open("rb")), "application/octet-stream"
     return None, expressions.to_text(value).encode("utf-8"), "text/plain; charset=UTF-8"
-
-
-def _stored_file(uri: str) -> Path:
-    try:
-        path = storage.to_path(uri)
-    except ValueError as exc:
-        raise TaskFailure(f"formData: {exc}") from None
-    if not path.is_file():
-        raise TaskFailure(f"formData: no file at {uri}")
-    return path
 
 
 def _chunks(ctx: TaskContext, response: httpx.Response) -> Iterator[bytes]:

@@ -14,19 +14,9 @@ from ... import storage
 from ...config import settings
 from ...engine.context import TaskContext
 from ..base import Prop, TaskFailure, TaskPlugin
+from ..files import stored_file
 
 _URI = Prop("string", required=True, description="A kestra:// internal-storage URI.")
-
-
-def _existing(uri: str) -> Path:
-    """The local file of a kestra:// URI; TaskFailure when it is not there."""
-    try:
-        path = storage.to_path(uri)
-    except ValueError as exc:
-        raise TaskFailure(str(exc)) from None
-    if not path.is_file():
-        raise TaskFailure(f"Unable to find file '{uri}'")
-    return path
 
 
 def _new_file(ctx: TaskContext, extension: str) -> Path:
@@ -79,7 +69,7 @@ class Size(TaskPlugin):
     properties = {"uri": _URI}
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
-        return {"size": _existing(ctx.get("uri")).stat().st_size}
+        return {"size": stored_file(ctx.get("uri"), "uri").stat().st_size}
 
 
 class Delete(TaskPlugin):
@@ -125,7 +115,7 @@ class Concat(TaskPlugin):
         target = _new_file(ctx, ctx.get("extension"))
         with target.open("wb") as out:
             for uri in uris:
-                with _existing(str(uri)).open("rb") as source:
+                with stored_file(uri, "files").open("rb") as source:
                     shutil.copyfileobj(source, out)
                 if separator is not None:
                     out.write(separator.encode("utf-8"))
@@ -154,7 +144,7 @@ class Split(TaskPlugin):
         suffix = PurePosixPath(urlparse(uri).path).suffix or ".tmp"
         separator = ctx.get("separator")
         props = ctx.task.props
-        with _existing(uri).open(encoding="utf-8", errors="surrogateescape", newline=None) as source:
+        with stored_file(uri, "from").open(encoding="utf-8", errors="surrogateescape", newline=None) as source:
             lines = (line.rstrip("\n") for line in source)
             parts = _Parts(ctx, suffix, separator)
             if props.get("regexPattern") is not None:

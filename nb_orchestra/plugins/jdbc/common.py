@@ -19,12 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Protocol, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ...engine.context import TaskCancelled, TaskContext
-from ...storage import to_path, to_uri
+from ...storage import to_uri
 from ..base import Prop, TaskFailure, TaskPlugin
 
 FETCH_TYPES = ("FETCH", "FETCH_ONE", "STORE", "NONE")
@@ -185,17 +184,6 @@ def check_url(url: str | None, *schemes: str) -> str:
     if not url.startswith(schemes):
         raise TaskFailure(f"URL scheme is invalid. URL should start with `{schemes[0]}`")
     return url
-
-
-def storage_file(uri: Any, prop: str) -> Path:
-    """The local file of a ``kestra://`` URI given in property ``prop``; fails when absent."""
-    try:
-        path = to_path(str(uri))
-    except ValueError as exc:
-        raise TaskFailure(f"property '{prop}': {exc}") from None
-    if not path.is_file():
-        raise TaskFailure(f"property '{prop}': file '{uri}' not found in the execution storage")
-    return path
 
 
 def _zone(name: str | None) -> ZoneInfo | None:

@@ -24,8 +24,9 @@ from typing import Any, Iterator
 from ...engine.context import TaskContext
 from ...storage import put_file
 from ..base import Prop, TaskFailure
+from ..files import stored_file, write_input_files
 from .common import (QUERIES_PROPS, QUERY_PROPS, JdbcQueryTask, ResultSet, check_url, connection_props,
-                     missing_extra, rewrite_parameters, storage_file)
+                     missing_extra, rewrite_parameters)
 
 SCHEME = "jdbc:duckdb:"
 _INSTALL = re.compile(r"^\s*INSTALL\s+['\"]?(\w+)", re.IGNORECASE)
@@ -131,11 +132,11 @@ class _DuckDbTask(JdbcQueryTask):
     def open(self, ctx: TaskContext, transactional: bool) -> DuckDbSession:
         database, workdir = _database(ctx, check_url(ctx.get("url"), SCHEME))
         ctx.variables["workingDir"] = str(workdir)
-        _write_input_files(workdir, ctx.get("inputFiles") or {})
+        write_input_files(ctx.get("inputFiles") or {}, workdir, ctx.execution.namespace)
         database_uri = ctx.get("databaseUri")
         if database_uri:
             database = workdir / uuid.uuid4().hex
-            shutil.copyfile(storage_file(database_uri, "databaseUri"), database)
+            shutil.copyfile(stored_file(database_uri, "databaseUri"), database)
         output_files = {}
         for name in ctx.get("outputFiles") or []:
             _check_name(str(name), "outputFiles")
@@ -163,21 +164,6 @@ def _database(ctx: TaskContext, url: str) -> tuple[Path, Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     ctx.variables["dbFilePath"] = str(path)
     return path, path.parent
-
-
-def _write_input_files(workdir: Path, files: dict[str, Any]) -> None:
-    """Each entry becomes a file: a copy of a kestra:// URI, else the rendered text."""
-    for name, content in files.items():
-        if content is None:
-            continue
-        _check_name(name, "inputFiles")
-        target = workdir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = content if isinstance(content, str) else str(content)
-        if text.startswith("kestra://"):
-            shutil.copyfile(storage_file(text, f"inputFiles.{name}"), target)
-        else:
-            target.write_text(text, encoding="utf-8")
 
 
 def _check_name(name: str, prop: str) -> None:

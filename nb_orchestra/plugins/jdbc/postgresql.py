@@ -16,8 +16,9 @@ from typing import Any, Iterator
 from ...engine.context import TaskContext
 from ...storage import to_uri
 from ..base import Prop, TaskFailure, TaskPlugin
+from ..files import stored_file
 from .common import (QUERIES_PROPS, QUERY_PROPS, JdbcQueryTask, ResultSet, check_url, connection_props,
-                     interrupt_on_cancel, missing_extra, rewrite_parameters, statement_errors, storage_file)
+                     interrupt_on_cancel, missing_extra, rewrite_parameters, statement_errors)
 
 SCHEMES = ("jdbc:postgresql:", "postgresql:", "postgres:")
 SSL_MODES = ("DISABLE", "ALLOW", "PREFER", "REQUIRE", "VERIFY_CA", "VERIFY_FULL")
@@ -208,7 +209,7 @@ class CopyIn(_Copy):
     properties = {**_COPY_PROPS, "from": Prop("string", required=True, description="kestra:// URI of the file.")}
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
-        source = storage_file(ctx.get("from"), "from")
+        source = stored_file(ctx.get("from"), "from")
         sql = copy_statement(ctx, None, "FROM STDIN")
 
         def send(copy: Any) -> None:

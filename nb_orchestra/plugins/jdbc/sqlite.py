@@ -17,8 +17,9 @@ from typing import Any, Iterator
 from ...engine.context import TaskContext
 from ...storage import put_file
 from ..base import Prop, TaskFailure
+from ..files import stored_file
 from .common import (QUERIES_PROPS, QUERY_PROPS, JdbcQueryTask, ResultSet, check_url, connection_props,
-                     storage_file)
+                     )
 
 SCHEME = "jdbc:sqlite:"
 _MEMORY = ("", ":memory:")
@@ -77,7 +78,7 @@ class _SqliteTask(JdbcQueryTask):
             if name in _MEMORY:
                 raise TaskFailure("property 'sqliteFile' needs a file url, e.g. jdbc:sqlite:my.db")
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(storage_file(source, "sqliteFile"), database)
+            shutil.copyfile(stored_file(source, "sqliteFile"), database)
         return SqliteSession(database, transactional)
 
     def finish(self, ctx: TaskContext, session: SqliteSession, outputs: dict[str, Any]) -> dict[str, Any]:

@@ -12,50 +12,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ... import storage
-from ...config import settings
 from ..base import TaskFailure
+from ..files import stored_file
 
 # Kestra's ScriptService.INTERNAL_STORAGE_PATTERN.
 _URI = re.compile(r"kestra://[-\w.+~#=/]*")
-
-
-def namespace_files_dir(namespace: str) -> Path:
-    """Where namespace files of ``namespace`` live: ``<home>/namespaces/<namespace>/``."""
-    return settings.home / "namespaces" / namespace
-
-
-def read_uri(uri: str, namespace: str) -> Path:
-    """The local file behind a ``kestra://`` or ``nsfile://`` URI (TaskFailure when absent)."""
-    if uri.startswith("nsfile://"):
-        path = namespace_files_dir(namespace) / uri[len("nsfile://"):].lstrip("/")
-    else:
-        try:
-            path = storage.to_path(uri)
-        except ValueError as exc:
-            raise TaskFailure(str(exc)) from None
-    if not path.is_file():
-        raise TaskFailure(f"no file at {uri}")
-    return path
-
-
-def inside(work: Path, name: str) -> Path:
-    """``work/name``, refusing names that are absolute or leave ``work``."""
-    target = (work / name).resolve()
-    if Path(name).is_absolute() or not target.is_relative_to(work.resolve()):
-        raise TaskFailure(f"'{name}': only paths relative to the working directory are allowed")
-    return target
-
-
-def write_input_files(files: dict[str, Any], work: Path, namespace: str) -> None:
-    """Each entry becomes a file: a kestra:// (or nsfile://) value is copied, any other is the text."""
-    for name, value in files.items():
-        target = inside(work, str(name))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = "" if value is None else str(value)
-        if text.startswith(("kestra://", "nsfile://")):
-            shutil.copyfile(read_uri(text, namespace), target)
-        else:
-            target.write_bytes(text.encode("utf-8"))
 
 
 def copy_namespace_files(config: dict[str, Any], work: Path, namespace: str) -> int:
@@ -65,7 +26,7 @@ def copy_namespace_files(config: dict[str, Any], work: Path, namespace: str) -> 
     ``folderPerNamespace`` are accepted and ignored). ``ifExists``: OVERWRITE
     (default), SKIP/IGNORE, WARN, FAIL.
     """
-    root = namespace_files_dir(namespace)
+    root = storage.namespace_files_dir(namespace)
     if not root.is_dir():
         return 0
     include = [glob_regex(p) for p in _as_list(config.get("include"))]
@@ -100,7 +61,7 @@ class Localizer:
 
     def _local(self, uri: str) -> str:
         if uri not in self._copies:
-            source = read_uri(uri, self.namespace)
+            source = stored_file(uri, namespace=self.namespace)
             fd, name = tempfile.mkstemp(suffix=source.suffix, dir=self.work)
             os.close(fd)
             shutil.copyfile(source, name)

@@ -23,6 +23,7 @@ from typing import IO, Any, Callable, ClassVar
 
 from ...engine.context import TaskCancelled, TaskContext
 from ..base import Prop, TaskFailure, TaskPlugin
+from ..files import write_input_files
 from . import files
 from .protocol import LineProtocol
 
@@ -88,7 +89,7 @@ class ScriptTask(TaskPlugin):
         plain = {p: f"{work}/{p}" for p in patterns if not any(c in p for c in "*?[")}
         if plain:
             ctx.variables["outputFiles"] = plain
-        files.write_input_files(ctx.get("inputFiles") or {}, work, namespace)
+        write_input_files(ctx.get("inputFiles") or {}, work, namespace)
 
         launch = self.prepare(ctx, work)
         localize = files.Localizer(work, namespace)
