@@ -57,18 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _parse_inputs(pairs: list[str]) -> dict[str, str]:
-    inputs = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UserError(f"--input takes KEY=VALUE, got '{pair}'")
-        inputs[key.strip()] = value
-    return inputs
-
-
 def _run(args: argparse.Namespace) -> int:
     from . import api, config
+    from .inputs import parse_assignments
     from .engine import states
     from .views.text import execution_tree
 
@@ -79,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     listeners = [] if args.json else [_LivePrinter(args.log_level)]
     try:
-        execution = api.run(flow, _parse_inputs(args.input), listeners=listeners)
+        execution = api.run(flow, parse_assignments(args.input, "--input"), listeners=listeners)
     except KeyboardInterrupt:
         print("interrupted: execution KILLED", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -7,7 +7,7 @@
 
 from nb_orchestra.inputs.coercion import INPUT_TYPES, coerce_input, input_id, is_required
 from nb_orchestra.inputs.declarations import check_declarations, declaration_warnings
-from nb_orchestra.inputs.resolution import resolve_inputs
+from nb_orchestra.inputs.resolution import parse_assignments, resolve_inputs
 
 __all__ = [
     "INPUT_TYPES",
@@ -16,5 +16,6 @@ __all__ = [
     "declaration_warnings",
     "input_id",
     "is_required",
+    "parse_assignments",
     "resolve_inputs",
 ]

@@ -9,10 +9,10 @@ raised once as :class:`~nb_orchestra.errors.InputError`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from nb_orchestra.errors import InputError
+from nb_orchestra.errors import InputError, UserError
 from nb_orchestra.inputs.coercion import coerce_input, input_id, is_required, java_text
 
 Render = Callable[[str, dict], Any]
@@ -166,3 +166,14 @@ def resolve_inputs(
     if resolver.problems:
         raise InputError(resolver.problems)
     return nest(resolver.values)
+
+
+def parse_assignments(pairs: Iterable[str], option: str = "-i/--input") -> dict[str, str]:
+    """``["user=Ann", "n=3"]`` from a command line -> ``{"user": "Ann", "n": "3"}``."""
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{option} takes KEY=VALUE, got '{pair}'")
+        values[key.strip()] = value
+    return values

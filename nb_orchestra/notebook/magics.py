@@ -20,7 +20,7 @@ from ..engine.context import execution_variables
 from ..engine.execution import Execution
 from ..engine.runtime import Runtime
 from ..errors import FlowValidationError, UserError
-from ..inputs import input_id, is_required
+from ..inputs import input_id, is_required, parse_assignments
 from ..model.flow import Flow
 from ..views.html import table_html
 from ..views.text import format_seconds
@@ -49,16 +49,6 @@ class _Parser(argparse.ArgumentParser):
         if message:
             print(message, file=sys.stderr)
         raise _HelpShown()
-
-
-def _input_pairs(pairs: list[str]) -> dict[str, str]:
-    inputs = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"-i/--input takes KEY=VALUE, got '{pair}'")
-        inputs[key.strip()] = value
-    return inputs
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -172,7 +162,7 @@ class FlowMagics(Magics):
         self._run_flow(flow, args)
 
     def _run_flow(self, flow: Flow, args: argparse.Namespace) -> None:
-        inputs = _input_pairs(args.input)
+        inputs = parse_assignments(args.input)
         name = args.out or identifier(flow.id)
         missing = _missing_inputs(flow, inputs)
         if missing:
