@@ -768,3 +768,16 @@ def test_log_level_filters_task_logs():
             message: [one, two]
     """)
     assert messages(ex) == ["one", "two"]
+
+
+def test_secret_values_are_masked_in_failure_messages(monkeypatch):
+    monkeypatch.setenv("SECRET_PW", base64.b64encode(b"hunter2").decode())
+    ex = run_flow(f"""
+        tasks:
+          - id: leak
+            type: {FAIL}
+            errorMessage: "password is {{{{ secret('PW') }}}}"
+    """)
+    assert ex.taskrun("leak").message == "password is ******"
+    assert messages(ex, "leak") == ["password is ******"]
+    assert ex.secrets == {"hunter2"}

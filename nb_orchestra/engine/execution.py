@@ -150,6 +150,8 @@ class Execution:
         self.task_states: dict[str, Any] = {}  # task id -> {"state": ...}, nested likewise
         self.flow_outputs: dict[str, Any] = {}
         self.message: str | None = None
+        # Secret values read by this execution's expressions: masked in its logs and at rest.
+        self.secrets: set[str] = set()
         self._kill = threading.Event()
         self._resume = threading.Event()
         self._done = threading.Event()

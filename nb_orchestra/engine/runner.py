@@ -86,7 +86,7 @@ class Engine:
         self.execution = execution
         self.flow = execution.flow
         self.listeners = listeners or events.EventBus()
-        self.runtime = Runtime()
+        self.runtime = Runtime(execution.secrets)
         self._parent_cancel = parent_cancel
         # Called on the coordinator's thread at least every WAIT_SLICE: a front end on the
         # kernel's main thread redraws from there (output from other threads is unreliable).
@@ -376,6 +376,7 @@ class Engine:
         self._after(delay, self._start_attempt, (run, task, variables))
 
     def _fail_run(self, run: TaskRun, message: str) -> None:
+        message = self.runtime.mask(message)
         run.message = message.splitlines()[0] if message else message
         if not run.attempts or run.attempts[-1].state == states.RUNNING:
             self.log(run, None, "ERROR", message)

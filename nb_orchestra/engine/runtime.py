@@ -15,8 +15,9 @@ MASK = "******"
 class Runtime:
     """The ``ExpressionRuntime`` of one execution."""
 
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
+    def __init__(self, secrets: set[str] | None = None) -> None:
+        # Secret values read so far: shared with the execution, which masks them too.
+        self._secrets: set[str] = secrets if secrets is not None else set()
 
     @staticmethod
     def envs() -> dict[str, str]:
@@ -49,6 +50,11 @@ class Runtime:
 
     def mask(self, message: str) -> str:
         """Hide every secret value read so far."""
-        for secret in self._secrets:
-            message = message.replace(secret, MASK)
-        return message
+        return mask(message, self._secrets)
+
+
+def mask(text: str, secrets: set[str]) -> str:
+    """``text`` with each of ``secrets`` replaced by ******."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text

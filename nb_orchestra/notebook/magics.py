@@ -265,7 +265,7 @@ class FlowMagics(Magics):
 
     def _cmd_eval(self, args: argparse.Namespace) -> Any:
         execution = _find_execution(args.execution)
-        return expressions.render_typed(args.expression, execution_variables(execution, Runtime()))
+        return expressions.render_typed(args.expression, execution_variables(execution, Runtime(execution.secrets)))
 
     def _cmd_kill(self, args: argparse.Namespace) -> None:
         targets = [_find_execution(args.execution)] if args.execution else [
