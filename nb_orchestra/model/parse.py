@@ -115,6 +115,9 @@ class _Builder:
         )
         self.check_expressions()
         for task in flow.all_tasks():
+            if task.plugin.notebook_only:
+                self.problem(task.path + ("type",), f"'{task.type}' is notebook-only: it runs in nb_orchestra, "
+                             "not on a Kestra server", warning=True)
             if task.type in SUBFLOW_TYPES and (task.props.get("namespace"), task.props.get("flowId")) == flow.key:
                 self.problem(task.path, f"Recursive call to flow [{flow.namespace}.{flow.id}]")
         if self.problems:
