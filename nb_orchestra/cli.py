@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
         "Validate flow files and print every problem with its line and column. Exit code 1 when any is invalid."))
     validate.add_argument("flows", nargs="+", metavar="FLOW.yaml", help="flow files")
     validate.set_defaults(handler=_validate)
+
+    plugins = sub.add_parser("plugins", help="list the supported task types", description=(
+        "List every supported task type (current and legacy names resolve to these)."))
+    plugins.add_argument("--markdown", action="store_true", help="print the full catalogue (docs/plugins.md)")
+    plugins.set_defaults(handler=_plugins)
     return parser
 
 
@@ -136,6 +141,17 @@ def _validate(args: argparse.Namespace) -> int:
         for warning in flow.warnings:
             print(f"  warning: {warning}")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from .plugins import catalog
+
+    if args.markdown:
+        print(catalog.markdown(), end="")
+    else:
+        for cls in catalog.plugin_classes():
+            print(cls.type)
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

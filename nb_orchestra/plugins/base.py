@@ -90,6 +90,8 @@ class TaskPlugin:
     type: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
     properties: ClassVar[dict[str, Prop]] = {}
+    # Output names and what they hold (documentation; docs/plugins.md is generated from them).
+    outputs: ClassVar[dict[str, str]] = {}
     # Blocking tasks (sleep, processes, network) run on a worker thread so the
     # coordinator stays responsive to interrupts, kills and timeouts.
     blocking: ClassVar[bool] = False

@@ -39,6 +39,7 @@ class Call(TaskPlugin):
     """Call ``function`` (a name in the notebook, or ``package.module:name``); output ``value``."""
 
     type = "io.nb_orchestra.python.Call"
+    outputs = {"value": "The function's return value, as a Python object."}
     notebook_only = True
     properties = {
         "function": Prop("string", required=True, description="A callable of the notebook, or module:name."),
@@ -58,6 +59,7 @@ class Code(TaskPlugin):
     """Run Python in the kernel; the last expression is the output ``value``."""
 
     type = "io.nb_orchestra.python.Code"
+    outputs = {"value": "The last expression's value, as a Python object."}
     notebook_only = True
     properties = {
         "code": Prop("string", required=True, dynamic=False,

@@ -12,9 +12,10 @@ match cron-utils, the library Kestra uses:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
@@ -45,7 +46,7 @@ class ScheduleTrigger(Trigger):
     late_maximum_delay: timedelta | None = None
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "ScheduleTrigger":
+    def from_dict(cls, raw: Mapping[str, Any]) -> ScheduleTrigger:
         """Parse a (validated) trigger map; raises UserError on values check_schedule refuses."""
         problems = check_schedule(raw)
         if problems:
@@ -78,13 +79,13 @@ class ScheduleTrigger(Trigger):
 
     def ticks(self, start: datetime, end: datetime) -> Iterator[datetime]:
         """Every tick in ``[start, end)``, in order."""
-        end = self.localize(end)
+        end = _utc(self.localize(end))
         first = self.tick_at_or_after(start)
-        if first is None or first >= end:
+        if first is None or _utc(first) >= end:
             return
         yield first
         for tick in self._ticks(first, forward=True):
-            if tick >= end:
+            if _utc(tick) >= end:
                 return
             yield tick
 
@@ -104,7 +105,7 @@ class ScheduleTrigger(Trigger):
             except CroniterBadDateError:  # a cron like `0 0 31 2 *` never fires
                 return
             if self._fires(tick):
-                yield tick.astimezone(timezone.utc).astimezone(self.zone).replace(microsecond=0)
+                yield _utc(tick).astimezone(self.zone).replace(microsecond=0)
 
     def _fires(self, tick: datetime) -> bool:
         """False for croniter's stand-ins for DST-skipped times and for repeated times cron-utils skips."""
@@ -115,7 +116,12 @@ class ScheduleTrigger(Trigger):
         if first_copy.utcoffset() == tick.utcoffset():
             return True
         following = croniter(self.cron, tick, second_at_beginning=self.with_seconds).get_next(datetime)
-        return following - tick <= _HOUR  # the second copy of a repeated time: only frequent crons
+        return _utc(following) - _utc(tick) <= _HOUR  # the second copy of a repeated time: only frequent crons
+
+
+def _utc(when: datetime) -> datetime:
+    """Same-zone datetimes compare and subtract by wall clock (fold ignored); UTC ones do not."""
+    return when.astimezone(timezone.utc)
 
 
 def check_schedule(raw: Mapping[str, Any]) -> Problems:
@@ -142,7 +148,3 @@ def check_schedule(raw: Mapping[str, Any]) -> Problems:
             problems.append((prop, f"{what} are not supported by nb_orchestra; remove them or use a cron that says it"))
     return problems
 
-
-def utc(when: datetime) -> datetime:
-    """An aware datetime in UTC (naive ones are taken as UTC)."""
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)

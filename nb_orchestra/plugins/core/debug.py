@@ -12,6 +12,7 @@ class Return(TaskPlugin):
     """Render ``format`` and return it as the output ``value``."""
 
     type = "io.kestra.plugin.core.debug.Return"
+    outputs = {"value": "The rendered `format`."}
     properties = {"format": Prop("string", description="Text to render; becomes the output `value`.")}
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ class If(FlowableTask):
     """Run ``then`` when ``condition`` renders truthy, else ``else``."""
 
     type = "io.kestra.plugin.core.flow.If"
+    outputs = {"evaluationResult": "Whether the condition was true."}
     properties = {
         **FlowableTask.properties,
         "condition": Prop("string", required=True, description="Expression; false only for '', 'false', '0', '-0'."),
@@ -40,6 +41,7 @@ class Switch(FlowableTask):
     """Run the tasks of the case equal to the rendered ``value``, else ``defaults``."""
 
     type = "io.kestra.plugin.core.flow.Switch"
+    outputs = {"value": "The rendered `value`.", "defaults": "True when no case matched."}
     properties = {
         **FlowableTask.properties,
         "value": Prop("string", required=True, description="Expression whose text selects a case."),
@@ -206,6 +208,11 @@ class Subflow(TaskPlugin):
     """Run another registered flow as a child execution and expose its flow outputs."""
 
     type = "io.kestra.plugin.core.flow.Subflow"
+    outputs = {
+        "executionId": "Id of the child execution.",
+        "state": "Final state of the child (with wait).",
+        "outputs": "The flow outputs of the child (with wait).",
+    }
     aliases = ("io.kestra.plugin.core.flow.Flow",)
     blocking = True
     properties = {

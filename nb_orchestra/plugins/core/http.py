@@ -293,6 +293,12 @@ class Request(_HttpTask):
     """Send an HTTP request; outputs ``uri``, ``code``, ``headers`` and ``body`` (a string)."""
 
     type = "io.kestra.plugin.core.http.Request"
+    outputs = {
+        "uri": "The request URI.",
+        "code": "HTTP status code.",
+        "headers": "Response headers (name -> list of values).",
+        "body": "Response body as text.",
+    }
     aliases = ("io.kestra.plugin.fs.http.Request",)
     properties = {
         **_HttpTask.properties,
@@ -316,6 +322,12 @@ class Download(_HttpTask):
     """Stream a response body to a file; outputs ``uri`` (kestra://), ``code``, ``length``, ``headers``."""
 
     type = "io.kestra.plugin.core.http.Download"
+    outputs = {
+        "uri": "kestra:// URI of the downloaded file.",
+        "code": "HTTP status code.",
+        "length": "Number of bytes.",
+        "headers": "Response headers (name -> list of values).",
+    }
     aliases = ("io.kestra.plugin.fs.http.Download",)
     properties = {
         **_HttpTask.properties,

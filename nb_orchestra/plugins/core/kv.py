@@ -58,6 +58,7 @@ class Get(TaskPlugin):
     """Output ``value``: the value of ``key`` with its stored type, null when missing."""
 
     type = "io.kestra.plugin.core.kv.Get"
+    outputs = {"value": "The stored value, typed (null when missing)."}
     properties = {"key": _KEY, "namespace": _NAMESPACE, "errorOnMissing": _ERROR_ON_MISSING}
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
@@ -75,6 +76,7 @@ class Delete(TaskPlugin):
     """Remove ``key``; output ``deleted`` says whether it had a value."""
 
     type = "io.kestra.plugin.core.kv.Delete"
+    outputs = {"deleted": "Whether the key existed."}
     properties = {"key": _KEY, "namespace": _NAMESPACE, "errorOnMissing": _ERROR_ON_MISSING}
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
@@ -92,6 +94,7 @@ class GetKeys(TaskPlugin):
     """Output ``keys``: the keys of the namespace starting with ``prefix`` (all when absent)."""
 
     type = "io.kestra.plugin.core.kv.GetKeys"
+    outputs = {"keys": "Matching keys."}
     properties = {
         "prefix": Prop("string", description="Only keys starting with this text."),
         "namespace": _NAMESPACE,

@@ -30,6 +30,7 @@ class PurgeCurrentExecutionFiles(TaskPlugin):
     """Delete every internal-storage file of this execution; output ``uris`` lists them."""
 
     type = "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles"
+    outputs = {"uris": "URIs of the deleted files."}
     aliases = ("io.kestra.plugin.core.storage.PurgeExecution", "io.kestra.core.tasks.storages.PurgeExecution")
     blocking = True
     properties = {
@@ -49,6 +50,7 @@ class Write(TaskPlugin):
     """Store ``content`` as a new file; output ``uri``."""
 
     type = "io.kestra.plugin.core.storage.Write"
+    outputs = {"uri": "kestra:// URI of the written file."}
     blocking = True
     properties = {
         "content": Prop("string", required=True, description="The file content (UTF-8)."),
@@ -65,6 +67,7 @@ class Size(TaskPlugin):
     """Output ``size``: the file's size in bytes."""
 
     type = "io.kestra.plugin.core.storage.Size"
+    outputs = {"size": "Size of the file in bytes."}
     blocking = True
     properties = {"uri": _URI}
 
@@ -76,6 +79,7 @@ class Delete(TaskPlugin):
     """Delete a file; outputs ``uri`` and ``deleted`` (false when it was not there)."""
 
     type = "io.kestra.plugin.core.storage.Delete"
+    outputs = {"uri": "The URI asked for.", "deleted": "Whether a file was deleted."}
     blocking = True
     properties = {
         "uri": _URI,
@@ -100,6 +104,7 @@ class Concat(TaskPlugin):
     """Join files, in order, into a new file (``separator`` after each one, as Kestra does)."""
 
     type = "io.kestra.plugin.core.storage.Concat"
+    outputs = {"uri": "kestra:// URI of the concatenated file."}
     blocking = True
     properties = {
         "files": Prop("list_or_string", required=True, description="kestra:// URIs: a list or a JSON list string."),
@@ -129,6 +134,7 @@ class Split(TaskPlugin):
     """
 
     type = "io.kestra.plugin.core.storage.Split"
+    outputs = {"uris": "kestra:// URIs of the parts."}
     blocking = True
     properties = {
         "from": _URI,

@@ -179,6 +179,14 @@ class Query(_DuckDbTask):
     """Run SQL on DuckDB; the last statement's rows become the output."""
 
     type = "io.kestra.plugin.jdbc.duckdb.Query"
+    outputs = {
+        "row": "First row (fetchType FETCH_ONE).",
+        "rows": "All rows (FETCH).",
+        "uri": "kestra:// URI of an Ion file of the rows (STORE).",
+        "size": "Number of rows fetched.",
+        "outputFiles": "outputFiles name -> kestra:// URI.",
+        "databaseUri": "kestra:// URI of the database file (outputDbFile).",
+    }
     properties = {**_DUCKDB_PROPS, **QUERY_PROPS}
 
 
@@ -186,5 +194,10 @@ class Queries(_DuckDbTask):
     """Run several statements on DuckDB; one output per statement that returns rows."""
 
     type = "io.kestra.plugin.jdbc.duckdb.Queries"
+    outputs = {
+        "outputs": "One entry (row/rows/uri/size) per statement that returned rows.",
+        "outputFiles": "outputFiles name -> kestra:// URI.",
+        "databaseUri": "kestra:// URI of the database file (outputDbFile).",
+    }
     multi = True
     properties = {**_DUCKDB_PROPS, **QUERIES_PROPS}

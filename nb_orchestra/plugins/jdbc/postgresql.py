@@ -109,6 +109,12 @@ class Query(_PgQueryTask):
     """Run SQL on PostgreSQL in one call."""
 
     type = "io.kestra.plugin.jdbc.postgresql.Query"
+    outputs = {
+        "row": "First row (fetchType FETCH_ONE).",
+        "rows": "All rows (FETCH).",
+        "uri": "kestra:// URI of an Ion file of the rows (STORE).",
+        "size": "Number of rows fetched.",
+    }
     properties = {**_PG_PROPS, **QUERY_PROPS}
 
 
@@ -116,6 +122,7 @@ class Queries(_PgQueryTask):
     """Run several statements on PostgreSQL in one transaction; one output per row-returning statement."""
 
     type = "io.kestra.plugin.jdbc.postgresql.Queries"
+    outputs = {"outputs": "One entry (row/rows/uri/size) per statement that returned rows."}
     multi = True
     properties = {**_PG_PROPS, **QUERIES_PROPS}
 
@@ -206,6 +213,7 @@ class CopyIn(_Copy):
     """Load a file of the execution storage into a table with COPY FROM STDIN; output `rowCount`."""
 
     type = "io.kestra.plugin.jdbc.postgresql.CopyIn"
+    outputs = {"rowCount": "Rows copied in."}
     properties = {**_COPY_PROPS, "from": Prop("string", required=True, description="kestra:// URI of the file.")}
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
@@ -224,6 +232,7 @@ class CopyOut(_Copy):
     """Copy a table or a query's rows to a file with COPY TO STDOUT; outputs `uri`, `rowCount`."""
 
     type = "io.kestra.plugin.jdbc.postgresql.CopyOut"
+    outputs = {"uri": "kestra:// URI of the file written.", "rowCount": "Rows copied out."}
     properties = {**_COPY_PROPS, "sql": Prop("string", description="A query whose rows are copied (else `table`).")}
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:

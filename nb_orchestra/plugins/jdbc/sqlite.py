@@ -91,6 +91,13 @@ class Query(_SqliteTask):
     """Run one SQL statement on SQLite."""
 
     type = "io.kestra.plugin.jdbc.sqlite.Query"
+    outputs = {
+        "row": "First row (fetchType FETCH_ONE).",
+        "rows": "All rows (FETCH).",
+        "uri": "kestra:// URI of an Ion file of the rows (STORE).",
+        "size": "Number of rows fetched.",
+        "databaseUri": "kestra:// URI of the database file (outputDbFile).",
+    }
     properties = {**_SQLITE_PROPS, **QUERY_PROPS}
 
 
@@ -98,5 +105,9 @@ class Queries(_SqliteTask):
     """Run several statements on SQLite; one output per statement that returns rows."""
 
     type = "io.kestra.plugin.jdbc.sqlite.Queries"
+    outputs = {
+        "outputs": "One entry (row/rows/uri/size) per statement that returned rows.",
+        "databaseUri": "kestra:// URI of the database file (outputDbFile).",
+    }
     multi = True
     properties = {**_SQLITE_PROPS, **QUERIES_PROPS}

@@ -44,7 +44,8 @@ COMMON_SCRIPT_PROPS: dict[str, Prop] = {
     "inputFiles": Prop("map_or_string", description="File name -> text or kestra:// URI, written before the run."),
     "outputFiles": Prop("list", description="Globs of working-dir files to keep as outputFiles."),
     "namespaceFiles": Prop("map", description="{enabled, include, exclude, ifExists}: copy <home>/namespaces/<ns>/."),
-    "targetOS": Prop("enum", default="AUTO", choices=("AUTO", "LINUX", "WINDOWS")),
+    "targetOS": Prop("enum", default="AUTO", choices=("AUTO", "LINUX", "WINDOWS"),
+                     description="Operating system the commands are written for (line endings, set -e)."),
     "outputDirectory": Prop("bool", default=False, description="Deprecated {{ outputDir }} folder."),
     "docker": Prop("map", dynamic=False, description="Deprecated; accepted and ignored."),
     "runner": Prop("enum", choices=("PROCESS", "DOCKER"), dynamic=False, description="Deprecated; accepted."),
@@ -64,6 +65,12 @@ class Launch:
 
 class ScriptTask(TaskPlugin):
     """Common run of every script task; subclasses give the command lines."""
+
+    outputs = {
+        "exitCode": "Exit code of the process.",
+        "vars": 'Values the script printed as ::{"outputs": ...}::.',
+        "outputFiles": "outputFiles path -> kestra:// URI (when outputFiles is set).",
+    }
 
     blocking = True
     properties: ClassVar[dict[str, Prop]] = COMMON_SCRIPT_PROPS

@@ -1,0 +1,127 @@
+"""The store's tables, as versioned migrations shared by SQLite and PostgreSQL.
+
+One text for both backends: ``{ts}`` is the only type that differs (ISO-8601
+text in UTC on SQLite, ``TIMESTAMPTZ`` on PostgreSQL). JSON values are kept
+as text on both, so their key order survives. A migration is applied once,
+in order, and ``schema_version`` remembers the last one applied.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..errors import UserError
+
+# Each entry: (version, statements). Append new versions; never edit a released one.
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, """
+CREATE TABLE executions (
+    id TEXT PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    flow_id TEXT NOT NULL,
+    revision INTEGER,
+    state TEXT NOT NULL,
+    state_history TEXT NOT NULL,
+    start_date {ts} NOT NULL,
+    end_date {ts},
+    inputs TEXT,
+    labels TEXT,
+    trigger TEXT,
+    original_id TEXT,
+    flow_outputs TEXT,
+    message TEXT,
+    owner_pid INTEGER,
+    owner_host TEXT,
+    heartbeat_at {ts}
+);
+CREATE INDEX executions_by_flow ON executions (namespace, flow_id, start_date);
+CREATE INDEX executions_by_start ON executions (start_date);
+CREATE INDEX executions_by_state ON executions (state);
+CREATE TABLE execution_labels (
+    execution_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT,
+    PRIMARY KEY (execution_id, key)
+);
+CREATE INDEX execution_labels_by_pair ON execution_labels (key, value);
+CREATE TABLE taskruns (
+    id TEXT PRIMARY KEY,
+    execution_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    task_id TEXT NOT NULL,
+    task_type TEXT,
+    value TEXT,
+    iteration INTEGER,
+    parent_id TEXT,
+    path TEXT,
+    state TEXT NOT NULL,
+    attempts TEXT,
+    start_date {ts},
+    end_date {ts},
+    outputs TEXT,
+    metrics TEXT,
+    message TEXT
+);
+CREATE INDEX taskruns_by_execution ON taskruns (execution_id, seq);
+CREATE TABLE logs (
+    execution_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    task_id TEXT,
+    taskrun_id TEXT,
+    value TEXT,
+    level TEXT NOT NULL,
+    message TEXT,
+    timestamp {ts} NOT NULL,
+    PRIMARY KEY (execution_id, seq)
+);
+CREATE TABLE flows (
+    namespace TEXT NOT NULL,
+    flow_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    created {ts} NOT NULL,
+    PRIMARY KEY (namespace, flow_id, revision)
+);
+CREATE TABLE kv (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value TEXT,
+    expires {ts},
+    PRIMARY KEY (namespace, key)
+);
+CREATE TABLE triggers (
+    namespace TEXT NOT NULL,
+    flow_id TEXT NOT NULL,
+    trigger_id TEXT NOT NULL,
+    last_date {ts},
+    PRIMARY KEY (namespace, flow_id, trigger_id)
+)
+"""),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def statements(text: str, types: dict[str, str]) -> list[str]:
+    """The SQL statements of one migration text for a backend's ``types``."""
+    return [part.strip() for part in text.format(**types).split(";") if part.strip()]
+
+
+def migrate(execute: Callable[..., object], fetch_version: Callable[[], int | None], types: dict[str, str]) -> int:
+    """Apply every migration newer than the stored version (inside the caller's transaction)."""
+    execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    current = fetch_version()
+    if current is None:
+        execute("INSERT INTO schema_version (version) VALUES (0)")
+        current = 0
+    if current > LATEST:
+        raise UserError(f"the store's schema is version {current}, newer than this nb_orchestra knows "
+                           f"({LATEST}): upgrade nb_orchestra")
+    for version, text in MIGRATIONS:
+        if version > current:
+            for statement in statements(text, types):
+                execute(statement)
+            execute("UPDATE schema_version SET version = ?", (version,))
+            current = version
+    return current

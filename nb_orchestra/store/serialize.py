@@ -1,0 +1,164 @@
+"""Values at rest: JSON text with type tags; files for objects JSON cannot hold; secrets masked.
+
+JSON-able values are stored as they are. Dates, times, durations, Decimals
+and paths become small tagged objects (``{"$nbo": "datetime", "value": ...}``)
+so they come back typed. Any other object is written to a file in the
+execution's storage folder: a pandas DataFrame as Parquet when pyarrow is
+installed, anything else picklable as a pickle (with a note); the JSON holds
+a marker ``{"$nbo": "file", "format": ..., "path": ...}`` (path relative to
+the home folder). What can be neither becomes ``{"$nbo": "repr", "text": ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path, PurePath
+from typing import Any, Collection
+
+from ..engine.runtime import MASK
+
+TAG = "$nbo"
+REPR_LIMIT = 1000
+PICKLE_NOTE = "pickled Python object: load it only from a store you trust"
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class Encoder:
+    """Turns one value tree into JSON text; files go below ``folder`` (relative paths from ``home``)."""
+
+    def __init__(self, secrets: Collection[str] = (), home: Path | None = None, folder: Path | None = None):
+        self.secrets = [s for s in secrets if s]
+        self.home = home
+        self.folder = folder
+
+    def dumps(self, value: Any) -> str | None:
+        """JSON text of ``value``; None stays None (a NULL column)."""
+        return None if value is None else json.dumps(self.encode(value), ensure_ascii=False)
+
+    def encode(self, value: Any, where: tuple[str, ...] = ()) -> Any:
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        if isinstance(value, str):
+            return self.mask(value)
+        if isinstance(value, dict):
+            if all(isinstance(k, str) for k in value) and TAG not in value:
+                return {self.mask(k): self.encode(v, (*where, k)) for k, v in value.items()}
+            return {TAG: "dict", "items": [[self.encode(k), self.encode(v, (*where, str(k)))]
+                                           for k, v in value.items()]}
+        if isinstance(value, (list, tuple)):
+            return [self.encode(v, (*where, str(i))) for i, v in enumerate(value)]
+        if isinstance(value, datetime):
+            return {TAG: "datetime", "value": value.isoformat()}
+        if isinstance(value, date):
+            return {TAG: "date", "value": value.isoformat()}
+        if isinstance(value, time):
+            return {TAG: "time", "value": value.isoformat()}
+        if isinstance(value, timedelta):
+            return {TAG: "timedelta", "seconds": value.total_seconds()}
+        if isinstance(value, Decimal):
+            return {TAG: "decimal", "value": str(value)}
+        if isinstance(value, PurePath):
+            return {TAG: "path", "value": self.mask(str(value))}
+        if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+            return self.encode(value.item(), where)  # a numpy scalar: its Python value
+        return self._to_file(value, where)
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    def _to_file(self, value: Any, where: tuple[str, ...]) -> dict[str, Any]:
+        """A file marker for ``value``, or a repr marker when it can't (or mustn't) be written."""
+        if self.folder is None or self.home is None:
+            return self._repr(value)
+        kind = f"{type(value).__module__}.{type(value).__qualname__}"
+        name = _UNSAFE_NAME.sub("_", "-".join(where)) or "value"
+        data = b""
+        if kind != "pandas.DataFrame" or self.secrets or not _has_pyarrow():
+            try:
+                data = pickle.dumps(value)
+            except Exception:  # unpicklable: locks, generators, open files, lambdas...
+                return self._repr(value)
+            if any(secret.encode() in data for secret in self.secrets):
+                return {**self._repr(value), "note": "held a secret: not stored"}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if kind == "pandas.DataFrame" and _has_pyarrow():
+            path = self.folder / f"{name}.parquet"
+            try:
+                value.to_parquet(path)
+                return {TAG: "file", "format": "parquet", "path": self._relative(path), "type": kind}
+            except Exception:  # columns Arrow cannot type: fall back to a pickle
+                path.unlink(missing_ok=True)
+                try:
+                    data = data or pickle.dumps(value)
+                except Exception:
+                    return self._repr(value)
+        path = self.folder / f"{name}.pickle"
+        path.write_bytes(data)
+        return {TAG: "file", "format": "pickle", "path": self._relative(path), "type": kind, "note": PICKLE_NOTE}
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self.home).as_posix()
+
+    def _repr(self, value: Any) -> dict[str, Any]:
+        try:
+            text = repr(value)
+        except Exception as exc:  # a broken __repr__
+            text = f"<{type(value).__qualname__}: repr failed: {exc!r}>"
+        return {TAG: "repr", "text": self.mask(text[:REPR_LIMIT])}
+
+
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def loads(text: str | None, home: Path | None = None) -> Any:
+    """A stored value back, typed; files are read from below ``home`` (a missing one keeps its marker)."""
+    if text is None:
+        return None
+    return json.loads(text, object_hook=lambda obj: _decode(obj, home) if TAG in obj else obj)
+
+
+def _decode(obj: dict[str, Any], home: Path | None) -> Any:
+    kind = obj[TAG]
+    if kind == "datetime":
+        return datetime.fromisoformat(obj["value"])
+    if kind == "date":
+        return date.fromisoformat(obj["value"])
+    if kind == "time":
+        return time.fromisoformat(obj["value"])
+    if kind == "timedelta":
+        return timedelta(seconds=obj["seconds"])
+    if kind == "decimal":
+        return Decimal(obj["value"])
+    if kind == "path":
+        return Path(obj["value"])
+    if kind == "dict":
+        return {_hashable(k): v for k, v in obj["items"]}
+    if kind == "file" and home is not None:
+        return _read_file(obj, home / obj["path"])
+    return obj  # repr markers, and files without a home to read them from
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
+
+
+def _read_file(marker: dict[str, Any], path: Path) -> Any:
+    if not path.is_file():
+        return marker
+    if marker["format"] == "parquet":
+        import pandas
+
+        return pandas.read_parquet(path)
+    with path.open("rb") as handle:
+        return pickle.load(handle)

@@ -1,0 +1,270 @@
+"""The in-kernel scheduler: one background thread that starts executions at their cron ticks.
+
+``arm(flow)`` (called for every registered flow revision) replaces that flow's
+triggers. Schedule ticks of one trigger never overlap: a tick that comes due
+while the trigger's previous execution still runs waits for it to end, as in
+Kestra. Flow triggers are fired by a :class:`FlowTriggerListener`; the
+scheduler only keeps their enabled flag and last execution so both kinds list
+together.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..engine import events, states
+from ..engine.execution import Execution
+from ..engine.launch import create_execution, run_in_background
+from ..errors import UserError
+from ..model.flow import Flow
+from .clock import Clock, RealClock
+from .flow_trigger import FlowTrigger, FlowTriggerListener, TriggerKey, is_flow_trigger
+from .schedule import ScheduleTrigger, is_schedule
+from .state import JsonTriggerState, TriggerState
+
+_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class TriggerRow:
+    """One line of ``%flow triggers``."""
+
+    flow: str
+    trigger_id: str
+    type: str
+    cron: str | None
+    next_fire: datetime | None
+    last_execution_id: str | None
+    last_state: str | None
+    enabled: bool
+
+
+@dataclass(eq=False)
+class _Armed:
+    flow: Flow
+    trigger: ScheduleTrigger | FlowTrigger
+    enabled: bool
+    next_due: datetime | None = None
+    last: Execution | None = None
+
+    @property
+    def key(self) -> TriggerKey:
+        return (*self.flow.key, self.trigger.id)
+
+    @property
+    def busy(self) -> bool:
+        return self.last is not None and self.last.state not in states.TERMINAL
+
+    def due(self, now: datetime) -> bool:
+        return self.enabled and self.next_due is not None and self.next_due <= now
+
+
+class Scheduler:
+    """Arms the triggers of registered flows and fires Schedule ticks on a background thread."""
+
+    def __init__(self, clock: Clock | None = None, state: TriggerState | None = None) -> None:
+        self.clock = clock or RealClock()
+        self.state = state or JsonTriggerState()
+        self._armed: dict[TriggerKey, _Armed] = {}
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unsubscribe = None
+        self._flow_triggers = FlowTriggerListener(self.clock, self._is_enabled, self._started)
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background thread and the Flow-trigger listener (idempotent)."""
+        if self._thread is not None:
+            return
+        self._unsubscribe = events.bus.subscribe(self._on_event)
+        self._flow_triggers.start()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="nbo-scheduler")
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop firing; executions already started keep running."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._flow_triggers.stop()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- arming ----------------------------------------------------------------------------
+
+    def arm(self, flow: Flow) -> None:
+        """Replace ``flow``'s armed triggers with its Schedule and Flow triggers."""
+        parsed = [ScheduleTrigger.from_dict(raw) if is_schedule(raw) else FlowTrigger.from_dict(raw)
+                  for raw in flow.triggers if is_schedule(raw) or is_flow_trigger(raw)]
+        with self._lock:
+            previous = self._remove(flow.namespace, flow.id)
+            for trigger in parsed:
+                armed = _Armed(flow, trigger, enabled=not (trigger.disabled or flow.disabled))
+                before = previous.get(armed.key)
+                armed.last = before.last if before is not None else None
+                if isinstance(trigger, ScheduleTrigger):
+                    armed.next_due = self._first_due(armed)
+                self._armed[armed.key] = armed
+        self._wake.set()
+
+    def disarm(self, namespace: str, flow_id: str) -> None:
+        """Forget a flow's triggers."""
+        with self._lock:
+            self._remove(namespace, flow_id)
+
+    def _remove(self, namespace: str, flow_id: str) -> dict[TriggerKey, _Armed]:
+        gone = {key: armed for key, armed in self._armed.items() if key[:2] == (namespace, flow_id)}
+        for key in gone:
+            del self._armed[key]
+        return gone
+
+    def _first_due(self, armed: _Armed) -> datetime | None:
+        """The first tick to fire, recovering missed ones as ``recoverMissedSchedules`` says."""
+        trigger, now = armed.trigger, self.clock.now()
+        assert isinstance(trigger, ScheduleTrigger)
+        last = self.state.get_last(*armed.key)
+        mode = trigger.recover_missed_schedules
+        if last is None or mode == "NONE":
+            return trigger.next_after(now)
+        if mode == "LAST":
+            return self._latest_missed(trigger, last) or trigger.next_after(now)
+        return trigger.next_after(last)
+
+    def _latest_missed(self, trigger: ScheduleTrigger, last: datetime | None) -> datetime | None:
+        latest = trigger.previous_before(self.clock.now() + _SECOND)
+        return latest if latest is not None and (last is None or latest > last) else None
+
+    # -- listing and toggling --------------------------------------------------------------
+
+    def rows(self) -> list[TriggerRow]:
+        """Every armed trigger, by flow then trigger id."""
+        with self._lock:
+            return [TriggerRow(
+                flow=f"{a.flow.namespace}.{a.flow.id}", trigger_id=a.trigger.id, type=a.trigger.type.rsplit(".", 1)[-1],
+                cron=a.trigger.cron if isinstance(a.trigger, ScheduleTrigger) else None,
+                next_fire=a.next_due if a.enabled else None, last_execution_id=a.last.id if a.last else None,
+                last_state=a.last.state if a.last else None, enabled=a.enabled,
+            ) for _, a in sorted(self._armed.items())]
+
+    def enable(self, trigger_id: str, flow_id: str | None = None, namespace: str | None = None) -> None:
+        """Enable a trigger; a Schedule resumes at its next tick (LAST: at the latest missed one), as Kestra."""
+        with self._lock:
+            armed = self._find(trigger_id, flow_id, namespace)
+            if armed.flow.disabled:
+                raise UserError(f"flow {armed.flow.namespace}.{armed.flow.id} is disabled")
+            if not armed.enabled and isinstance(armed.trigger, ScheduleTrigger):
+                latest = (self._latest_missed(armed.trigger, self.state.get_last(*armed.key))
+                          if armed.trigger.recover_missed_schedules == "LAST" else None)
+                armed.next_due = latest or armed.trigger.next_after(self.clock.now())
+            armed.enabled = True
+        self._wake.set()
+
+    def disable(self, trigger_id: str, flow_id: str | None = None, namespace: str | None = None) -> None:
+        """Disable a trigger until it is enabled again or its flow is redefined."""
+        with self._lock:
+            self._find(trigger_id, flow_id, namespace).enabled = False
+
+    def _find(self, trigger_id: str, flow_id: str | None, namespace: str | None) -> _Armed:
+        found = [a for (ns, fid, tid), a in self._armed.items()
+                 if tid == trigger_id and flow_id in (None, fid) and namespace in (None, ns)]
+        if len(found) == 1:
+            return found[0]
+        known = ", ".join(f"{ns}.{fid}.{tid}" for ns, fid, tid in sorted(self._armed)) or "none"
+        problem = "is ambiguous, name its flow" if found else "is not an armed trigger"
+        raise UserError(f"trigger '{trigger_id}' {problem} (armed triggers: {known})")
+
+    def _is_enabled(self, key: TriggerKey) -> bool:
+        with self._lock:
+            armed = self._armed.get(key)
+            return armed is None or armed.enabled
+
+    def _started(self, key: TriggerKey, execution: Execution) -> None:
+        with self._lock:
+            if key in self._armed:
+                self._armed[key].last = execution
+
+    # -- firing ----------------------------------------------------------------------------
+
+    def run_pending(self) -> None:
+        """Fire every Schedule tick that is due, oldest first, never two at once for one trigger."""
+        now = self.clock.now()
+        with self._lock:
+            for armed in list(self._armed.values()):
+                while armed.due(now) and not armed.busy:
+                    tick = armed.next_due
+                    assert tick is not None and isinstance(armed.trigger, ScheduleTrigger)
+                    armed.next_due = armed.trigger.next_after(tick)
+                    late = armed.trigger.late_maximum_delay
+                    self.state.set_last(*armed.key, tick)
+                    if late is None or now - tick <= late:
+                        self._fire(armed, tick)
+
+    def _fire(self, armed: _Armed, tick: datetime) -> None:
+        trigger = armed.trigger
+        assert isinstance(trigger, ScheduleTrigger)
+        variables = trigger.variables(tick)
+        try:
+            execution = create_execution(armed.flow, trigger.render_inputs(armed.flow, variables),
+                                         labels=trigger.labels, trigger=variables)
+        except UserError as exc:
+            print(f"nb_orchestra: schedule {'.'.join(armed.key)} at {tick.isoformat()} did not start "
+                  f"an execution: {exc}", file=sys.stderr)
+            return
+        armed.last = execution
+        run_in_background(execution)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self.run_pending()
+            except Exception as exc:  # noqa: BLE001 - a bug must not kill the thread every schedule relies on
+                print(f"nb_orchestra: scheduler error: {exc!r}", file=sys.stderr)
+            self.clock.wait(self._wake, self._next_wakeup())
+
+    def _next_wakeup(self) -> datetime | None:
+        with self._lock:
+            dues = [a.next_due for a in self._armed.values() if a.enabled and a.next_due and not a.busy]
+        return min(dues, default=None)
+
+    def _on_event(self, event: events.Event) -> None:
+        """Execution ends: wake the loop (a waiting tick may go) and apply ``stopAfter``."""
+        if not isinstance(event, events.ExecutionChanged):
+            return
+        with self._lock:
+            for armed in self._armed.values():
+                if armed.last is event.execution:
+                    if event.state in armed.trigger.stop_after:
+                        armed.enabled = False
+                    self._wake.set()
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Block until no tick is due and no execution a trigger started is running (tests, scripts)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                now = self.clock.now()
+                running = [a.last for a in self._armed.values() if a.last is not None and not a.last.wait(0)]
+                due = any(a.due(now) for a in self._armed.values())
+            if not running and not due:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"triggers still busy after {timeout}s")
+            if running:
+                running[0].wait(0.01)
+            else:
+                time.sleep(0.002)
