@@ -158,9 +158,9 @@ def test_missing_required_input_shows_the_form_in_a_live_front_end(ip):
 
 
 def find_widget(data):
-    from ipywidgets import Widget
+    from ipywidgets.widgets.widget import _instances
 
-    return Widget.widgets[data["application/vnd.jupyter.widget-view+json"]["model_id"]]
+    return _instances[data["application/vnd.jupyter.widget-view+json"]["model_id"]]
 
 
 def find_child(widget, css_class):
@@ -314,3 +314,27 @@ def test_execution_reprs(ip):
     data, _ = ip.display_formatter.format(ex)
     assert data["text/plain"].startswith("✓ demo.hello-demo")
     assert data["text/html"] == html
+
+
+def test_kill_button_of_a_background_run(ip):
+    ip.kernel = SimpleNamespace(_allow_stdin=True)
+    _, captured = cell(ip, """%%flow --background -o napping
+    id: sleepy
+    namespace: demo
+    tasks:
+      - id: nap
+        type: io.kestra.plugin.core.flow.Sleep
+        duration: PT30S
+    """)
+    view = find_widget(captured.outputs[-1].data)
+    ex = ip.user_ns["napping"]
+    deadline = time.monotonic() + 5
+    while ex.state != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    find_child(view, "nbo-kill").click()
+    assert ex.wait(5) and ex.state == "KILLED"
+    html = view.children[0]
+    deadline = time.monotonic() + 2
+    while "KILLED" not in html.value and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "KILLED" in html.value  # the drawer's final flush shows the end state
