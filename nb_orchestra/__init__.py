@@ -13,17 +13,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Execution", "Flow", "FlowValidationError", "InputError", "Problem", "TemplateError", "UserError",
-    "configure", "load_flow", "register_flow", "render", "run", "set_secret", "__version__",
+    "configure", "load_flow", "register_flow", "render", "replay", "run", "set_secret", "__version__",
 ]
 
 _LAZY = {
-    "run": "api", "load_flow": "api", "register_flow": "api", "render": "api",
+    "run": "api", "load_flow": "api", "register_flow": "api", "render": "api", "replay": "api",
     "configure": "config", "Execution": "engine.execution", "Flow": "model.flow",
     "set_secret": "secrets", "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
 }
 
 if TYPE_CHECKING:
-    from .api import load_flow, register_flow, render, run
+    from .api import load_flow, register_flow, render, replay, run
     from .config import configure
     from .engine.execution import Execution
     from .model.flow import Flow

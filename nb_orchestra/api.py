@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping
 from . import expressions, registry
 from .engine import events
 from .engine.execution import Execution
-from .engine.launch import create_execution, run_execution, run_in_background
+from .engine.launch import create_execution, replay_execution, run_execution, run_in_background
 from .errors import UserError
 from .model.flow import Flow
 from .model.parse import parse_flow
@@ -65,3 +65,11 @@ def run(source: str | os.PathLike[str] | Flow, inputs: Mapping[str, Any] | None 
 def render(template: str, context: Mapping[str, Any] | None = None) -> str:
     """Render a template with Kestra's Pebble semantics: ``render("{{ x | upper }}", {"x": "a"})``."""
     return expressions.render(template, context or {})
+
+
+def replay(execution: Execution, from_task: str, value: str | None = None) -> Execution:
+    """Kestra's Replay: a new execution reusing the outputs of everything before ``from_task``.
+
+    ``value`` picks the run of ``from_task`` for one loop value. Blocking; returns the new execution.
+    """
+    return replay_execution(execution, from_task, value)

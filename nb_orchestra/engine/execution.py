@@ -200,6 +200,24 @@ class Execution:
     def killed(self) -> bool:
         return self._kill.is_set()
 
+    def restart(self) -> "Execution":
+        """Run this FAILED or KILLED execution again (Kestra's Restart): what succeeded is kept."""
+        from .launch import restart_execution
+
+        return restart_execution(self)
+
+    def prepare_restart(self) -> None:
+        """Forget the run's results (the engine adopts the kept task runs again) before a restart."""
+        self.taskruns.clear()
+        self.outputs.clear()
+        self.task_states.clear()
+        self.flow_outputs.clear()
+        self.message = None
+        self.end_date = None
+        self._kill.clear()
+        self._done.clear()
+        self.set_state(states.RESTARTED)
+
     def set_state(self, state: str) -> None:
         self.state = state
         self.state_history.append((state, now()))

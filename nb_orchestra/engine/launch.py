@@ -14,7 +14,7 @@ from .. import expressions
 from ..errors import UserError
 from ..inputs import resolve_inputs
 from ..model.flow import Flow
-from . import events, states
+from . import events, resume, states
 from .execution import Execution
 from .runner import Engine
 
@@ -44,15 +44,17 @@ recent: deque[Execution] = deque(maxlen=500)
 
 
 def run_execution(execution: Execution, listeners: events.EventBus | None = None,
-                  parent_cancel: threading.Event | None = None, tick: Callable[[], None] | None = None) -> Execution:
+                  parent_cancel: threading.Event | None = None, tick: Callable[[], None] | None = None,
+                  reuse: resume.Reuse | None = None) -> Execution:
     """Run to the end (blocking); returns the execution, or the last one of a flow-level retry.
 
-    ``tick`` is called on this thread several times a second while it runs.
+    ``tick`` is called on this thread several times a second while it runs; ``reuse``
+    holds the earlier task runs of a restart or a replay.
     """
     while True:
         if _slots.acquire(execution, listeners):
             try:
-                Engine(execution, listeners, parent_cancel, tick).run()
+                Engine(execution, listeners, parent_cancel, tick, reuse).run()
             finally:
                 _slots.release(execution)
         retry = execution.flow.retry
@@ -66,7 +68,35 @@ def run_execution(execution: Execution, listeners: events.EventBus | None = None
                               original_id=execution.original_id)
         recent.append(successor)
         successor.retried_from = execution  # type: ignore[attr-defined]
-        execution = successor
+        execution, reuse = successor, None
+
+
+def restart_execution(execution: Execution, listeners: events.EventBus | None = None,
+                      tick: Callable[[], None] | None = None) -> Execution:
+    """Kestra's Restart: the same execution runs again; what succeeded is kept, failed task runs get
+    a new attempt, and what never ran runs now."""
+    if execution.state not in (states.FAILED, states.KILLED):
+        raise UserError(f"only a FAILED or KILLED execution can be restarted; {execution.id} is {execution.state}")
+    reuse = resume.for_restart(list(execution.taskruns))
+    execution.prepare_restart()
+    return run_execution(execution, listeners, tick=tick, reuse=reuse)
+
+
+def replay_execution(execution: Any, from_task: str, value: str | None = None, flow: Flow | None = None,
+                     listeners: events.EventBus | None = None, tick: Callable[[], None] | None = None) -> Execution:
+    """Kestra's Replay: a new execution that copies the task runs before ``from_task`` (its run for
+    loop value ``value``) and runs that task and everything after it again."""
+    candidates = [run for run in execution.taskruns
+                  if run.task_id == from_task and (value is None or run.value == value)]
+    if not candidates:
+        known = ", ".join(dict.fromkeys(run.task_id for run in execution.taskruns))
+        what = f"`{from_task}`" + (f" with value `{value}`" if value is not None else "")
+        raise UserError(f"execution {execution.id} has no task run of {what} (its task runs: {known})")
+    reuse = resume.for_replay(list(execution.taskruns), candidates[0])
+    replay = Execution(flow or execution.flow, execution.inputs, dict(execution.labels), execution.trigger,
+                       original_id=execution.original_id)
+    recent.append(replay)
+    return run_execution(replay, listeners, tick=tick, reuse=reuse)
 
 
 def _retried(execution: Execution):

@@ -31,7 +31,7 @@ from .. import expressions
 from ..config import settings
 from ..errors import UserError
 from ..plugins.base import ExitExecution, Group, TaskFailure
-from . import events, states
+from . import events, resume, states
 from .context import LEVEL_RANK, TaskCancelled, TaskContext, execution_variables
 from .execution import Attempt, AttrDict, Execution, LogRecord, TaskRun, now
 from .runtime import Runtime
@@ -82,7 +82,8 @@ class Engine:
     """Runs one Execution. Create it, then call :meth:`run` (blocking)."""
 
     def __init__(self, execution: Execution, listeners: events.EventBus | None = None,
-                 parent_cancel: threading.Event | None = None, tick: Callable[[], None] | None = None):
+                 parent_cancel: threading.Event | None = None, tick: Callable[[], None] | None = None,
+                 reuse: "resume.Reuse | None" = None):
         self.execution = execution
         self.flow = execution.flow
         self.listeners = listeners or events.EventBus()
@@ -91,6 +92,7 @@ class Engine:
         # Called on the coordinator's thread at least every WAIT_SLICE: a front end on the
         # kernel's main thread redraws from there (output from other threads is unreliable).
         self._tick = tick
+        self._reuse = reuse  # earlier task runs, when restarting or replaying
         self._todo: deque[tuple[Callable, Any]] = deque()
         self._completions: queue.SimpleQueue = queue.SimpleQueue()
         self._timers: list[tuple[float, int, Callable, Any]] = []
@@ -250,7 +252,16 @@ class Engine:
     # -- task runs ---------------------------------------------------------------------
 
     def _start_task(self, block: _Block, task: Any) -> None:
-        run = TaskRun(task.id, task.type, block.scope.owner, block.value, block.iteration)
+        parent = block.scope.owner
+        earlier = self._earlier_run(task, parent, block)
+        if earlier is not None and block.phase == MAIN and self._reuse.keep(earlier):
+            self._adopt(block, earlier, parent)
+            return
+        if earlier is not None and self._reuse.same_objects:  # restart: a new attempt of the same run
+            run = earlier
+            run.end_date, run.message = None, None
+        else:
+            run = TaskRun(task.id, task.type, parent, block.value, block.iteration)
         self.execution.taskruns.append(run)
         self._blocks[run.id] = block
         self._tasks[run.id] = task
@@ -269,6 +280,28 @@ class Engine:
             self._start_flowable(run, task, variables)
         else:
             self._start_attempt((run, task, variables))
+
+    def _earlier_run(self, task: Any, parent: TaskRun | None, block: _Block) -> Any:
+        """The same task's run in the execution being restarted or replayed, if any."""
+        if self._reuse is None:
+            return None
+        path = parent.path if parent is not None else ()
+        return self._reuse.find(task.id, path + (block.value,) if block.value is not None else path)
+
+    def _adopt(self, block: _Block, earlier: Any, parent: TaskRun | None) -> None:
+        """Keep an earlier run (and everything under it) instead of running the task again."""
+        run = earlier if self._reuse.same_objects else resume.copy_run(earlier, parent)
+        self._keep_subtree(earlier, run)
+        self._blocks[run.id] = block
+        self._todo.append((self._after_run, run))
+
+    def _keep_subtree(self, earlier: Any, run: TaskRun) -> None:
+        self.execution.taskruns.append(run)
+        if run.outputs:
+            self._record_outputs(run, dict(run.outputs))
+        self._set_run_state(run, run.state)
+        for child in self._reuse.children.get(earlier.id, []):
+            self._keep_subtree(child, child if self._reuse.same_objects else resume.copy_run(child, run))
 
     def _start_flowable(self, run: TaskRun, task: Any, variables: dict[str, Any]) -> None:
         ctx = TaskContext(self, task, run, variables, self._cancel_of(run))
