@@ -32,6 +32,7 @@ STATE_COLORS: dict[str, str] = {
     "PAUSED": "#918BA9",
     "RETRYING": "#918BA9",
     "RETRIED": "#918BA9",
+    "RESTARTED": "#1761FD",
     "SUCCESS": "#029E73",
     "WARNING": "#DD5F00",
     "FAILED": "#AB0009",

@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from ..engine.execution import Execution, TaskRun
 
 ICONS = {"SUCCESS": "✓", "WARNING": "!", "FAILED": "✗", "KILLED": "■", "SKIPPED": "-",
-         "RUNNING": "▶", "RETRYING": "↻", "CREATED": "·", "PAUSED": "‖", "CANCELLED": "■", "QUEUED": "·"}
+         "RUNNING": "▶", "RETRYING": "↻", "RESTARTED": "↻", "CREATED": "·", "PAUSED": "‖", "CANCELLED": "■", "QUEUED": "·"}
 
 
 def format_seconds(seconds: float | None) -> str:
