@@ -14,6 +14,7 @@ from IPython.utils.capture import capture_output
 
 from nb_orchestra import Execution, registry
 from nb_orchestra.engine import launch
+from nb_orchestra.triggers import current_scheduler, stop_scheduler
 
 HELLO = """%%flow {options}
 id: hello-demo
@@ -44,6 +45,7 @@ def ip():
             delattr(shell, attr)
     yield shell
     launch.recent.clear()
+    stop_scheduler()  # load_ext started it; each test starts from none
 
 
 def cell(ip, text: str):
@@ -338,3 +340,49 @@ def test_kill_button_of_a_background_run(ip):
     while "KILLED" not in html.value and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "KILLED" in html.value  # the drawer's final flush shows the end state
+
+
+SCHEDULED = """%%flow --no-run
+id: taxi
+namespace: demo
+inputs:
+  - id: taxi
+    type: STRING
+    defaults: yellow
+tasks:
+  - id: file
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs.taxi }}_tripdata_{{ trigger.date | date('yyyy-MM') }}.csv"
+triggers:
+  - id: green_schedule
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 9 1 * *"
+    inputs:
+      taxi: green
+"""
+
+
+def test_scheduled_flow_triggers_listing_enable_disable(ip):
+    result, captured = cell(ip, SCHEDULED)
+    assert result.success and current_scheduler().running
+    assert "nbo-schedule" in find_widget(captured.outputs[-1].data)._dom_classes
+    _, captured = cell(ip, "%flow triggers")
+    table = captured.outputs[-1].data["text/plain"]
+    assert "demo.taxi  green_schedule  Schedule  0 9 1 * *" in table and table.rstrip().endswith("yes")
+    _, captured = cell(ip, "%flow triggers taxi --disable green_schedule")
+    assert captured.outputs[-1].data["text/plain"].rstrip().endswith("no")
+    result, _ = cell(ip, "%flow triggers --enable nope")
+    assert not result.success
+
+
+def test_backfill_magic_runs_one_execution_per_tick(ip):
+    cell(ip, SCHEDULED)
+    ip.run_cell("runs = %flow backfill taxi --start 2019-01-01 --end 2019-04-01")
+    runs = ip.user_ns["runs"]
+    assert [ex.outputs.file.value for ex in runs] == [
+        "green_tripdata_2019-01.csv", "green_tripdata_2019-02.csv", "green_tripdata_2019-03.csv"]
+    assert all(ex.labels["backfill"] == "true" and ex.state == "SUCCESS" for ex in runs)
+    _, captured = cell(ip, "%flow backfill taxi --start 2019-01-01 --end 2019-03-01 -i taxi=yellow")
+    final = captured.outputs[-1].data
+    assert final["text/plain"].startswith("backfill demo.taxi: 2 executions")
+    assert "2019-02-01T09:00:00+00:00" in final["text/html"]

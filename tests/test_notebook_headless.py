@@ -49,3 +49,24 @@ def test_missing_input_fails_headless_with_a_short_message(tmp_path):
     with pytest.raises(CellExecutionError) as info:
         execute(tmp_path, "%load_ext nb_orchestra", missing)
     assert "MissingInputs: flow demo.headless needs a value for: user." in str(info.value)
+
+
+def test_a_seconds_cron_fires_in_a_real_kernel_while_cells_run(tmp_path):
+    nb = execute(tmp_path, "%load_ext nb_orchestra", """%%flow --no-run
+id: ticker
+namespace: demo
+tasks:
+  - id: tick
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ trigger.date }}"
+triggers:
+  - id: every_second
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "* * * * * *"
+    withSeconds: true
+""", """import time
+from nb_orchestra.engine import launch
+time.sleep(3)
+fired = [ex for ex in launch.recent if ex.flow_id == "ticker" and ex.state == "SUCCESS"]
+print(len(fired) >= 2, len({ex.trigger["date"] for ex in fired}) == len(fired))""")
+    assert nb.cells[2].outputs[0]["text"] == "True True\n"

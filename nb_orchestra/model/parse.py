@@ -350,6 +350,10 @@ class _Builder:
             seen.add(trigger.get("id"))
             if str(trigger_type).endswith(".Schedule"):
                 self.cron(trigger, path)
+            from ..triggers import check_trigger  # imported only for flows that have triggers
+
+            for rel, message in check_trigger(trigger):
+                self.problem(path + _parse_rel_path(rel), message)
         return raw
 
     def cron(self, trigger: dict[str, Any], path: Path) -> None:

@@ -7,13 +7,16 @@ from typing import Any
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magics once per shell; loading again (or %reload_ext) is harmless."""
+    from ..triggers import start_scheduler
     from .magics import FlowMagics
 
     if getattr(ipython, "_nb_orchestra_magics", None) is None:
         magics = FlowMagics(ipython)
         ipython.register_magics(magics)
         ipython._nb_orchestra_magics = magics
+    start_scheduler()  # schedules of registered flows fire in the background from now on
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """Keep the magics registered: cells that use them stay runnable after %reload_ext."""
+    """Keep the magics registered (cells that use them stay runnable after %reload_ext); the
+    scheduler goes on too, and stops cleanly when the kernel exits."""

@@ -20,6 +20,7 @@ from ..views.text import execution_tree
 
 if TYPE_CHECKING:
     from ..engine.execution import Execution
+    from ..model.flow import Flow
 
 REFRESH_SECONDS = 0.2
 
@@ -83,4 +84,38 @@ def live_widget(execution: "Execution") -> Any:
         kill.layout.display = "none"
 
     threading.Thread(target=draw, daemon=True, name=f"nbo-draw-{execution.id[:8]}").start()
+    return view
+
+
+def schedule_widget(flow: "Flow") -> Any:
+    """The scheduled runs of ``flow`` as they happen: its triggers' next fire times and the
+    executions they started, redrawn every second while this revision is the registered one."""
+    import ipywidgets as widgets
+
+    from .. import registry
+    from ..engine import launch
+    from ..triggers import start_scheduler
+    from ..views.html import table_html
+
+    scheduler = start_scheduler()
+    name = f"{flow.namespace}.{flow.id}"
+
+    def html() -> str:
+        triggers = [(row.trigger_id, row.cron or "", row.next_fire.isoformat(timespec="seconds") if row.next_fire else "",
+                     "enabled" if row.enabled else "disabled") for row in scheduler.rows() if row.flow == name]
+        runs = [(ex.trigger["date"].isoformat(timespec="seconds"), ex.id, ex.state)
+                for ex in reversed(launch.recent)
+                if ex.flow is flow and ex.trigger and "date" in ex.trigger and "backfill" not in ex.labels][:10]
+        return (table_html(["trigger", "cron", "next fire", ""], triggers)
+                + (table_html(["scheduled run (trigger.date)", "execution", "state"], runs) if runs else ""))
+
+    view = widgets.HTML(html())
+    view.add_class("nbo-schedule")
+
+    def draw() -> None:
+        while any(f is flow for f in registry.flows()) and scheduler.running:
+            time.sleep(1.0)
+            view.value = html()
+
+    threading.Thread(target=draw, daemon=True, name=f"nbo-schedule-{flow.id}").start()
     return view

@@ -24,7 +24,7 @@ from ..inputs import input_id, is_required, parse_assignments
 from ..model.flow import Flow
 from ..views.html import table_html
 from ..views.text import format_seconds
-from .live import LiveDisplay, live_widget
+from .live import LiveDisplay, live_widget, schedule_widget
 
 
 class ExecutionFailed(UserError):
@@ -107,6 +107,22 @@ def _line_parser() -> _Parser:
     validate = sub.add_parser("validate", help="validate a flow file or a registered flow",
                               description="Validate a flow file, or re-check registered flows.")
     validate.add_argument("flow", nargs="?", metavar="FLOW_OR_PATH", help="a .yml/.yaml path or a flow id")
+    triggers = sub.add_parser("triggers", help="armed triggers: next fire, last execution, enabled",
+                              description="List the armed triggers; enable or disable one.")
+    triggers.add_argument("flow", nargs="?", metavar="FLOW", help="only this flow's triggers")
+    toggle = triggers.add_mutually_exclusive_group()
+    toggle.add_argument("--disable", metavar="ID", help="stop a trigger from firing")
+    toggle.add_argument("--enable", metavar="ID", help="let a disabled trigger fire again")
+    backfill = sub.add_parser("backfill", help="one execution per past tick of a schedule", description=(
+        "Run one execution per tick of a Schedule trigger in [--start, --end), with trigger.date set, the "
+        "trigger's inputs applied and the label backfill: true. Returns the executions."))
+    backfill.add_argument("flow", metavar="FLOW", help="flow id, or namespace.id")
+    backfill.add_argument("--start", required=True, help="first date (inclusive), e.g. 2019-01-01")
+    backfill.add_argument("--end", help="last date (exclusive); default now")
+    backfill.add_argument("--trigger", metavar="ID", help="the Schedule trigger (when the flow has several)")
+    backfill.add_argument("-i", "--input", action="append", default=[], metavar="KEY=VALUE",
+                          help="an input value overriding the trigger's; repeat for several")
+    backfill.add_argument("--concurrency", type=int, default=1, metavar="N", help="ticks run at once (default 1)")
     gantt = sub.add_parser("gantt", help="a Gantt chart of an execution",
                            description="Draw one bar per task run of an execution, coloured by state.")
     gantt.add_argument("execution", nargs="?", metavar="EXEC", help="execution id or prefix (default: the last)")
@@ -158,6 +174,8 @@ class FlowMagics(Magics):
         if args.no_run:
             print(f"Registered {flow.namespace}.{flow.id} (revision {flow.revision}): "
                   f"{sum(1 for _ in flow.all_tasks())} tasks, {len(flow.inputs)} inputs, {len(flow.triggers)} triggers")
+            if any(str(t.get("type", "")).endswith(".Schedule") and not t.get("disabled") for t in flow.triggers):
+                display(schedule_widget(flow))
             return
         self._run_flow(flow, args)
 
@@ -291,10 +309,47 @@ class FlowMagics(Magics):
             for warning in flow.warnings:
                 print(f"  warning: {warning}")
 
+    def _cmd_triggers(self, args: argparse.Namespace) -> None:
+        from ..triggers import start_scheduler
+
+        scheduler = start_scheduler()
+        flow = _find_flow(args.flow) if args.flow else None
+        where = {"flow_id": flow.id, "namespace": flow.namespace} if flow else {}
+        if args.disable:
+            scheduler.disable(args.disable, **where)
+        if args.enable:
+            scheduler.enable(args.enable, **where)
+        rows = [(row.flow, row.trigger_id, row.type, row.cron or "", _when(row.next_fire),
+                 f"{row.last_execution_id or ''} {row.last_state or ''}".strip(), "yes" if row.enabled else "no")
+                for row in scheduler.rows() if flow is None or row.flow == f"{flow.namespace}.{flow.id}"]
+        _show_table(["flow", "trigger", "type", "cron", "next fire", "last execution", "enabled"], rows,
+                    "no triggers armed: define a flow with triggers in a %%flow cell")
+
+    def _cmd_backfill(self, args: argparse.Namespace) -> list[Execution]:
+        from ..triggers import backfill, summary
+
+        flow = _find_flow(args.flow)
+        handle = display({"text/plain": f"backfill {flow.namespace}.{flow.id}: starting"}, raw=True, display_id=True)
+
+        def progress(done: int, total: int, execution: Execution) -> None:
+            handle.update({"text/plain": f"backfill {flow.namespace}.{flow.id}: {done} of {total} done "
+                                         f"(last: {_when(execution.trigger['date'])} {execution.state})"}, raw=True)
+
+        executions = backfill(flow, args.start, args.end, trigger_id=args.trigger,
+                              inputs=parse_assignments(args.input), concurrency=args.concurrency, on_progress=progress)
+        rows = [(_when(ex.trigger["date"]), ex.id, ex.state, format_seconds(ex.duration)) for ex in executions]
+        handle.update({"text/plain": summary(executions, f"backfill {flow.namespace}.{flow.id}"),
+                       "text/html": table_html(["trigger.date", "execution", "state", "duration"], rows)}, raw=True)
+        return executions
+
     def _cmd_gantt(self, args: argparse.Namespace) -> None:
         from ..views.pictures import gantt_svg
 
         display(SVG(gantt_svg(_find_execution(args.execution))))
+
+
+def _when(moment: Any) -> str:
+    return moment.isoformat(timespec="seconds") if moment is not None else ""
 
 
 def _missing_inputs(flow: Flow, supplied: dict[str, Any]) -> list[str]:
