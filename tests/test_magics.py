@@ -386,3 +386,31 @@ def test_backfill_magic_runs_one_execution_per_tick(ip):
     final = captured.outputs[-1].data
     assert final["text/plain"].startswith("backfill demo.taxi: 2 executions")
     assert "2019-02-01T09:00:00+00:00" in final["text/html"]
+
+
+def test_restart_and_replay_magics(ip, monkeypatch):
+    monkeypatch.setenv("ENV_BROKEN", "yes")
+    flow = """%%flow --allow-failure
+    id: flaky
+    namespace: demo
+    tasks:
+      - id: one
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{ execution.id }}"
+      - id: two
+        type: io.kestra.plugin.core.execution.Fail
+        condition: "{{ envs.broken ?? false }}"
+    """
+    cell(ip, flow)
+    ex = ip.user_ns["flaky"]
+    assert ex.state == "FAILED"
+    result, _ = cell(ip, f"%flow restart {ex.id[:8]}")
+    assert not result.success  # still broken: the cell fails again
+    monkeypatch.delenv("ENV_BROKEN")
+    result, captured = cell(ip, "%flow restart")
+    assert result.success and ex.state == "SUCCESS"
+    assert [len(r.attempts) for r in ex.taskruns] == [1, 3]
+    assert "SUCCESS" in captured.outputs[-1].data["text/plain"]
+    result, _ = cell(ip, f"%flow replay {ex.id} --from two -o again")
+    again = ip.user_ns["again"]
+    assert result.success and again.original_id == ex.id and again.outputs.one.value == ex.id

@@ -82,10 +82,9 @@ def restart_execution(execution: Execution, listeners: events.EventBus | None = 
     return run_execution(execution, listeners, tick=tick, reuse=reuse)
 
 
-def replay_execution(execution: Any, from_task: str, value: str | None = None, flow: Flow | None = None,
-                     listeners: events.EventBus | None = None, tick: Callable[[], None] | None = None) -> Execution:
-    """Kestra's Replay: a new execution that copies the task runs before ``from_task`` (its run for
-    loop value ``value``) and runs that task and everything after it again."""
+def prepare_replay(execution: Any, from_task: str, value: str | None = None,
+                   flow: Flow | None = None) -> tuple[Execution, resume.Reuse]:
+    """The new execution of a Replay, and the earlier task runs it copies (run it with ``reuse``)."""
     candidates = [run for run in execution.taskruns
                   if run.task_id == from_task and (value is None or run.value == value)]
     if not candidates:
@@ -96,7 +95,15 @@ def replay_execution(execution: Any, from_task: str, value: str | None = None, f
     replay = Execution(flow or execution.flow, execution.inputs, dict(execution.labels), execution.trigger,
                        original_id=execution.original_id)
     recent.append(replay)
-    return run_execution(replay, listeners, tick=tick, reuse=reuse)
+    return replay, reuse
+
+
+def replay_execution(execution: Any, from_task: str, value: str | None = None, flow: Flow | None = None,
+                     listeners: events.EventBus | None = None) -> Execution:
+    """Kestra's Replay: a new execution that copies the task runs before ``from_task`` (its run for
+    loop value ``value``) and runs that task and everything after it again."""
+    replay, reuse = prepare_replay(execution, from_task, value, flow)
+    return run_execution(replay, listeners, reuse=reuse)
 
 
 def _retried(execution: Execution):

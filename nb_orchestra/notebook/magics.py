@@ -107,6 +107,19 @@ def _line_parser() -> _Parser:
     validate = sub.add_parser("validate", help="validate a flow file or a registered flow",
                               description="Validate a flow file, or re-check registered flows.")
     validate.add_argument("flow", nargs="?", metavar="FLOW_OR_PATH", help="a .yml/.yaml path or a flow id")
+    restart = sub.add_parser("restart", help="run a failed execution again, keeping what succeeded",
+                             description="Kestra's Restart: the same execution runs again; task runs that "
+                                         "succeeded are kept, failed ones get a new attempt.")
+    restart.add_argument("execution", nargs="?", metavar="EXEC", help="execution id or prefix (default: the last)")
+    restart.add_argument("--allow-failure", action="store_true", help="do not fail the cell if it fails again")
+    replay = sub.add_parser("replay", help="a new execution from a task on, reusing earlier outputs",
+                            description="Kestra's Replay: a new execution copies the task runs before TASK and "
+                                        "runs TASK and everything after it again.")
+    replay.add_argument("execution", nargs="?", metavar="EXEC", help="execution id or prefix (default: the last)")
+    replay.add_argument("--from", dest="from_task", required=True, metavar="TASK", help="the task to run again from")
+    replay.add_argument("--value", help="the loop value of TASK's run, inside a ForEach")
+    replay.add_argument("-o", "--out", metavar="NAME", help="variable to bind the new Execution to")
+    replay.add_argument("--allow-failure", action="store_true", help="do not fail the cell if it fails")
     triggers = sub.add_parser("triggers", help="armed triggers: next fire, last execution, enabled",
                               description="List the armed triggers; enable or disable one.")
     triggers.add_argument("flow", nargs="?", metavar="FLOW", help="only this flow's triggers")
@@ -192,17 +205,23 @@ class FlowMagics(Magics):
             display(live_widget(execution))
             launch.run_in_background(execution)
             return
+        final = self._run_live(execution, lambda tick: launch.run_execution(execution, tick=tick),
+                               args.allow_failure)
+        if final is not execution:  # flow-level retry created new executions
+            self._bind(name, final)
+
+    def _run_live(self, execution: Execution, run: Any, allow_failure: bool) -> Execution:
+        """``run(tick)`` with a live tree of the execution it runs; a failure fails the cell."""
         view = LiveDisplay(execution, live=getattr(self.shell, "kernel", None) is not None)
         try:
-            final = launch.run_execution(execution, tick=view.tick)
+            final = run(view.tick)
         except KeyboardInterrupt:
             view.final()
             raise
         view.final(final)
-        if final is not execution:  # flow-level retry created new executions
-            self._bind(name, final)
-        if final.state in states.FAILURES and not args.allow_failure:
+        if final.state in states.FAILURES and not allow_failure:
             raise ExecutionFailed(_failure_summary(final))
+        return final
 
     def _show_form(self, flow: Flow, inputs: dict[str, str], name: str, missing: list[str]) -> None:
         if not self._interactive():
@@ -308,6 +327,15 @@ class FlowMagics(Magics):
             print(f"OK {flow.namespace}.{flow.id}: {sum(1 for _ in flow.all_tasks())} tasks")
             for warning in flow.warnings:
                 print(f"  warning: {warning}")
+
+    def _cmd_restart(self, args: argparse.Namespace) -> None:
+        execution = _find_execution(args.execution)
+        self._run_live(execution, lambda tick: launch.restart_execution(execution, tick=tick), args.allow_failure)
+
+    def _cmd_replay(self, args: argparse.Namespace) -> None:
+        replay, reuse = launch.prepare_replay(_find_execution(args.execution), args.from_task, args.value)
+        self._bind(args.out or identifier(replay.flow_id), replay)
+        self._run_live(replay, lambda tick: launch.run_execution(replay, tick=tick, reuse=reuse), args.allow_failure)
 
     def _cmd_triggers(self, args: argparse.Namespace) -> None:
         from ..triggers import start_scheduler
