@@ -12,14 +12,14 @@ from .errors import FlowValidationError, InputError, Problem, TemplateError, Use
 __version__ = "0.1.0"
 
 __all__ = [
-    "Execution", "Flow", "FlowValidationError", "backfill", "InputError", "Problem", "TemplateError", "UserError",
+    "Execution", "Flow", "FlowValidationError", "backfill", "executions", "InputError", "Problem", "TemplateError", "UserError",
     "configure", "load_flow", "register_flow", "render", "replay", "run", "set_secret", "__version__",
 ]
 
 _LAZY = {
     "run": "api", "load_flow": "api", "register_flow": "api", "render": "api", "replay": "api",
     "configure": "config", "Execution": "engine.execution", "Flow": "model.flow",
-    "set_secret": "secrets", "backfill": "triggers", "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
+    "set_secret": "secrets", "backfill": "triggers", "executions": "store", "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
 }
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .engine.execution import Execution
     from .model.flow import Flow
     from .secrets import set_secret
+    from .store import executions
     from .triggers import backfill
 
 

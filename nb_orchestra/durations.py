@@ -58,3 +58,18 @@ def format_duration(delta: timedelta) -> str:
         frac = f".{fraction:06d}".rstrip("0") if fraction else ""
         out += f"{sign}{seconds}{frac}S"
     return out
+
+
+_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$", re.IGNORECASE)
+_AGE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> timedelta:
+    """A span written for people (``30d``, ``12h``, ``15m``, ``2w``) or as ISO-8601 (``P30D``)."""
+    match = _AGE.match(str(text).strip())
+    if match:
+        return timedelta(**{_AGE_UNITS[match.group(2).lower()]: float(match.group(1))})
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a span such as 30d, 12h, 15m or P30D") from None

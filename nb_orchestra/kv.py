@@ -1,25 +1,23 @@
-"""The KV store: typed values by namespace and key, kept under the home directory.
+"""KV values: keys, Kestra's value types, and how values are encoded at rest.
 
-One JSON file per namespace, written atomically (a temp file then a rename),
-so a value set by one flow is read by another, also in a later process.
-Each entry keeps its Kestra type (STRING, NUMBER, BOOLEAN, DATETIME, DATE,
+The entries themselves live in the execution store (``nb_orchestra.store.kv``),
+so a value set by one flow is read by another, also in a later process. Each
+entry keeps its Kestra type (STRING, NUMBER, BOOLEAN, DATETIME, DATE,
 DURATION, JSON) so dates and durations come back as dates and durations.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
-import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import settings
 from .durations import format_duration, parse_duration
+
+if TYPE_CHECKING:
+    from .store.kv import StoreKV
 
 KV_TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON")
 
@@ -27,8 +25,6 @@ KV_TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON
 _KEY = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
 # Kestra reads back a stored string that looks like a duration as a Duration (InternalKVStore).
 _DURATION_TEXT = re.compile(r"^P(?=[^T]|T.)(?:\d*D)?(?:T(?=.)(?:\d*H)?(?:\d*M)?(?:\d*S)?)?$")
-# One lock for every KVStore object of the process: read-modify-write of a namespace file.
-_LOCK = threading.Lock()
 
 
 class KVStoreError(ValueError):
@@ -140,86 +136,8 @@ def _decode(entry: dict[str, Any]) -> Any:
     return value
 
 
-class KVStore:
-    """The KV entries of every namespace, one JSON file each, below ``root``."""
+def kv_store() -> "StoreKV":
+    """The KV store: entries live in the execution store (SQLite under home, or PostgreSQL)."""
+    from .store.kv import StoreKV
 
-    def __init__(self, root: Path):
-        self.root = root
-
-    def _file(self, namespace: str) -> Path:
-        return self.root / f"{namespace}.json"
-
-    def _read(self, namespace: str) -> dict[str, Any]:
-        try:
-            return json.loads(self._file(namespace).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-
-    def _write(self, namespace: str, entries: dict[str, Any]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(entries, handle)
-        os.replace(tmp, self._file(namespace))
-
-    def get(self, namespace: str, key: str, expired_error: bool = False) -> tuple[bool, Any]:
-        """(found, value). An expired entry is deleted and counts as missing, or raises
-        :class:`KVExpiredError` when ``expired_error`` (what Kestra's Get task does)."""
-        validate_key(key)
-        entry = self._read(namespace).get(key)
-        if entry is None:
-            return False, None
-        if _expired(entry):
-            self.delete(namespace, key)
-            if expired_error:
-                raise KVExpiredError()
-            return False, None
-        return True, _decode(entry)
-
-    def get_inherited(self, namespace: str, key: str) -> tuple[bool, Any]:
-        """``kv('key')`` without a namespace (Kestra 1.x): the namespace, then each parent in turn."""
-        parts = namespace.split(".")
-        for depth in range(len(parts), 0, -1):
-            found, value = self.get(".".join(parts[:depth]), key)
-            if found:
-                return True, value
-        return False, None
-
-    def set(self, namespace: str, key: str, value: Any, expires: datetime | None = None,
-            overwrite: bool = True) -> None:
-        """Store ``value`` (its type is kept) until ``expires`` (timezone-aware) if given;
-        ``overwrite=False`` refuses a key that already holds a live value."""
-        validate_key(key)
-        kind, stored = _encode(value)
-        with _LOCK:
-            entries = self._read(namespace)
-            current = entries.get(key)
-            if not overwrite and current is not None and not _expired(current):
-                raise KVStoreError(f"Cannot set value for key '{key}'. Key already exists and `overwrite` is set "
-                                   "to `false`.")
-            entries[key] = {"value": stored, "type": kind, "expires": expires.isoformat() if expires else None}
-            self._write(namespace, entries)
-
-    def delete(self, namespace: str, key: str) -> bool:
-        """Remove ``key``; True when it existed."""
-        validate_key(key)
-        with _LOCK:
-            entries = self._read(namespace)
-            found = entries.pop(key, None) is not None
-            if found:
-                self._write(namespace, entries)
-            return found
-
-    def keys(self, namespace: str, prefix: str = "") -> list[str]:
-        """The live keys of ``namespace`` starting with ``prefix``, sorted."""
-        return sorted(k for k, e in self._read(namespace).items() if k.startswith(prefix) and not _expired(e))
-
-
-def _expired(entry: dict[str, Any]) -> bool:
-    expires = entry.get("expires")
-    return bool(expires) and datetime.fromisoformat(expires) <= datetime.now(timezone.utc)
-
-
-def kv_store() -> KVStore:
-    """The KV store of the configured home directory."""
-    return KVStore(settings.home / "kv")
+    return StoreKV()

@@ -25,7 +25,9 @@ def register(flow: Flow) -> Flow:
         revisions = _flows.setdefault(flow.key, [])
         if revisions and revisions[-1].source == flow.source:
             return revisions[-1]
-        flow.revision = len(revisions) + 1
+        from .store import get_store
+
+        flow.revision = get_store().save_flow(flow)  # counted as Kestra counts them, across kernels
         revisions.append(flow)
     for listener in on_register:
         listener(flow)
@@ -37,8 +39,9 @@ def find_flow(namespace: str, flow_id: str, revision: int | None = None) -> Flow
     revisions = _flows.get((namespace, flow_id), [])
     if revisions and revision is None:
         return revisions[-1]
-    if revision is not None and 0 < revision <= len(revisions):
-        return revisions[revision - 1]
+    for flow in revisions:
+        if flow.revision == revision:
+            return flow
     known = ", ".join(f"{ns}.{fid}" for ns, fid in sorted(_flows)) or "none"
     raise FlowNotFoundError(f"Unable to find flow '{namespace}'.'{flow_id}' with revision '{revision or 0}' "
                             f"(registered flows: {known}); register it with nb_orchestra.register_flow()")

@@ -297,20 +297,18 @@ def test_kv_reads_a_value_set_by_another_run_and_another_process(isolated_home):
     assert done.stdout.split() == ["SUCCESS", "3"]
 
 
-def test_store_keeps_types_and_reads_old_entries(isolated_home):
+def test_store_keeps_types():
     store = kv_store()
     moment = datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc)
     store.set("a.b", "when", moment)
     store.set("a.b", "day", date(2024, 5, 1))
     store.set("a.b", "wait", timedelta(seconds=90))
     store.set("a.b", "looks_like_duration", "P2D")
-    fresh = kv_store()  # a new object reads the files again
+    fresh = kv_store()  # a new object reads the store again
     assert fresh.get("a.b", "when") == (True, moment)
     assert fresh.get("a.b", "day") == (True, date(2024, 5, 1))
     assert fresh.get("a.b", "wait") == (True, timedelta(seconds=90))
     assert fresh.get("a.b", "looks_like_duration") == (True, timedelta(days=2))  # as Kestra reads it back
-    (isolated_home / "kv" / "old.json").write_text('{"k": {"value": [1, 2], "expires": null}}')
-    assert fresh.get("old", "k") == (True, [1, 2])
     with pytest.raises(KVStoreError, match="Key must start"):
         fresh.set("a.b", "no spaces", 1)
 

@@ -11,9 +11,9 @@ import pytest
 import nb_orchestra
 from nb_orchestra import registry
 from nb_orchestra.errors import UserError
+from nb_orchestra.store.triggers import StoreTriggerState
 from nb_orchestra.triggers import (
     FakeClock,
-    JsonTriggerState,
     RealClock,
     current_scheduler,
     start_scheduler,
@@ -179,7 +179,7 @@ def test_flow_concurrency_holds_for_scheduled_runs(scheduler, clock):
 
 @pytest.mark.parametrize("mode, months", [("ALL", [2, 3, 4, 5, 6]), ("LAST", [6]), ("NONE", [])])
 def test_missed_schedules_are_recovered_on_arm(clock, mode, months):
-    JsonTriggerState().set_last("tests", "monthly", "schedule", datetime(2024, 1, 1, 9, tzinfo=timezone.utc))
+    StoreTriggerState().set_last("tests", "monthly", "schedule", datetime(2024, 1, 1, 9, tzinfo=timezone.utc))
     clock.set("2024-06-15T00:00:00+00:00")
     nb_orchestra.register_flow(scheduled(extra=f"        recoverMissedSchedules: {mode}"))
     scheduler = start_scheduler(clock=clock)
@@ -194,7 +194,7 @@ def test_a_restarted_kernel_remembers_the_last_fired_tick(clock):
     clock.set("2024-02-01T09:00:00+00:00")
     current_scheduler().settle()
     stop_scheduler()
-    assert JsonTriggerState().get_last("tests", "monthly", "schedule").isoformat() == "2024-02-01T09:00:00+00:00"
+    assert StoreTriggerState().get_last("tests", "monthly", "schedule").isoformat() == "2024-02-01T09:00:00+00:00"
     clock.set("2024-04-10T00:00:00+00:00")  # down for two ticks
     start_scheduler(clock=clock).settle()
     assert [e.trigger["date"].month for e in fired()] == [1, 2, 3, 4]

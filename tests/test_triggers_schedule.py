@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from nb_orchestra.errors import UserError
-from nb_orchestra.triggers import FakeClock, JsonTriggerState, ScheduleTrigger, check_trigger
+from nb_orchestra.triggers import FakeClock, ScheduleTrigger, check_trigger
 
 SCHEDULE = "io.kestra.plugin.core.trigger.Schedule"
 
@@ -150,25 +150,6 @@ def test_check_trigger_ignores_other_trigger_types():
 
 
 # -- state file and clock ------------------------------------------------------------------------------
-
-
-def test_json_state_round_trip_and_atomic_file(isolated_home):
-    state = JsonTriggerState()
-    assert state.get_last("ns", "f", "t") is None
-    when = datetime(2024, 5, 1, 9, tzinfo=timezone(timedelta(hours=2)))
-    state.set_last("ns", "f", "t", when)
-    state.set_last("ns", "f", "other", when + timedelta(days=1))
-    assert JsonTriggerState().get_last("ns", "f", "t") == when
-    assert [p.name for p in isolated_home.iterdir()] == ["triggers.json"]
-
-
-def test_json_state_survives_a_corrupt_file(tmp_path):
-    path = tmp_path / "t.json"
-    path.write_text("{not json")
-    state = JsonTriggerState(path)
-    assert state.get_last("a", "b", "c") is None
-    state.set_last("a", "b", "c", datetime(2024, 1, 1, tzinfo=timezone.utc))
-    assert state.get_last("a", "b", "c") == datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 def test_fake_clock_waits_until_advanced():

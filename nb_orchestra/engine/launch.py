@@ -34,6 +34,9 @@ def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels
         return expressions.render_typed(template, {**context, "flow": flow_vars})
 
     resolved = resolve_inputs(flow.inputs, inputs or {}, render=render)
+    from ..store.recorder import start_recording
+
+    start_recording()  # every execution is kept in the store (idempotent, cheap after the first call)
     execution = Execution(flow, resolved, {**flow.labels, **(labels or {})}, trigger, original_id=original_id)
     recent.append(execution)
     return execution
@@ -77,9 +80,27 @@ def restart_execution(execution: Execution, listeners: events.EventBus | None = 
     a new attempt, and what never ran runs now."""
     if execution.state not in (states.FAILED, states.KILLED):
         raise UserError(f"only a FAILED or KILLED execution can be restarted; {execution.id} is {execution.state}")
+    execution = revive(execution)
     reuse = resume.for_restart(list(execution.taskruns))
     execution.prepare_restart()
     return run_execution(execution, listeners, tick=tick, reuse=reuse)
+
+
+def revive(stored: Any) -> Execution:
+    """A live Execution from a stored one (an earlier process's), for a restart or a replay."""
+    from ..api import load_flow
+
+    if isinstance(stored, Execution):
+        return stored
+    execution = Execution(load_flow(stored.flow_source), stored.inputs, dict(stored.labels), stored.trigger,
+                          original_id=stored.original_id)
+    execution.id, execution.state = stored.id, stored.state
+    execution.start_date, execution.end_date = stored.start_date, stored.end_date
+    copies: dict[str, Any] = {}
+    for old in stored.taskruns:  # parents come before their children
+        copies[old.id] = resume.copy_run(old, copies.get(old.parent_id), keep_id=True)
+    execution.taskruns.extend(copies.values())
+    return execution
 
 
 def prepare_replay(execution: Any, from_task: str, value: str | None = None,
@@ -92,7 +113,7 @@ def prepare_replay(execution: Any, from_task: str, value: str | None = None,
         what = f"`{from_task}`" + (f" with value `{value}`" if value is not None else "")
         raise UserError(f"execution {execution.id} has no task run of {what} (its task runs: {known})")
     reuse = resume.for_replay(list(execution.taskruns), candidates[0])
-    replay = Execution(flow or execution.flow, execution.inputs, dict(execution.labels), execution.trigger,
+    replay = Execution(flow or revive(execution).flow, execution.inputs, dict(execution.labels), execution.trigger,
                        original_id=execution.original_id)
     recent.append(replay)
     return replay, reuse

@@ -86,9 +86,12 @@ def for_replay(taskruns: list[Any], from_run: Any) -> Reuse:
                  keep=lambda run: order[run.id] < start and run.id not in ancestors)
 
 
-def copy_run(old: Any, parent: TaskRun | None) -> TaskRun:
-    """A new TaskRun holding what ``old`` recorded (a replay's copy of an earlier run)."""
+def copy_run(old: Any, parent: TaskRun | None, keep_id: bool = False) -> TaskRun:
+    """A new TaskRun holding what ``old`` recorded: a replay's copy of an earlier run, or (``keep_id``)
+    a stored run brought back to life for a restart."""
     run = TaskRun(old.task_id, old.task_type, parent, old.value, old.iteration)
+    if keep_id:
+        run.id = old.id
     run.state = old.state
     run.start_date, run.end_date = old.start_date, old.end_date
     run.outputs = old.outputs

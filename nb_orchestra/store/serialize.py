@@ -25,6 +25,8 @@ TAG = "$nbo"
 REPR_LIMIT = 1000
 PICKLE_NOTE = "pickled Python object: load it only from a store you trust"
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_PLAIN = frozenset({bool, int, float})
+_to_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 class Encoder:
@@ -35,12 +37,15 @@ class Encoder:
         self.home = home
         self.folder = folder
 
-    def dumps(self, value: Any) -> str | None:
-        """JSON text of ``value``; None stays None (a NULL column)."""
-        return None if value is None else json.dumps(self.encode(value), ensure_ascii=False)
+    def dumps(self, value: Any, where: tuple[str, ...] = ()) -> str | None:
+        """JSON text of ``value``; None stays None (a NULL column). ``where`` names its files."""
+        return None if value is None else _to_json(self.encode(value, where))
 
     def encode(self, value: Any, where: tuple[str, ...] = ()) -> Any:
-        if value is None or isinstance(value, (bool, int, float)):
+        kind = type(value)
+        if kind is str:
+            return self.mask(value) if self.secrets else value
+        if value is None or kind in _PLAIN:
             return value
         if isinstance(value, str):
             return self.mask(value)

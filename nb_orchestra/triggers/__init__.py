@@ -20,10 +20,10 @@ from .clock import Clock, FakeClock, RealClock
 from .flow_trigger import FlowTrigger, FlowTriggerListener, check_flow_trigger, is_flow_trigger
 from .schedule import ScheduleTrigger, check_schedule, is_schedule
 from .scheduler import Scheduler, TriggerRow
-from .state import JsonTriggerState, TriggerState
+from .state import TriggerState
 
 __all__ = [
-    "Clock", "FakeClock", "FlowTrigger", "FlowTriggerListener", "JsonTriggerState", "RealClock", "ScheduleTrigger",
+    "Clock", "FakeClock", "FlowTrigger", "FlowTriggerListener", "RealClock", "ScheduleTrigger",
     "Scheduler", "TriggerRow", "TriggerState", "backfill", "check_trigger", "current_scheduler", "schedule_trigger",
     "start_scheduler", "stop_scheduler", "summary",
 ]

@@ -24,7 +24,7 @@ from ..model.flow import Flow
 from .clock import Clock, RealClock
 from .flow_trigger import FlowTrigger, FlowTriggerListener, TriggerKey, is_flow_trigger
 from .schedule import ScheduleTrigger, is_schedule
-from .state import JsonTriggerState, TriggerState
+from .state import TriggerState, default_state
 
 _SECOND = timedelta(seconds=1)
 
@@ -68,7 +68,7 @@ class Scheduler:
 
     def __init__(self, clock: Clock | None = None, state: TriggerState | None = None) -> None:
         self.clock = clock or RealClock()
-        self.state = state or JsonTriggerState()
+        self.state = state or default_state()
         self._armed: dict[TriggerKey, _Armed] = {}
         self._lock = threading.RLock()
         self._wake = threading.Event()

@@ -1,0 +1,229 @@
+"""Writes what the engine does into the store, off the engine's hot path.
+
+The engine publishes events on ``events.bus``; the recorder's listener only
+notes which executions (and task runs) changed. One writer thread flushes
+them every ``FLUSH_INTERVAL`` seconds, and at once when an execution reaches
+a final state, in ONE transaction per flush: the execution rows, the task
+runs that changed or are new, and the log lines not written yet. A 10,000
+task-run execution so costs a handful of transactions, not one per event.
+
+While executions of this process run, the writer refreshes their heartbeat
+every ``HEARTBEAT_INTERVAL`` seconds so other processes can tell a live
+owner from a dead one (see orphans.py). ``flush()`` writes everything
+pending on the calling thread; it also runs at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+import time
+from typing import Any
+
+from ..engine import events, states
+from ..engine.execution import Execution, TaskRun
+from . import StoreKey, current_key, store_for
+from .base import ExecutionBatch
+from .serialize import Encoder
+
+FLUSH_INTERVAL = 0.2
+HEARTBEAT_INTERVAL = 10.0
+
+
+class _Track:
+    """What has been written of one execution, and which task runs changed since."""
+
+    __slots__ = ("execution", "key", "known", "next_seq", "seq_base", "scanned", "logs_written", "labels",
+                 "flow_saved", "changed")
+
+    def __init__(self, execution: Execution, key: StoreKey):
+        self.execution = execution
+        self.key = key
+        self.known: set[str] = set()         # ids of the task runs in the store
+        self.next_seq = 0                     # order of the next new task run, from seq_base
+        self.seq_base: int | None = None      # the store picks it on the first write (after earlier runs)
+        self.scanned = 0                      # ex.taskruns[:scanned] were looked at (a restart rebuilds it)
+        self.logs_written = 0                 # ex.logs[:logs_written] are in the store
+        self.labels: dict[str, str] | None = None
+        self.flow_saved = False
+        self.changed: dict[str, TaskRun] = {}
+
+
+class Recorder:
+    """The bus listener and its writer thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()        # guards _tracks, _dirty and each track's `changed`
+        self._flush_lock = threading.Lock()  # one flush at a time (writer thread or flush())
+        self._tracks: dict[str, _Track] = {}
+        self._dirty: dict[str, _Track] = {}
+        self._work = threading.Event()       # something is dirty
+        self._urgent = threading.Event()     # an execution ended: flush now
+        self._stopping = False
+        self._failed_keys: set[StoreKey] = set()
+        self.live: set[str] = set()          # ids of this process's executions not yet final
+        self._unsubscribe = events.bus.subscribe(self._on_event)
+        self._thread = threading.Thread(target=self._run, name="nbo-store-writer", daemon=True)
+        self._thread.start()
+
+    # -- on the engine's threads: quick -------------------------------------------------------------
+
+    def _on_event(self, event: events.Event) -> None:
+        execution = event.execution
+        with self._lock:
+            track = self._tracks.get(execution.id)
+            if track is None:
+                track = self._tracks[execution.id] = _Track(execution, current_key())
+                self.live.add(execution.id)
+            if type(event) is events.TaskRunChanged:
+                track.changed[event.taskrun.id] = event.taskrun
+            self._dirty[execution.id] = track
+        if type(event) is events.ExecutionChanged and event.state in states.TERMINAL:
+            self._urgent.set()
+        if not self._work.is_set():
+            self._work.set()
+
+    # -- the writer -------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        last_beat = time.monotonic()
+        while not self._stopping:
+            self._work.wait(HEARTBEAT_INTERVAL if self.live else None)
+            self._urgent.wait(FLUSH_INTERVAL)  # let events gather, unless an execution just ended
+            self._urgent.clear()
+            self._work.clear()
+            self.flush()
+            if self.live and time.monotonic() - last_beat >= HEARTBEAT_INTERVAL:
+                last_beat = time.monotonic()
+                self._heartbeat()
+
+    def flush(self) -> None:
+        """Write every pending change now (one transaction per store)."""
+        with self._flush_lock:
+            with self._lock:
+                tracks = list(self._dirty.values())
+                self._dirty = {}
+                changed = {track.execution.id: track.changed for track in tracks}
+                for track in tracks:
+                    track.changed = {}
+            by_key: dict[StoreKey, list[_Track]] = {}
+            for track in tracks:
+                by_key.setdefault(track.key, []).append(track)
+            for key, group in by_key.items():
+                self._write(key, group, changed)
+
+    def _write(self, key: StoreKey, tracks: list[_Track], changed: dict[str, dict[str, TaskRun]]) -> None:
+        try:
+            store = store_for(key)
+            snapshots = [_snapshot(track, changed[track.execution.id], store.execution_dir) for track in tracks]
+            store.write([batch for batch, _ in snapshots])
+        except Exception as exc:  # keep the changes for the next flush; say so once per store
+            with self._lock:
+                for track in tracks:
+                    track.changed = {**changed[track.execution.id], **track.changed}
+                    self._dirty.setdefault(track.execution.id, track)
+            if key not in self._failed_keys:
+                self._failed_keys.add(key)
+                print(f"nb_orchestra: cannot write executions to the store ({exc!r}); retrying", file=sys.stderr)
+            return
+        self._failed_keys.discard(key)
+        with self._lock:
+            for track, (batch, (fresh, scanned, logs_written, labels)) in zip(tracks, snapshots):
+                track.known |= fresh
+                track.next_seq += len(fresh)
+                track.seq_base = batch.seq_base
+                track.scanned, track.logs_written, track.labels = scanned, logs_written, labels
+                track.flow_saved = True
+                execution = track.execution
+                if execution.state in states.TERMINAL and execution.id not in self._dirty:
+                    self._tracks.pop(execution.id, None)  # a later event (restart) starts a new track
+                    self.live.discard(execution.id)
+
+    def _heartbeat(self) -> None:
+        with self._lock:
+            by_key: dict[StoreKey, list[str]] = {}
+            for execution_id in self.live:
+                track = self._tracks.get(execution_id)
+                if track is not None:
+                    by_key.setdefault(track.key, []).append(execution_id)
+        for key, ids in by_key.items():
+            try:
+                store_for(key).heartbeat(ids)
+            except Exception:  # the next flush reports a store that is gone
+                pass
+
+    def stop(self) -> None:
+        """Stop listening, write what is pending, end the writer thread."""
+        self._unsubscribe()
+        self._stopping = True
+        self._work.set()
+        self._urgent.set()
+        self._thread.join(timeout=5)
+        self.flush()
+
+
+def _snapshot(track: _Track, changed: dict[str, TaskRun], execution_dir: Any) -> tuple[ExecutionBatch, tuple]:
+    """Rows for what changed in one execution, and the track's progress once they are written."""
+    ex = track.execution
+    encode = Encoder(ex.secrets, track.key[0], execution_dir(ex.namespace, ex.flow_id, ex.id) / "outputs")
+    runs = ex.taskruns[:]
+    logs = ex.logs[:]
+    scanned = track.scanned if len(runs) >= track.scanned else 0  # the list was rebuilt (restart)
+    fresh = {run.id: run for run in runs[scanned:] if run.id not in track.known}
+    fresh.update((key, run) for key, run in changed.items() if key not in track.known)
+    base = track.seq_base or 0
+    rows = [_taskrun_row(ex.id, base + track.next_seq + i, run, encode) for i, run in enumerate(fresh.values())]
+    rows += [_taskrun_row(ex.id, -1, run, encode) for key, run in changed.items() if key not in fresh]
+    log_rows = [(ex.id, track.logs_written + i, log.task_id, log.taskrun_id, log.value, log.level,
+                 encode.mask(log.message), log.timestamp) for i, log in enumerate(logs[track.logs_written:])]
+    labels = dict(ex.labels)
+    row = (ex.id, ex.namespace, ex.flow_id, None, ex.state, encode.dumps(list(ex.state_history)), ex.start_date,
+           ex.end_date, encode.dumps(ex.inputs), encode.dumps(labels), encode.dumps(ex.trigger), ex.original_id,
+           encode.dumps(ex.flow_outputs), encode.mask(ex.message) if ex.message else None)
+    batch = ExecutionBatch(row, labels if labels != track.labels else None, rows, log_rows,
+                           None if track.flow_saved else (ex.namespace, ex.flow_id, ex.flow.source),
+                           track.seq_base)
+    return batch, (set(fresh), len(runs), len(logs), labels)
+
+
+def _taskrun_row(execution_id: str, seq: int, run: TaskRun, encode: Encoder) -> tuple:
+    attempts = [{"state": a.state, "start_date": a.start_date, "end_date": a.end_date} for a in run.attempts]
+    return (run.id, execution_id, seq, run.task_id, run.task_type, run.value, run.iteration, run.parent_id,
+            encode.dumps(list(run.path)), run.state, encode.dumps(attempts), run.start_date, run.end_date,
+            encode.dumps(run.outputs, (run.id,)), encode.dumps(run.metrics) if run.metrics else None,
+            encode.mask(run.message) if run.message else None)
+
+
+_recorder: Recorder | None = None
+_start_lock = threading.Lock()
+
+
+def start_recording() -> Recorder:
+    """Record every execution of this process into the store (idempotent)."""
+    global _recorder
+    with _start_lock:
+        if _recorder is None:
+            _recorder = Recorder()
+            atexit.register(flush)
+        return _recorder
+
+
+def stop_recording() -> None:
+    """Stop recording (after writing what is pending)."""
+    global _recorder
+    with _start_lock:
+        recorder, _recorder = _recorder, None
+    if recorder is not None:
+        recorder.stop()
+
+
+def flush() -> None:
+    """Write what the recorder holds now; a no-op when not recording."""
+    if _recorder is not None:
+        _recorder.flush()
+
+
+def live_ids() -> set[str]:
+    """Ids of the executions this process is running (and recording)."""
+    return set(_recorder.live) if _recorder is not None else set()

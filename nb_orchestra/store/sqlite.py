@@ -1,0 +1,57 @@
+"""The default store: one SQLite file under the home folder, in WAL mode.
+
+WAL lets readers go on while one process writes; writers take the lock up
+front (``BEGIN IMMEDIATE``) and wait up to ``BUSY_TIMEOUT`` for it, so two
+kernels and a scheduler writing at once queue instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .base import Store, utc_text
+
+BUSY_TIMEOUT = 10.0
+FILE_NAME = "store.db"
+
+
+class SQLiteStore(Store):
+    types = {"ts": "TEXT"}
+    _ts = staticmethod(utc_text)
+
+    def __init__(self, home: Path):
+        home.mkdir(parents=True, exist_ok=True)
+        self.path = home / FILE_NAME
+        super().__init__(home, f"sqlite:///{self.path}")
+        # One connection, one transaction at a time per process (sqlite3 objects are not thread-safe).
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None,
+                                           check_same_thread=False)
+        self._connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        self._connection.execute("PRAGMA journal_mode = WAL")
+        self._connection.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe in WAL
+        self._prepare()
+
+    @contextmanager
+    def _connect(self, write: bool) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield self._connection
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+
+    def integrity_check(self) -> str:
+        """SQLite's own check of the file: "ok" when sound."""
+        with self._lock:
+            return self._connection.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
