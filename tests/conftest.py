@@ -8,6 +8,7 @@ import pytest
 
 import nb_orchestra
 from nb_orchestra import registry
+from nb_orchestra.engine import launch
 
 from .pg_server import pg_db, pg_server  # noqa: F401  (fixtures: a real PostgreSQL for the tests that ask)
 
@@ -18,8 +19,10 @@ def isolated_home(tmp_path, monkeypatch):
 
     monkeypatch.setattr(settings, "home", tmp_path / "home")
     registry.clear()
+    launch.recent.clear()
     yield tmp_path / "home"
     registry.clear()
+    launch.recent.clear()
 
 
 def flow_text(body: str, flow_id: str = "test", namespace: str = "tests") -> str:

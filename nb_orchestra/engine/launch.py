@@ -34,9 +34,6 @@ def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels
         return expressions.render_typed(template, {**context, "flow": flow_vars})
 
     resolved = resolve_inputs(flow.inputs, inputs or {}, render=render)
-    from ..store.recorder import start_recording
-
-    start_recording()  # every execution is kept in the store (idempotent, cheap after the first call)
     execution = Execution(flow, resolved, {**flow.labels, **(labels or {})}, trigger, original_id=original_id)
     recent.append(execution)
     return execution
@@ -54,6 +51,9 @@ def run_execution(execution: Execution, listeners: events.EventBus | None = None
     ``tick`` is called on this thread several times a second while it runs; ``reuse``
     holds the earlier task runs of a restart or a replay.
     """
+    from ..store.recorder import start_recording
+
+    start_recording()  # every execution is kept in the store (idempotent, cheap after the first call)
     while True:
         if _slots.acquire(execution, listeners):
             try:
@@ -80,7 +80,9 @@ def restart_execution(execution: Execution, listeners: events.EventBus | None = 
     a new attempt, and what never ran runs now."""
     if execution.state not in (states.FAILED, states.KILLED):
         raise UserError(f"only a FAILED or KILLED execution can be restarted; {execution.id} is {execution.state}")
-    execution = revive(execution)
+    if not isinstance(execution, Execution):  # an earlier process's: it lives here from now on
+        execution = revive(execution)
+        recent.append(execution)
     reuse = resume.for_restart(list(execution.taskruns))
     execution.prepare_restart()
     return run_execution(execution, listeners, tick=tick, reuse=reuse)
@@ -100,6 +102,8 @@ def revive(stored: Any) -> Execution:
     for old in stored.taskruns:  # parents come before their children
         copies[old.id] = resume.copy_run(old, copies.get(old.parent_id), keep_id=True)
     execution.taskruns.extend(copies.values())
+    execution.outputs.update(stored.outputs)
+    execution.flow_outputs.update(stored.flow_outputs)
     return execution
 
 

@@ -19,6 +19,8 @@ from ..engine import launch, states
 from ..engine.context import execution_variables
 from ..engine.execution import Execution
 from ..engine.runtime import Runtime
+from ..store import find_execution as _find_execution
+from ..store import parse_since
 from ..errors import FlowValidationError, UserError
 from ..inputs import input_id, is_required, parse_assignments
 from ..model.flow import Flow
@@ -83,11 +85,18 @@ def _line_parser() -> _Parser:
     run = sub.add_parser("run", help="run a registered flow", description="Run a registered flow.")
     run.add_argument("flow", metavar="FLOW", help="flow id, or namespace.id")
     _add_run_options(run)
-    executions = sub.add_parser("executions", help="executions of this session",
-                                description="List executions of this session, newest first.")
-    executions.add_argument("flow", nargs="?", metavar="FLOW", help="only this flow's executions")
+    executions = sub.add_parser("executions", help="past executions, also of earlier kernels",
+                                description="List executions from the store, newest first.")
+    executions.add_argument("flow", nargs="?", metavar="FLOW", help="only this flow's executions (id)")
+    executions.add_argument("--namespace", help="only this namespace (and its children)")
     executions.add_argument("--state", type=str.upper, help="only executions in this state")
+    executions.add_argument("--label", metavar="KEY=VALUE", help="only executions with this label")
+    executions.add_argument("--since", metavar="WHEN", help="started after a date (2019-01-01) or an age ago (2h, 7d)")
     executions.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    purge = sub.add_parser("purge", help="remove old executions, their logs and files",
+                           description="Remove finished executions older than a span, with their logs and files.")
+    purge.add_argument("--older-than", required=True, metavar="SPAN", help="e.g. 30d, 12h, P30D")
+    purge.add_argument("--flow", metavar="ID", help="only this flow's executions")
     logs = sub.add_parser("logs", help="an execution's log lines", description="Print an execution's log lines.")
     logs.add_argument("execution", nargs="?", metavar="EXEC", help="execution id or prefix (default: the last)")
     logs.add_argument("--level", type=str.upper, default="TRACE", choices=states.LOG_LEVELS,
@@ -282,12 +291,25 @@ class FlowMagics(Magics):
         self._run_flow(_find_flow(args.flow), args)
 
     def _cmd_executions(self, args: argparse.Namespace) -> None:
-        found = [ex for ex in reversed(launch.recent)
-                 if (not args.flow or args.flow in (ex.flow_id, f"{ex.namespace}.{ex.flow_id}"))
-                 and (not args.state or ex.state == args.state)][:args.limit]
+        from ..store import executions
+
+        flow_id = args.flow.rsplit(".", 1)[-1] if args.flow else None
+        found = executions(flow_id=flow_id, namespace=args.namespace, state=args.state, label=args.label,
+                           since=parse_since(args.since), limit=args.limit)
         rows = [(ex.id, f"{ex.namespace}.{ex.flow_id}", ex.state, f"{ex.start_date:%Y-%m-%d %H:%M:%S}",
                  format_seconds(ex.duration), ", ".join(f"{k}={v}" for k, v in ex.labels.items())) for ex in found]
         _show_table(["id", "flow", "state", "started (UTC)", "duration", "labels"], rows, "no executions yet")
+
+    def _cmd_purge(self, args: argparse.Namespace) -> None:
+        from ..durations import parse_age
+        from ..store import get_store
+
+        try:
+            span = parse_age(args.older_than)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        counts = get_store().purge(span, flow_id=args.flow)
+        print(", ".join(f"{n} {what}" for what, n in counts.items()) + " removed")
 
     def _cmd_logs(self, args: argparse.Namespace) -> None:
         execution = _find_execution(args.execution)
@@ -301,7 +323,7 @@ class FlowMagics(Magics):
         return _find_execution(args.execution).outputs
 
     def _cmd_eval(self, args: argparse.Namespace) -> Any:
-        execution = _find_execution(args.execution)
+        execution = launch.revive(_find_execution(args.execution))
         return expressions.render_typed(args.expression, execution_variables(execution, Runtime(execution.secrets)))
 
     def _cmd_kill(self, args: argparse.Namespace) -> None:
@@ -329,7 +351,7 @@ class FlowMagics(Magics):
                 print(f"  warning: {warning}")
 
     def _cmd_restart(self, args: argparse.Namespace) -> None:
-        execution = _find_execution(args.execution)
+        execution = launch.revive(_find_execution(args.execution))
         self._run_live(execution, lambda tick: launch.restart_execution(execution, tick=tick), args.allow_failure)
 
     def _cmd_replay(self, args: argparse.Namespace) -> None:
@@ -402,17 +424,6 @@ def _find_flow(name: str) -> Flow:
     if not matches:
         raise UsageError(f"no registered flow '{name}' (registered: {known})")
     raise UsageError(f"'{name}' names several flows; use namespace.id ({known})")
-
-
-def _find_execution(prefix: str | None) -> Execution:
-    if not launch.recent:
-        raise UsageError("no execution in this session yet")
-    if prefix is None:
-        return launch.recent[-1]
-    matches = [ex for ex in launch.recent if ex.id.startswith(prefix)]
-    if len(matches) != 1:
-        raise UsageError(f"{'no' if not matches else 'more than one'} execution with an id starting '{prefix}'")
-    return matches[0]
 
 
 def _show_table(headers: list[str], rows: list[tuple], empty: str) -> None:
