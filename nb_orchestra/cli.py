@@ -55,10 +55,38 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("flows", nargs="+", metavar="FLOW.yaml", help="flow files")
     validate.set_defaults(handler=_validate)
 
+    home = argparse.ArgumentParser(add_help=False)
+    home.add_argument("--home", metavar="DIR", help="the nb_orchestra home (default $NB_ORCHESTRA_HOME or .nb_orchestra)")
+    executions = sub.add_parser("executions", parents=[home], help="list past executions", description=(
+        "List executions kept in the store, newest first (also those of earlier kernels and processes)."))
+    executions.add_argument("--flow", metavar="ID", help="only this flow's executions")
+    executions.add_argument("--namespace", help="only this namespace (and its children)")
+    executions.add_argument("--state", type=str.upper, help="only executions in this state")
+    executions.add_argument("--label", metavar="KEY=VALUE", help="only executions with this label")
+    executions.add_argument("--since", metavar="WHEN", help="started after a date (2019-01-01) or an age ago (2h)")
+    executions.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    executions.add_argument("--json", action="store_true", help="one JSON object per line")
+    executions.set_defaults(handler=_executions)
+    logs = sub.add_parser("logs", parents=[home], help="print an execution's log lines",
+                          description="Print the log lines of a stored execution.")
+    logs.add_argument("execution", nargs="?", metavar="EXEC", help="execution id or prefix (default: the newest)")
+    logs.add_argument("--level", type=str.upper, default="TRACE", choices=LEVELS, help="lowest level shown")
+    logs.add_argument("--task", metavar="ID", help="only this task's lines")
+    logs.set_defaults(handler=_logs)
+
     plugins = sub.add_parser("plugins", help="list the supported task types", description=(
         "List every supported task type (current and legacy names resolve to these)."))
     plugins.add_argument("--markdown", action="store_true", help="print the full catalogue (docs/plugins.md)")
     plugins.set_defaults(handler=_plugins)
+
+    export = sub.add_parser("export", help="write the flows of notebooks' %%%%flow cells as Kestra flow files",
+                            description=(
+        "Write the flow of every %%flow cell of a notebook, or of every notebook under a folder, to "
+        "OUTDIR/<namespace>/<id>.yml (Kestra's layout), the YAML unchanged. Warns about notebook-only tasks "
+        "and about flows defined twice (the last one wins). Exit code 1 when a cell holds an invalid flow."))
+    export.add_argument("source", metavar="NOTEBOOK_OR_DIR", help="a .ipynb file, or a folder of them")
+    export.add_argument("outdir", metavar="OUTDIR", help="where the flow files go")
+    export.set_defaults(handler=_export)
     return parser
 
 
@@ -143,6 +171,39 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _executions(args: argparse.Namespace) -> int:
+    from . import config, store
+
+    if args.home:
+        config.configure(home=args.home)
+    found = store.executions(flow_id=args.flow, namespace=args.namespace, state=args.state, label=args.label,
+                             since=store.parse_since(args.since), limit=args.limit)
+    for ex in found:
+        if args.json:
+            print(json.dumps({"id": ex.id, "namespace": ex.namespace, "flow_id": ex.flow_id, "state": ex.state,
+                              "start_date": ex.start_date, "end_date": ex.end_date, "labels": ex.labels},
+                             default=_to_json))
+        else:
+            print(f"{ex.id}  {ex.namespace}.{ex.flow_id}  {ex.state:<9} {ex.start_date:%Y-%m-%d %H:%M:%S}  "
+                  f"{ex.duration:.1f}s")
+    if not found and not args.json:
+        print("no executions")
+    return EXIT_OK
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from . import config, store
+
+    if args.home:
+        config.configure(home=args.home)
+    lowest = LEVELS.index(args.level)
+    for record in store.find_execution(args.execution).logs:
+        if LEVELS.index(record.level) >= lowest and (not args.task or record.task_id == args.task):
+            value = f"[{record.value}]" if record.value is not None else ""
+            print(f"{record.timestamp:%H:%M:%S} {record.level:<5} {record.task_id or '-'}{value}: {record.message}")
+    return EXIT_OK
+
+
 def _plugins(args: argparse.Namespace) -> int:
     from .plugins import catalog
 
@@ -152,6 +213,14 @@ def _plugins(args: argparse.Namespace) -> int:
         for cls in catalog.plugin_classes():
             print(cls.type)
     return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .export import export
+
+    return EXIT_FAILED if export(Path(args.source), Path(args.outdir)) else EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover
