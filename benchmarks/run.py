@@ -59,7 +59,7 @@ def main() -> int:
     import nb_orchestra
 
     home = tempfile.TemporaryDirectory(prefix="nbo-bench-")  # removed when the process ends
-    nb_orchestra.configure(home=home.name)
+    nb_orchestra.configure(home=home.name, record=False)  # engine rows in memory; store rows say so
     print(f"nb_orchestra benchmarks ({'quick' if args.quick else 'full'} mode): median of N timed repeats "
           f"(N={cfg.repeats}, {cfg.import_runs} runs for imports) after {cfg.warmup} warm-up; "
           f"Python {platform.python_version()} on {platform.system()}, {os.cpu_count()} CPUs\n")

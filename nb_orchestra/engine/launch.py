@@ -11,6 +11,7 @@ from collections import deque
 from typing import Any, Callable, Mapping
 
 from .. import expressions
+from ..config import settings
 from ..errors import UserError
 from ..inputs import resolve_inputs
 from ..model.flow import Flow
@@ -51,9 +52,10 @@ def run_execution(execution: Execution, listeners: events.EventBus | None = None
     ``tick`` is called on this thread several times a second while it runs; ``reuse``
     holds the earlier task runs of a restart or a replay.
     """
-    from ..store.recorder import start_recording
+    if settings.record:
+        from ..store.recorder import start_recording
 
-    start_recording()  # every execution is kept in the store (idempotent, cheap after the first call)
+        start_recording()  # every execution is kept in the store (idempotent, cheap after the first call)
     while True:
         if _slots.acquire(execution, listeners):
             try:

@@ -26,6 +26,13 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 class _FlowLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """SafeLoader that keeps ``2024-01-01`` a string, as Kestra's YAML parser does."""
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        # Most scalars of a flow are plain words: when no implicit resolver (bool, int, null...)
+        # can match their first character they are strings, without trying the regexes.
+        if kind is yaml.ScalarNode and implicit[0] and value and value[0] not in self.yaml_implicit_resolvers:
+            return _STR_TAG
+        return super().resolve(kind, value, implicit)
+
 
 _FlowLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
