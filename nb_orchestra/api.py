@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -30,8 +32,19 @@ def load_flow(source: str | os.PathLike[str] | Flow) -> Flow:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise UserError(f"no such flow file: {path}") from None
-        return parse_flow(text, name=str(path))
-    return parse_flow(source)
+        return _parse(text, str(path))
+    return _parse(source, None)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str, name: str | None) -> Flow:
+    return parse_flow(text, name=name)
+
+
+def _parse(text: str, name: str | None) -> Flow:
+    """Parse once per distinct text (a notebook cell runs again and again unchanged); each caller gets
+    its own Flow object, sharing the immutable tasks."""
+    return dataclasses.replace(_parsed(text, name))
 
 
 def _looks_like_path(source: str) -> bool:

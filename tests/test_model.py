@@ -408,3 +408,11 @@ def test_load_flow_reads_a_path(tmp_path):
     assert nb_orchestra.load_flow(str(path)).id == "test"
     with pytest.raises(nb_orchestra.UserError, match="no such flow file"):
         nb_orchestra.load_flow(str(tmp_path / "missing.yaml"))
+
+
+def test_the_same_text_is_parsed_once_but_each_load_gets_its_own_flow():
+    text = flow_text(f"tasks:\n  - id: a\n    type: {LOG}\n    message: x\n")
+    first, second = nb_orchestra.load_flow(text), nb_orchestra.load_flow(text)
+    assert first is not second and first.tasks[0] is second.tasks[0]
+    first.revision = 7
+    assert second.revision == 1
