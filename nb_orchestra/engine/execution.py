@@ -47,6 +47,93 @@ def _wrap(value: Any) -> Any:
     return AttrDict(value) if type(value) is dict else value
 
 
+class TaskRunView:
+    """What a task run shows, live (TaskRun) or read back from the store."""
+
+    __slots__ = ()
+
+    @property
+    def duration(self) -> float | None:
+        end = self.end_date or (now() if self.state not in states.TERMINAL else None)
+        return (end - self.start_date).total_seconds() if end and self.start_date else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "task_id": self.task_id, "type": self.task_type, "value": self.value,
+            "parent_id": self.parent_id, "state": self.state, "attempts": len(self.attempts),
+            "start_date": self.start_date, "end_date": self.end_date, "outputs": self.outputs,
+            "metrics": self.metrics, "message": self.message,
+        }
+
+    def __repr__(self) -> str:
+        value = f"[{self.value}]" if self.value is not None else ""
+        return f"TaskRun({self.task_id}{value} {self.state})"
+
+
+class LogView:
+    """What a log line shows, live or read back."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task_id": self.task_id, "taskrun_id": self.taskrun_id, "value": self.value,
+                "level": self.level, "message": self.message, "timestamp": self.timestamp}
+
+    def __repr__(self) -> str:
+        return f"[{self.level}] {self.task_id or '-'}: {self.message}"
+
+
+class ExecutionView:
+    """What front ends read of an execution, live (Execution) or read back (StoredExecution)."""
+
+    @property
+    def duration(self) -> float:
+        return ((self.end_date or now()) - self.start_date).total_seconds()
+
+    def taskrun(self, task_id: str, value: str | None = None) -> Any:
+        """The (last) run of ``task_id``, for a given loop value when given."""
+        for run in reversed(self.taskruns):
+            if run.task_id == task_id and (value is None or run.value == value):
+                return run
+        raise KeyError(task_id if value is None else f"{task_id}[{value}]")
+
+    def logs_of(self, task_id: str) -> list[Any]:
+        return [log for log in self.logs if log.task_id == task_id]
+
+    def counts(self) -> dict[str, int]:
+        """Number of task runs in each state."""
+        out: dict[str, int] = {}
+        for run in self.taskruns:
+            out[run.state] = out.get(run.state, 0) + 1
+        return out
+
+    def children(self, parent: Any) -> Iterator[Any]:
+        return (run for run in self.taskruns if run.parent is parent)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "namespace": self.namespace, "flow_id": self.flow_id, "revision": self.revision,
+            "state": self.state, "start_date": self.start_date, "end_date": self.end_date, "inputs": self.inputs,
+            "labels": self.labels, "trigger": self.trigger, "original_id": self.original_id,
+            "outputs": dict(self.outputs), "flow_outputs": self.flow_outputs,
+            "taskruns": [run.to_dict() for run in self.taskruns], "logs": [log.to_dict() for log in self.logs],
+        }
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.namespace}.{self.flow_id} {self.id} {self.state}>"
+
+    # IPython shows the tree; it must be found before any __repr__ in the class hierarchy.
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from ..views.text import execution_tree
+
+        printer.text(execution_tree(self))  # type: ignore[arg-type]
+
+    def _repr_html_(self) -> str:
+        from ..views.html import execution_report_html
+
+        return execution_report_html(self)  # type: ignore[arg-type]
+
+
 class Attempt:
     __slots__ = ("state", "start_date", "end_date")
 
@@ -59,7 +146,7 @@ class Attempt:
         return f"Attempt({self.state})"
 
 
-class TaskRun:
+class TaskRun(TaskRunView):
     """One run of one task; a task inside a ForEach has one run per loop value."""
 
     __slots__ = ("id", "task_id", "task_type", "value", "iteration", "parent", "path", "state",
@@ -88,25 +175,8 @@ class TaskRun:
     def parent_id(self) -> str | None:
         return self.parent.id if self.parent is not None else None
 
-    @property
-    def duration(self) -> float | None:
-        end = self.end_date or (now() if self.state not in states.TERMINAL else None)
-        return (end - self.start_date).total_seconds() if end else None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "task_id": self.task_id, "type": self.task_type, "value": self.value,
-            "parent_id": self.parent_id, "state": self.state, "attempts": len(self.attempts),
-            "start_date": self.start_date, "end_date": self.end_date, "outputs": self.outputs,
-            "metrics": self.metrics, "message": self.message,
-        }
-
-    def __repr__(self) -> str:
-        value = f"[{self.value}]" if self.value is not None else ""
-        return f"TaskRun({self.task_id}{value} {self.state})"
-
-
-class LogRecord:
+class LogRecord(LogView):
     __slots__ = ("task_id", "taskrun_id", "value", "level", "message", "timestamp")
 
     def __init__(self, task_id: str | None, taskrun_id: str | None, value: str | None, level: str, message: str):
@@ -117,15 +187,8 @@ class LogRecord:
         self.message = message
         self.timestamp = now()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"task_id": self.task_id, "taskrun_id": self.taskrun_id, "value": self.value,
-                "level": self.level, "message": self.message, "timestamp": self.timestamp}
 
-    def __repr__(self) -> str:
-        return f"[{self.level}] {self.task_id or '-'}: {self.message}"
-
-
-class Execution:
+class Execution(ExecutionView):
     """One run of a flow. ``outputs`` maps task id -> outputs (by loop value inside ForEach)."""
 
     def __init__(self, flow: "Flow", inputs: dict[str, Any], labels: dict[str, str],
@@ -155,32 +218,6 @@ class Execution:
         self._kill = threading.Event()
         self._resume = threading.Event()
         self._done = threading.Event()
-
-    # -- what front ends read ---------------------------------------------------
-
-    @property
-    def duration(self) -> float:
-        return ((self.end_date or now()) - self.start_date).total_seconds()
-
-    def taskrun(self, task_id: str, value: str | None = None) -> TaskRun:
-        """The (last) run of ``task_id``, for a given loop value when given."""
-        for run in reversed(self.taskruns):
-            if run.task_id == task_id and (value is None or run.value == value):
-                return run
-        raise KeyError(task_id if value is None else f"{task_id}[{value}]")
-
-    def logs_of(self, task_id: str) -> list[LogRecord]:
-        return [log for log in self.logs if log.task_id == task_id]
-
-    def counts(self) -> dict[str, int]:
-        """Number of task runs in each state."""
-        out: dict[str, int] = {}
-        for run in self.taskruns:
-            out[run.state] = out.get(run.state, 0) + 1
-        return out
-
-    def children(self, parent: TaskRun | None) -> Iterator[TaskRun]:
-        return (run for run in self.taskruns if run.parent is parent)
 
     # -- control ------------------------------------------------------------------
 
@@ -223,25 +260,3 @@ class Execution:
         self.state_history.append((state, now()))
         if state in states.TERMINAL:
             self.end_date = now()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "namespace": self.namespace, "flow_id": self.flow_id, "state": self.state,
-            "start_date": self.start_date, "end_date": self.end_date, "inputs": self.inputs,
-            "labels": self.labels, "outputs": dict(self.outputs), "flow_outputs": self.flow_outputs,
-            "taskruns": [run.to_dict() for run in self.taskruns],
-            "logs": [log.to_dict() for log in self.logs],
-        }
-
-    def __repr__(self) -> str:
-        return f"<Execution {self.namespace}.{self.flow_id} {self.id} {self.state}>"
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        from ..views.text import execution_tree
-
-        printer.text(execution_tree(self))
-
-    def _repr_html_(self) -> str:
-        from ..views.html import execution_report_html
-
-        return execution_report_html(self)

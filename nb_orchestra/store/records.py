@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
-from ..engine import states
-from ..engine.execution import AttrDict, now
+from ..engine.execution import AttrDict, ExecutionView, LogView, TaskRunView
 
 if TYPE_CHECKING:
     from .base import Store
@@ -26,8 +25,8 @@ class StoredAttempt:
     end_date: datetime | None
 
 
-@dataclass
-class StoredTaskRun:
+@dataclass(repr=False)
+class StoredTaskRun(TaskRunView):
     id: str
     task_id: str
     task_type: str | None
@@ -44,24 +43,9 @@ class StoredTaskRun:
     message: str | None
     parent: "StoredTaskRun | None" = field(default=None, repr=False, compare=False)
 
-    @property
-    def duration(self) -> float | None:
-        end = self.end_date or (now() if self.state not in states.TERMINAL else None)
-        return (end - self.start_date).total_seconds() if end and self.start_date else None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "task_id": self.task_id, "type": self.task_type, "value": self.value,
-                "parent_id": self.parent_id, "state": self.state, "attempts": len(self.attempts),
-                "start_date": self.start_date, "end_date": self.end_date, "outputs": self.outputs,
-                "metrics": self.metrics, "message": self.message}
-
-    def __repr__(self) -> str:
-        value = f"[{self.value}]" if self.value is not None else ""
-        return f"TaskRun({self.task_id}{value} {self.state})"
-
-
-@dataclass
-class StoredLog:
+@dataclass(repr=False)
+class StoredLog(LogView):
     task_id: str | None
     taskrun_id: str | None
     value: str | None
@@ -69,16 +53,9 @@ class StoredLog:
     message: str
     timestamp: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"task_id": self.task_id, "taskrun_id": self.taskrun_id, "value": self.value,
-                "level": self.level, "message": self.message, "timestamp": self.timestamp}
 
-    def __repr__(self) -> str:
-        return f"[{self.level}] {self.task_id or '-'}: {self.message}"
-
-
-@dataclass(eq=False)
-class StoredExecution:
+@dataclass(eq=False, repr=False)
+class StoredExecution(ExecutionView):
     """An execution as the store has it; task runs, logs and outputs load when first read."""
 
     id: str
@@ -132,49 +109,3 @@ class StoredExecution:
         if self.revision is None:
             return None
         return self.store.flow_source(self.namespace, self.flow_id, self.revision)
-
-    @property
-    def duration(self) -> float:
-        return ((self.end_date or now()) - self.start_date).total_seconds()
-
-    def counts(self) -> dict[str, int]:
-        """Number of task runs in each state."""
-        out: dict[str, int] = {}
-        for run in self.taskruns:
-            out[run.state] = out.get(run.state, 0) + 1
-        return out
-
-    def taskrun(self, task_id: str, value: str | None = None) -> StoredTaskRun:
-        """The (last) run of ``task_id``, for a given loop value when given."""
-        for run in reversed(self.taskruns):
-            if run.task_id == task_id and (value is None or run.value == value):
-                return run
-        raise KeyError(task_id if value is None else f"{task_id}[{value}]")
-
-    def logs_of(self, task_id: str) -> list[StoredLog]:
-        return [log for log in self.logs if log.task_id == task_id]
-
-    def children(self, parent: StoredTaskRun | None) -> Iterator[StoredTaskRun]:
-        return (run for run in self.taskruns if run.parent is parent)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "namespace": self.namespace, "flow_id": self.flow_id, "revision": self.revision,
-            "state": self.state, "start_date": self.start_date, "end_date": self.end_date,
-            "inputs": self.inputs, "labels": self.labels, "trigger": self.trigger,
-            "original_id": self.original_id, "outputs": dict(self.outputs), "flow_outputs": self.flow_outputs,
-            "taskruns": [run.to_dict() for run in self.taskruns], "logs": [log.to_dict() for log in self.logs],
-        }
-
-    def __repr__(self) -> str:
-        return f"<StoredExecution {self.namespace}.{self.flow_id} {self.id} {self.state}>"
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        from ..views.text import execution_tree
-
-        printer.text(execution_tree(self))  # type: ignore[arg-type]
-
-    def _repr_html_(self) -> str:
-        from ..views.html import execution_report_html
-
-        return execution_report_html(self)  # type: ignore[arg-type]
