@@ -32,7 +32,12 @@ def test_exports_every_flow_of_the_teaching_notebooks(tmp_path, capsys):
     printed = capsys.readouterr().out
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.yml"))
     assert "zoomcamp/04_postgres_taxi.yml" in written and "tutorial/hello_world.yml" in written
-    assert len(printed.splitlines()) == len(written)
+    lines = printed.splitlines()
+    assert len([line for line in lines if not line.startswith("warning:")]) == len(written)
+    # notebook 04 teaches an in-kernel Python task: export says it will not run on a Kestra server
+    warnings = [line for line in lines if line.startswith("warning:")]
+    assert warnings and all(w.startswith("warning: 04_when_things_fail.ipynb") and "notebook-only" in w
+                            for w in warnings)
     for path in tmp_path.rglob("*.yml"):
         flow = nb_orchestra.load_flow(path)
         assert path.parent.name == flow.namespace and path.stem == flow.id

@@ -28,11 +28,30 @@ KEY_OUTPUTS = {
     "03_control_flow": ["['check_amount', 'large_order']", "['pick_loader', 'load_json']", "green is item #1",
                         "green_tripdata_2019-02.csv", "03 green_tripdata_2019-03.csv",
                         "WARN notes.txt: no loader for this file"],
+    "04_when_things_fail": ["SUCCESS after 3 attempts: ['FAILED', 'FAILED', 'SUCCESS']", "WARNING after 3 attempts",
+                            "Timeout after PT0.5S", "orders=0    FAILED   ['check_orders', 'alert', 'clean_up']",
+                            "green_tripdata_2019-03.csv is not published yet", "same execution: True | state: SUCCESS",
+                            "extract[03] SUCCESS  attempts: ['FAILED', 'SUCCESS']",
+                            "new execution: True | its originalId is the first id: True",
+                            "extracted so far: ['01', '02', '03', '02', '03']", "3 attempts; ['export', 'check_rows'"],
     "05_scripts_and_files": ["'total': 385", "400 trips, average fare", '"by_payment_type"', "1 2",
                              "calling the API with token ******", "the token has 15 characters",
                              "the token is ******"],
     "06_etl_taxi": ["Using PostgreSQL", "rows, distinct row ids after the first run: (400, 392)",
                     "unchanged: True", "('green_tripdata_2019-03.csv', 400)"],
+    "07_schedules_and_backfills": [
+        "Unable to find `trigger`",
+        "2019-02-01T09:00:00+00:00 SUCCESS {'backfill': 'true', 'file': 'green_tripdata_2019-02.csv'",
+        "['yellow_tripdata_2019-01.csv', 'yellow_tripdata_2019-02.csv', 'yellow_tripdata_2019-03.csv']",
+        "requested_by=ada", "the heartbeat fired at least twice: True",
+        "SUCCESS {'file': 'green_tripdata_2019-03.csv'}",
+        "report on green_tripdata_2019-03.csv, made after monthly_extract", "4 ['2019-01-07', '2019-01-14'"],
+    "08_from_notebook_to_kestra": [
+        "flows/zoomcamp/taxi_scheduled.yml  <- 07_schedules_and_backfills.ipynb",
+        "OK zoomcamp.taxi_scheduled: 3 tasks",
+        "(tutorial.load_months)", "is notebook-only", "exit code: 0", "password: \"{{secret('PG_PASSWORD')}}\"",
+        "kestra:///tutorial/portable_script/executions/", "my_flows/my_team/python_inside.yml",
+        "scratch folder removed: True"],
 }
 
 
