@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -20,12 +21,15 @@ FlowSource = "str | os.PathLike[str] | Flow"
 
 
 def load_flow(source: str | os.PathLike[str] | Flow) -> Flow:
-    """Parse and validate a flow from YAML text, a ``.yml``/``.yaml`` path, or a Flow.
+    """Parse and validate a flow from YAML text, a ``.yml``/``.yaml`` path, or a Flow; a bare name
+    (``hello`` or ``company.team.hello``) is a registered flow.
 
     Raises FlowValidationError listing every problem with its line and column.
     """
     if isinstance(source, Flow):
         return source
+    if isinstance(source, str) and _IDENTIFIER.match(source.strip()):
+        return _registered(source.strip())
     if isinstance(source, os.PathLike) or _looks_like_path(source):
         path = Path(source)
         try:
@@ -45,6 +49,19 @@ def _parse(text: str, name: str | None) -> Flow:
     """Parse once per distinct text (a notebook cell runs again and again unchanged); each caller gets
     its own Flow object, sharing the immutable tasks."""
     return dataclasses.replace(_parsed(text, name))
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_][\w.-]*$")
+
+
+def _registered(name: str) -> Flow:
+    """A registered flow named by ``id`` or ``namespace.id`` (what a bare word passed as a flow means)."""
+    matches = [f for f in registry.flows() if name in (f.id, f"{f.namespace}.{f.id}")]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(f"{f.namespace}.{f.id}" for f in registry.flows()) or "none"
+    raise UserError(f"'{name}' is not YAML text, a .yml/.yaml path or a {'unique ' if matches else ''}registered "
+                    f"flow (registered: {known})")
 
 
 def _looks_like_path(source: str) -> bool:

@@ -781,3 +781,17 @@ def test_secret_values_are_masked_in_failure_messages(monkeypatch):
     assert ex.taskrun("leak").message == "password is ******"
     assert messages(ex, "leak") == ["password is ******"]
     assert ex.secrets == {"hunter2"}
+
+
+def test_error_logs_function_gives_the_failures_to_an_errors_handler():
+    ex = run_flow(f"""
+        tasks:
+          - id: boom
+            type: {FAIL}
+            errorMessage: disk full
+        errors:
+          - id: alert
+            type: {LOG}
+            message: "{{{{ errorLogs()[0].taskId }}}} failed: {{{{ errorLogs()[0].message }}}}"
+    """)
+    assert messages(ex, "alert") == ["boom failed: disk full"]

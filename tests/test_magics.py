@@ -366,6 +366,8 @@ def test_scheduled_flow_triggers_listing_enable_disable(ip):
     result, captured = cell(ip, SCHEDULED)
     assert result.success and current_scheduler().running
     assert "nbo-schedule" in find_widget(captured.outputs[-1].data)._dom_classes
+    fallback = captured.outputs[-1].data["text/plain"]  # what a saved notebook shows without widgets
+    assert fallback.startswith("schedule of demo.taxi:\ngreen_schedule  0 9 1 * *  ") and fallback.endswith("enabled")
     _, captured = cell(ip, "%flow triggers")
     table = captured.outputs[-1].data["text/plain"]
     assert "demo.taxi  green_schedule  Schedule  0 9 1 * *" in table and table.rstrip().endswith("yes")

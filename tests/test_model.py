@@ -416,3 +416,12 @@ def test_the_same_text_is_parsed_once_but_each_load_gets_its_own_flow():
     assert first is not second and first.tasks[0] is second.tasks[0]
     first.revision = 7
     assert second.revision == 1
+
+
+def test_a_bare_name_is_a_registered_flow():
+    registered = nb_orchestra.register_flow(flow_text(f"tasks:\n  - id: a\n    type: {LOG}\n    message: x\n"))
+    assert nb_orchestra.load_flow("test") is registered
+    assert nb_orchestra.load_flow("tests.test") is registered
+    with pytest.raises(nb_orchestra.UserError, match=r"'nope' is not YAML text, a .yml/.yaml path or a registered"
+                                                      r" flow \(registered: tests.test\)"):
+        nb_orchestra.load_flow("nope")

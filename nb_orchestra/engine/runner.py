@@ -87,7 +87,7 @@ class Engine:
         self.execution = execution
         self.flow = execution.flow
         self.listeners = listeners or events.EventBus()
-        self.runtime = Runtime(execution.secrets)
+        self.runtime = Runtime(execution.secrets, execution.logs)
         self._parent_cancel = parent_cancel
         # Called on the coordinator's thread at least every WAIT_SLICE: a front end on the
         # kernel's main thread redraws from there (output from other threads is unreliable).

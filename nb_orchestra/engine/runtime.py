@@ -15,9 +15,10 @@ MASK = "******"
 class Runtime:
     """The ``ExpressionRuntime`` of one execution."""
 
-    def __init__(self, secrets: set[str] | None = None) -> None:
+    def __init__(self, secrets: set[str] | None = None, logs: list[Any] | None = None) -> None:
         # Secret values read so far: shared with the execution, which masks them too.
         self._secrets: set[str] = secrets if secrets is not None else set()
+        self._logs = logs if logs is not None else []  # the execution's log records
 
     @staticmethod
     def envs() -> dict[str, str]:
@@ -47,6 +48,12 @@ class Runtime:
         if not path.is_file():
             raise TemplateError(f"read(): no file at {uri}")
         return path.read_text(encoding="utf-8")
+
+    def error_logs(self) -> list[dict[str, Any]]:
+        """The execution's ERROR log lines, as Kestra's ``errorLogs()`` lists them."""
+        return [{"taskId": log.task_id, "taskRunId": log.taskrun_id, "value": log.value, "level": log.level,
+                 "message": log.message, "timestamp": log.timestamp}
+                for log in list(self._logs) if log.level == "ERROR"]
 
     def mask(self, message: str) -> str:
         """Hide every secret value read so far."""

@@ -28,6 +28,8 @@ class ExpressionRuntime(Protocol):
 
     def read(self, uri: str) -> str: ...
 
+    def error_logs(self) -> list[dict[str, Any]]: ...
+
 
 def render(template: str, context: Mapping[str, Any]) -> str:
     """Render a Pebble template to text; a string without ``{`` is returned untouched."""

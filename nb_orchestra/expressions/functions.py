@@ -1,4 +1,4 @@
-"""Kestra functions that need the render context: render, renderOnce, kv, secret, read.
+"""Kestra functions that need the render context: render, renderOnce, kv, secret, read, errorLogs.
 
 They reach the running flow through ``context["_runtime"]`` (an
 :class:`~nb_orchestra.expressions.ExpressionRuntime`), which templates cannot
@@ -126,10 +126,17 @@ def read(context: Context, uri: Any) -> str:
     return _runtime(context, "read").read(str(uri))
 
 
+@pass_context
+def error_logs(context: Context) -> list[dict[str, Any]]:
+    """``errorLogs()``: the ERROR log lines of the current execution so far (for an ``errors`` handler)."""
+    return _runtime(context, "errorLogs").error_logs()
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "render": render,
     "renderOnce": render_once,
     "kv": kv,
     "secret": secret,
     "read": read,
+    "errorLogs": error_logs,
 }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..views.html import execution_html
 from ..views.text import execution_tree
@@ -58,22 +58,29 @@ class LiveDisplay:
             display(bundle(self.execution), raw=True)
 
 
+def with_fallback(widget_class: type, shown: Callable[[], dict[str, str]]) -> type:
+    """``widget_class`` whose display also carries ``shown()`` as text/html and text/plain: what
+    nbconvert, GitHub and terminals show where widgets cannot render."""
+
+    class Shown(widget_class):  # type: ignore[misc, valid-type]
+        def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+            data = super()._repr_mimebundle_(**kwargs)
+            data.update(shown())
+            return data
+
+    return Shown
+
+
 def live_widget(execution: "Execution") -> Any:
     """A widget showing ``execution`` live, with a Kill button; starts its drawer thread."""
     import ipywidgets as widgets
-
-    class LiveWidget(widgets.VBox):
-        def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-            data = super()._repr_mimebundle_(**kwargs)
-            data.update(bundle(execution))  # what nbconvert, GitHub and terminals show
-            return data
 
     html = widgets.HTML(execution_html(execution))
     kill = widgets.Button(description="Kill", button_style="danger", icon="stop",
                           tooltip="Stop this execution: running task runs end KILLED")
     kill.add_class("nbo-kill")
     kill.on_click(lambda _: execution.kill())
-    view = LiveWidget([html, kill])
+    view = with_fallback(widgets.VBox, lambda: bundle(execution))([html, kill])
     view.add_class("nbo-live")
 
     def draw() -> None:
@@ -100,16 +107,23 @@ def schedule_widget(flow: "Flow") -> Any:
     scheduler = start_scheduler()
     name = f"{flow.namespace}.{flow.id}"
 
-    def html() -> str:
+    def tables() -> list[tuple[list[str], list[tuple]]]:
         triggers = [(row.trigger_id, row.cron or "", row.next_fire.isoformat(timespec="seconds") if row.next_fire else "",
                      "enabled" if row.enabled else "disabled") for row in scheduler.rows() if row.flow == name]
         runs = [(ex.trigger["date"].isoformat(timespec="seconds"), ex.id, ex.state)
                 for ex in reversed(launch.recent)
                 if ex.flow is flow and ex.trigger and "date" in ex.trigger and "backfill" not in ex.labels][:10]
-        return (table_html(["trigger", "cron", "next fire", ""], triggers)
-                + (table_html(["scheduled run (trigger.date)", "execution", "state"], runs) if runs else ""))
+        return [(["trigger", "cron", "next fire", ""], triggers),
+                *([(["scheduled run (trigger.date)", "execution", "state"], runs)] if runs else [])]
 
-    view = widgets.HTML(html())
+    def html() -> str:
+        return "".join(table_html(headers, rows) for headers, rows in tables())
+
+    def shown() -> dict[str, str]:
+        text = "\n".join("  ".join(map(str, row)) for _, rows in tables() for row in rows)
+        return {"text/html": html(), "text/plain": f"schedule of {name}:\n{text}"}
+
+    view = with_fallback(widgets.HTML, shown)(html())
     view.add_class("nbo-schedule")
 
     def draw() -> None:

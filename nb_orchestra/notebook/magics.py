@@ -324,7 +324,7 @@ class FlowMagics(Magics):
 
     def _cmd_eval(self, args: argparse.Namespace) -> Any:
         execution = launch.revive(_find_execution(args.execution))
-        return expressions.render_typed(args.expression, execution_variables(execution, Runtime(execution.secrets)))
+        return expressions.render_typed(args.expression, execution_variables(execution, Runtime(execution.secrets, execution.logs)))
 
     def _cmd_kill(self, args: argparse.Namespace) -> None:
         targets = [_find_execution(args.execution)] if args.execution else [
