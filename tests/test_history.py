@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
