@@ -108,7 +108,9 @@ def _run(args: argparse.Namespace) -> int:
         print("interrupted: execution KILLED", file=sys.stderr)
         return EXIT_INTERRUPTED
     if args.json:
-        print(json.dumps(_json_summary(execution), default=_to_json, ensure_ascii=False))
+        from .engine.runtime import mask
+
+        print(mask(json.dumps(_json_summary(execution), default=_to_json, ensure_ascii=False), execution.secrets))
     else:
         print(execution_tree(execution))
     return EXIT_OK if states.is_ok(execution.state) else EXIT_FAILED

@@ -92,3 +92,19 @@ def test_the_installed_command_runs_the_readme_example(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Hello, Ann!" in result.stdout
+
+
+def test_secret_values_are_masked_in_json_and_in_the_html_report(tmp_path, capsys, monkeypatch):
+    import base64
+
+    import nb_orchestra
+
+    monkeypatch.setenv("SECRET_TOKEN", base64.b64encode(b'p"ss word').decode())
+    body = "tasks:\n  - id: leak\n    type: io.kestra.plugin.core.debug.Return\n    format: \"token={{ secret('TOKEN') }}\"\n"
+    assert main(["run", write(tmp_path, body), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out)["outputs"]["leak"]["value"] == "token=******"
+    assert "ss word" not in out
+    ex = nb_orchestra.run(flow_text(body))
+    assert ex.outputs.leak.value == 'token=p"ss word'  # Python code gets the real value
+    assert "ss word" not in ex._repr_html_() and "token=******" in ex._repr_html_()

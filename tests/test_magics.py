@@ -416,3 +416,16 @@ def test_restart_and_replay_magics(ip, monkeypatch):
     result, _ = cell(ip, f"%flow replay {ex.id} --from two -o again")
     again = ip.user_ns["again"]
     assert result.success and again.original_id == ex.id and again.outputs.one.value == ex.id
+
+
+def test_config_sets_home_and_store(ip, tmp_path, monkeypatch):
+    from nb_orchestra.config import settings
+
+    monkeypatch.setattr(settings, "store", None)
+    ip.run_line_magic("config", f"FlowMagics.home = {str(tmp_path / 'elsewhere')!r}")
+    assert settings.home == tmp_path / "elsewhere"
+    ip.run_line_magic("config", "FlowMagics.store = 'postgresql://u:p@127.0.0.1:5/db'")
+    assert settings.store == "postgresql://u:p@127.0.0.1:5/db"
+    with capture_output() as captured:
+        ip.run_line_magic("config", "FlowMagics")
+    assert "postgresql://... to keep executions in PostgreSQL" in captured.stdout

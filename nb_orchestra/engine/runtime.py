@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any
+from typing import Any, Iterable
 
 from .. import secrets, storage
 from ..errors import TemplateError
@@ -60,8 +61,11 @@ class Runtime:
         return mask(message, self._secrets)
 
 
-def mask(text: str, secrets: set[str]) -> str:
-    """``text`` with each of ``secrets`` replaced by ******."""
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` replaced by ******, also where JSON escaped it."""
     for secret in secrets:
         text = text.replace(secret, MASK)
+        escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
+        if escaped != secret:
+            text = text.replace(escaped, MASK)
     return text

@@ -13,6 +13,7 @@ def load_ipython_extension(ipython: Any) -> None:
     if getattr(ipython, "_nb_orchestra_magics", None) is None:
         magics = FlowMagics(ipython)
         ipython.register_magics(magics)
+        ipython.configurables.append(magics)  # %config FlowMagics.store = "postgresql://..."
         ipython._nb_orchestra_magics = magics
     start_scheduler()  # schedules of registered flows fire in the background from now on
 

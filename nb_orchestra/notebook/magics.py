@@ -12,6 +12,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.display import SVG, display
+from traitlets import Unicode, observe
 
 from .. import expressions, registry
 from ..api import load_flow
@@ -161,7 +162,20 @@ def identifier(flow_id: str) -> str:
 
 @magics_class
 class FlowMagics(Magics):
-    """``%%flow`` runs the flow in the cell; ``%flow COMMAND`` does everything else."""
+    """``%%flow`` runs the flow in the cell; ``%flow COMMAND`` does everything else.
+
+    ``%config FlowMagics.store = "postgresql://user:pw@host:5432/db"`` (or ``.home``) sets where
+    executions are kept, as ``nb_orchestra.configure`` does.
+    """
+
+    home = Unicode(None, allow_none=True, help="Folder for execution files and the SQLite store.").tag(config=True)
+    store = Unicode(None, allow_none=True, help="postgresql://... to keep executions in PostgreSQL.").tag(config=True)
+
+    @observe("home", "store")
+    def _configure(self, change: Any) -> None:
+        from ..config import configure
+
+        configure(**{change["name"]: change["new"]})
 
     def __init__(self, shell: Any):
         super().__init__(shell)

@@ -13,6 +13,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..engine import states
+from ..engine.runtime import mask
 from .pictures import STATE_COLORS
 from .text import ICONS, format_seconds
 
@@ -127,11 +128,12 @@ def _more(count: int, what: str) -> str:
     return f'<li class="nbo-meta">… {count} more {what}</li>' if count > 0 else ""
 
 
-def outputs_table_html(outputs: dict[str, Any], title: str = "Outputs") -> str:
+def outputs_table_html(outputs: dict[str, Any], title: str = "Outputs", secrets: Iterable[str] = ()) -> str:
+    """Outputs as text, with the execution's secret values masked (the table ends up in saved notebooks)."""
     if not outputs:
         return ""
-    rows = "".join(f"<tr><td><code>{escape(str(key))}</code></td><td><pre>{escape(_short(value))}</pre></td></tr>"
-                   for key, value in outputs.items())
+    rows = "".join(f"<tr><td><code>{escape(str(key))}</code></td><td><pre>{escape(mask(_short(value), secrets))}</pre>"
+                   f"</td></tr>" for key, value in outputs.items())
     return f"<table><tr><th>{escape(title)}</th><th>value</th></tr>{rows}</table>"
 
 
@@ -146,7 +148,9 @@ def _short(value: Any, limit: int = 400) -> str:
 def execution_report_html(ex: "Execution") -> str:
     """The finished execution: tree, task outputs, flow outputs."""
     tree = execution_html(ex)
-    tables = outputs_table_html(dict(ex.outputs)) + outputs_table_html(ex.flow_outputs, "Flow outputs")
+    secrets = getattr(ex, "secrets", ())  # a stored execution was masked when written
+    tables = (outputs_table_html(dict(ex.outputs), secrets=secrets)
+              + outputs_table_html(ex.flow_outputs, "Flow outputs", secrets))
     return tree[:-len("</div>")] + tables + "</div>"
 
 
