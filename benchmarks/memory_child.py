@@ -50,7 +50,7 @@ def run_engine(n: int) -> Any:
     import nb_orchestra as nbo
     from scenarios import foreach_return_flow
 
-    nbo.configure(home=tempfile.mkdtemp(prefix="nbo-bench-"))
+    nbo.configure(home=tempfile.mkdtemp(prefix="nbo-bench-"), record=False)  # the engine alone, as in (a), (b)
     nbo.run(foreach_return_flow(3))  # warm-up: lazy imports, template cache
     flow = nbo.load_flow(foreach_return_flow(n))
     gc.collect()
