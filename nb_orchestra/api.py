@@ -17,9 +17,6 @@ from .errors import UserError
 from .model.flow import Flow
 from .model.parse import parse_flow
 
-FlowSource = "str | os.PathLike[str] | Flow"
-
-
 def load_flow(source: str | os.PathLike[str] | Flow) -> Flow:
     """Parse and validate a flow from YAML text, a ``.yml``/``.yaml`` path, or a Flow; a bare name
     (``hello`` or ``company.team.hello``) is a registered flow.

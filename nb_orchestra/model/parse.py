@@ -110,7 +110,7 @@ class _Builder:
             triggers=self.triggers(data.get("triggers")),
             outputs=self.flow_outputs(data.get("outputs")),
             concurrency=self.concurrency(data.get("concurrency")),
-            retry=self.retry(data.get("retry"), ("retry",), flow_level=True),
+            retry=self.retry(data.get("retry"), ("retry",)),
             disabled=bool(data.get("disabled", False)),
         )
         self.check_expressions()
@@ -235,7 +235,7 @@ class _Builder:
 
     # -- flow-level sections -----------------------------------------------------
 
-    def retry(self, raw: Any, path: Path, flow_level: bool = False) -> RetryPolicy | None:
+    def retry(self, raw: Any, path: Path) -> RetryPolicy | None:
         if not isinstance(raw, dict):
             return None
         props = {

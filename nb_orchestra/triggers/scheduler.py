@@ -121,11 +121,6 @@ class Scheduler:
                 self._armed[armed.key] = armed
         self._wake.set()
 
-    def disarm(self, namespace: str, flow_id: str) -> None:
-        """Forget a flow's triggers."""
-        with self._lock:
-            self._remove(namespace, flow_id)
-
     def _remove(self, namespace: str, flow_id: str) -> dict[TriggerKey, _Armed]:
         gone = {key: armed for key, armed in self._armed.items() if key[:2] == (namespace, flow_id)}
         for key in gone:
