@@ -139,3 +139,23 @@ def test_purge_with_no_files_succeeds():
             type: io.kestra.core.tasks.storages.PurgeExecution
     """)
     assert ex.state == "SUCCESS" and ex.outputs.purge.uris == []
+
+
+def test_read_function_reads_a_stored_file_in_an_expression():
+    ex = run_flow("""
+        tasks:
+          - id: w
+            type: io.kestra.plugin.core.storage.Write
+            content: "hello from storage"
+            extension: .txt
+          - id: r
+            type: io.kestra.plugin.core.debug.Return
+            format: "{{ read(outputs.w.uri) | upper }}"
+          - id: missing
+            type: io.kestra.plugin.core.debug.Return
+            format: "{{ read('kestra:///tests/nowhere.txt') }}"
+    """)
+    assert ex.outputs.r.value == "HELLO FROM STORAGE"
+    assert ex.taskrun("missing").message == ("property 'format': Error in the expression "
+                                             "`{{ read('kestra:///tests/nowhere.txt') }}` at line 1: "
+                                             "read(): no file at kestra:///tests/nowhere.txt")
