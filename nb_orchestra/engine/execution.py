@@ -51,6 +51,18 @@ class TaskRunView:
     """What a task run shows, live (TaskRun) or read back from the store."""
 
     __slots__ = ()
+    id: str
+    task_id: str
+    task_type: str | None
+    value: str | None
+    parent_id: str | None
+    state: str
+    attempts: list[Any]
+    start_date: datetime | None
+    end_date: datetime | None
+    outputs: dict[str, Any] | None
+    metrics: list[dict[str, Any]]
+    message: str | None
 
     @property
     def duration(self) -> float | None:
@@ -74,6 +86,12 @@ class LogView:
     """What a log line shows, live or read back."""
 
     __slots__ = ()
+    task_id: str | None
+    taskrun_id: str | None
+    value: str | None
+    level: str
+    message: str
+    timestamp: datetime
 
     def to_dict(self) -> dict[str, Any]:
         return {"task_id": self.task_id, "taskrun_id": self.taskrun_id, "value": self.value,
@@ -85,6 +103,22 @@ class LogView:
 
 class ExecutionView:
     """What front ends read of an execution, live (Execution) or read back (StoredExecution)."""
+
+    id: str
+    namespace: str
+    flow_id: str
+    revision: int | None
+    state: str
+    start_date: datetime
+    end_date: datetime | None
+    inputs: dict[str, Any]
+    labels: dict[str, str]
+    trigger: dict[str, Any] | None
+    original_id: str | None
+    flow_outputs: dict[str, Any]
+    taskruns: list[Any]
+    logs: list[Any]
+    outputs: "AttrDict"
 
     @property
     def duration(self) -> float:
