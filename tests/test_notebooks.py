@@ -30,6 +30,7 @@ KEY_OUTPUTS = {
                         "WARN notes.txt: no loader for this file"],
     "04_when_things_fail": ["SUCCESS after 3 attempts: ['FAILED', 'FAILED', 'SUCCESS']", "WARNING after 3 attempts",
                             "Timeout after PT0.5S", "orders=0    FAILED   ['check_orders', 'alert', 'clean_up']",
+                            "backup skipped: copy_to_backup said 'the backup disk is full'",
                             "green_tripdata_2019-03.csv is not published yet", "same execution: True | state: SUCCESS",
                             "extract[03] SUCCESS  attempts: ['FAILED', 'SUCCESS']",
                             "new execution: True | its originalId is the first id: True",

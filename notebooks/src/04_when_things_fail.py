@@ -226,7 +226,8 @@ for name, execution in [("orders=0", daily_orders), ("orders=120", good_day)]:
 # Flowable tasks take `errors` and `finally` too. Group tasks in a `Sequential` to give them their own
 # handler. When a handler inside a group ran, the group still ends `FAILED` (and so does the flow): the
 # handler reacts to the failure, it does not undo it. To go on after the group, add `allowFailure: true`
-# to it, as here: the backup copy is optional, the report is not.
+# to it, as here: the backup copy is optional, the report is not. Inside a handler, `errorLogs()` lists the
+# ERROR log lines of the execution so far: the handler can say what went wrong.
 
 # %%
 # %%flow
@@ -245,7 +246,7 @@ tasks:
       - id: backup_failed
         type: io.kestra.plugin.core.log.Log
         level: WARN
-        message: "backup skipped, see the log of copy_to_backup"
+        message: "backup skipped: {{ errorLogs()[0].taskId }} said '{{ errorLogs()[0].message }}'"
 
   - id: report
     type: io.kestra.plugin.core.log.Log
@@ -254,6 +255,7 @@ tasks:
 # %%
 for run in local_errors.taskruns:
     print(f"{run.task_id:16} {run.state}")
+print(local_errors.logs_of("backup_failed")[0].message)
 
 # %% [markdown]
 # ## Restart and replay
