@@ -1,4 +1,4 @@
-"""Helpers for the browser tests: an isolated JupyterLab server and Debian's Chromium via Playwright.
+"""Helpers for the browser tests: an isolated JupyterLab or Notebook 7 server and Debian's Chromium via Playwright.
 
 Nothing here downloads anything. Chromium comes from the system (``apt-get install chromium``,
 see scripts/setup-dev.sh), never from ``playwright install``; ``NBO_CHROMIUM`` overrides its path.
@@ -33,11 +33,11 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 INSTALL_HINT = (
-    "The browser tests need JupyterLab, Playwright (the Python package only) and Debian's Chromium:\n"
+    "The browser tests need JupyterLab, Notebook 7, Playwright (the Python package only) and Debian's Chromium:\n"
     "    bash scripts/setup-dev.sh\n"
     "or by hand:\n"
     "    apt-get install -y chromium          # /usr/bin/chromium; or set NBO_CHROMIUM=/path/to/chromium\n"
-    "    pip install jupyterlab playwright    # never `playwright install`: the system Chromium is used"
+    "    pip install jupyterlab notebook playwright   # never `playwright install`: the system Chromium is used"
 )
 
 
@@ -45,7 +45,7 @@ def missing_requirements() -> list[str]:
     """What is missing to run the browser tests (empty when everything is there)."""
     import importlib.util
 
-    missing = [f"Python package '{name}'" for name in ("playwright", "jupyterlab", "ipykernel", "nbformat")
+    missing = [f"Python package '{name}'" for name in ("playwright", "jupyterlab", "notebook", "ipykernel", "nbformat")
                if importlib.util.find_spec(name) is None]
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
         missing.append(f"Chromium executable {CHROMIUM}")
@@ -88,11 +88,16 @@ def isolated_env(home: Path) -> dict[str, str]:
     return env
 
 
-class JupyterLab:
-    """``with JupyterLab(root) as lab: page.goto(lab.url("lab/tree/x.ipynb"))``: no auth, 127.0.0.1 only."""
+class JupyterServer:
+    """``with JupyterServer(root, app) as server: open_notebook(page, server, "x.ipynb")``: no auth, 127.0.0.1 only.
 
-    def __init__(self, root: Path, start_timeout: float = 60.0):
+    ``app``: "lab" (``jupyter lab``) or "notebook" (``jupyter notebook``, Notebook 7); both run
+    the same Lumino front end, so the page helpers below serve both."""
+
+    def __init__(self, root: Path, app: str = "lab", start_timeout: float = 60.0):
+        assert app in ("lab", "notebook"), app
         self.root = Path(root)
+        self.app = app
         self.start_timeout = start_timeout
         self.port = free_port()
         self.home = Path(tempfile.mkdtemp(prefix="nbo-jupyter-"))
@@ -106,9 +111,9 @@ class JupyterLab:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def __enter__(self) -> JupyterLab:
+    def __enter__(self) -> JupyterServer:
         cmd = [
-            sys.executable, "-m", "jupyter", "lab",
+            sys.executable, "-m", "jupyter", self.app,
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
@@ -118,11 +123,16 @@ class JupyterLab:
             "--ServerApp.disable_check_xsrf=True",
             f"--ServerApp.root_dir={self.root}",
             "--ServerApp.terminals_enabled=False",
-            "--LabApp.news_url=",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",  # no PyPI queries from the server
-            "--LabApp.expose_app_in_browser=True",  # window.jupyterapp
         ]
+        if self.app == "lab":
+            cmd += [
+                "--LabApp.news_url=",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--LabApp.extension_manager=readonly",  # no PyPI queries from the server
+                "--LabApp.expose_app_in_browser=True",  # window.jupyterapp
+            ]
+        else:  # Notebook 7 has no news, update check nor extension manager
+            cmd.append("--JupyterNotebookApp.expose_app_in_browser=True")
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
         start = time.monotonic()
@@ -132,7 +142,7 @@ class JupyterLab:
         while time.monotonic() < start + self.start_timeout:
             if self.proc.poll() is not None:
                 self.__exit__()
-                raise RuntimeError(f"jupyter lab exited with {self.proc.returncode}:\n{self.log()}")
+                raise RuntimeError(f"jupyter {self.app} exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 with urllib.request.urlopen(self.url("api/status"), timeout=2) as response:
                     if response.status == 200:
@@ -141,7 +151,7 @@ class JupyterLab:
             except OSError:
                 time.sleep(0.2)
         self.__exit__()
-        raise TimeoutError(f"jupyter lab did not answer within {self.start_timeout:.0f}s:\n{self.log()}")
+        raise TimeoutError(f"jupyter {self.app} did not answer within {self.start_timeout:.0f}s:\n{self.log()}")
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -173,7 +183,7 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
     return path
 
 
-# --- page helpers (JupyterLab 4) -----------------------------------------------------------
+# --- page helpers (JupyterLab 4 and Notebook 7: the same window.jupyterapp API and DOM classes) ---
 
 KERNEL_READY_JS = """() => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -182,12 +192,13 @@ KERNEL_READY_JS = """() => {
 }"""
 
 
-def open_notebook(page: Any, lab: JupyterLab, name: str, timeout_ms: int = 60_000) -> None:
+def open_notebook(page: Any, server: JupyterServer, name: str, timeout_ms: int = 60_000) -> None:
     """Open ``name`` (relative to the server root) and wait until its kernel is connected and idle.
 
     The toolbar's execution indicator says "idle" before any kernel exists; running a cell then
     races the session start. So ask the app itself (expose_app_in_browser)."""
-    page.goto(lab.url(f"lab/tree/{name}?reset"))  # ?reset: ignore any saved workspace layout
+    # Lab's ?reset: ignore any saved workspace layout
+    page.goto(server.url(f"lab/tree/{name}?reset" if server.app == "lab" else f"notebooks/{name}"))
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_ms)
     page.wait_for_function(KERNEL_READY_JS, timeout=timeout_ms, polling=100)
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the file browser: room for outputs

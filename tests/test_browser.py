@@ -1,14 +1,15 @@
-"""End to end in a real browser: JupyterLab + headless Chromium (Playwright) + a live kernel.
+"""End to end in a real browser: JupyterLab or Notebook 7 + headless Chromium (Playwright) + a live kernel.
 
 The input form of a ``%%flow`` cell is filled in and Executed like a person would; the live tree
 runs to SUCCESS and the Execution is bound to the flow's variable. An invalid flow shows the
-located message, not a traceback.
+located message, not a traceback. Every test runs in both front ends (ids ``lab`` and ``notebook``).
 
-Needs: ``bash scripts/setup-dev.sh`` (Debian's chromium; jupyterlab and playwright from the dev extra). Missing
-pieces fail these tests with the install commands; nothing is skipped.
+Needs: ``bash scripts/setup-dev.sh`` (Debian's chromium; jupyterlab, notebook and playwright from the dev
+extra). Missing pieces fail these tests with the install commands; nothing is skipped.
 
-Screenshots go to test-artifacts/ (gitignored); with NBO_UPDATE_SCREENSHOTS=1 the README's
-docs/images/form.png and docs/images/tree.png are rewritten instead.
+Screenshots go to test-artifacts/ (gitignored; Notebook 7's prefixed ``notebook-``); with
+NBO_UPDATE_SCREENSHOTS=1 the README's docs/images/form.png and docs/images/tree.png are rewritten
+from Lab instead.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pytest
 
 from .jupyter_server import (
     INSTALL_HINT,
-    JupyterLab,
+    JupyterServer,
     cell,
     launch_chromium,
     missing_requirements,
@@ -97,9 +98,10 @@ RECORD_BADGES_JS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def notebook_page() -> Iterator[Any]:
-    """One JupyterLab, one Chromium page, the test notebook open with its kernel idle."""
+@pytest.fixture(scope="module", params=["lab", "notebook"])
+def notebook_page(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """One Jupyter server per front end (JupyterLab, Notebook 7), one Chromium page, the test
+    notebook open with its kernel idle. ``page.server.app`` tells which front end it is."""
     missing = missing_requirements()
     if missing:
         pytest.fail(f"missing: {', '.join(missing)}\n{INSTALL_HINT}", pytrace=False)
@@ -108,21 +110,22 @@ def notebook_page() -> Iterator[Any]:
     root = Path(tempfile.mkdtemp(prefix="nbo-browser-"))
     write_notebook(root / "demo.ipynb", CELLS)
     started = time.monotonic()
-    with JupyterLab(root) as lab, sync_playwright() as playwright:
+    with JupyterServer(root, request.param) as server, sync_playwright() as playwright:
         try:
             browser = launch_chromium(playwright)
         except Exception as exc:  # noqa: BLE001  (e.g. a Chromium too old for this Playwright)
             pytest.fail(f"Chromium did not start: {exc}\n{INSTALL_HINT}", pytrace=False)
         page = browser.new_page(viewport={"width": 1000, "height": 1100})
-        page.lab = lab
+        page.server = server
         try:
-            open_notebook(page, lab, "demo.ipynb")
-            print(f"\n[browser] server {lab.startup_seconds:.1f}s, page+kernel idle at "
+            open_notebook(page, server, "demo.ipynb")
+            front_end = page.evaluate("() => `${window.jupyterapp.name} ${window.jupyterapp.version}`")
+            print(f"\n[browser] {front_end}: server {server.startup_seconds:.1f}s, page+kernel idle at "
                   f"{time.monotonic() - started:.1f}s, Chromium {browser.version}")
             yield page
         finally:
             browser.close()
-    lab.cleanup()
+    server.cleanup()
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -132,12 +135,22 @@ def artifacts_on_failure(page: Any, name: str) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        name = f"FAILED-{page.server.app}-{name}"
         ARTIFACTS.mkdir(exist_ok=True)
         with contextlib.suppress(Exception):
-            page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"))
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
         with contextlib.suppress(Exception):
-            (ARTIFACTS / f"FAILED-{name}-server.log").write_text(page.lab.log())
+            (ARTIFACTS / f"{name}-server.log").write_text(page.server.log())
         raise
+
+
+def picture(page: Any, name: str, readme: bool = False) -> Path:
+    """Where a screenshot goes: test-artifacts/, Notebook 7's prefixed ``notebook-``; Lab's README
+    pictures to SCREENSHOTS (docs/images/ with NBO_UPDATE_SCREENSHOTS=1)."""
+    lab = page.server.app == "lab"
+    folder = SCREENSHOTS if readme and lab else ARTIFACTS
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / (name if lab else f"notebook-{name}")
 
 
 def badge(page: Any) -> str:
@@ -146,7 +159,6 @@ def badge(page: Any) -> str:
 
 def test_form_execute_live_tree_and_variable(notebook_page):
     page = notebook_page
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with artifacts_on_failure(page, "form"):
         run_cell(page, LOAD)
         run_cell(page, FORM)  # returns at once: the form waits for Execute
@@ -157,7 +169,7 @@ def test_form_execute_live_tree_and_variable(notebook_page):
         assert form.locator(".nbo-input-user input").input_value() == ""
         assert form.locator(".nbo-input-mood select").input_value() == "sleepy"  # the default
         assert page.locator(".nbo-live").count() == 0  # nothing runs before Execute
-        screenshot(page, form, SCREENSHOTS / "form.png", fit=True)
+        screenshot(page, form, picture(page, "form.png", readme=True), fit=True)
 
         # Execute with the required input empty: an error under its field, nothing runs
         form.locator(".nbo-execute").click()
@@ -188,7 +200,7 @@ def test_form_execute_live_tree_and_variable(notebook_page):
             assert re.search(rf"{task}\s+SUCCESS", tree), tree
         page.wait_for_function("() => getComputedStyle(document.querySelector('.nbo-live .nbo-kill')).display"
                                " === 'none'", timeout=10_000)  # Kill is hidden once finished
-        screenshot(page, live.locator(".nbo-exec"), SCREENSHOTS / "tree.png", fit=True)
+        screenshot(page, live.locator(".nbo-exec"), picture(page, "tree.png", readme=True), fit=True)
 
         run_cell(page, PRINT)
         assert "OUTPUT: Ann is happy" in output_text(page, PRINT)
@@ -207,5 +219,4 @@ def test_invalid_flow_shows_located_error(notebook_page):
         assert re.search(r"7 \|\s+mesage: hi\n\s+\|\s+\^", text), text  # the line, a caret
         assert "Traceback" not in text
         assert cell(page, BROKEN).locator(".nbo-form, .nbo-exec").count() == 0
-        ARTIFACTS.mkdir(exist_ok=True)
-        screenshot(page, cell(page, BROKEN).locator(".jp-OutputArea-output"), ARTIFACTS / "invalid-flow.png")
+        screenshot(page, cell(page, BROKEN).locator(".jp-OutputArea-output"), picture(page, "invalid-flow.png"))
