@@ -795,3 +795,42 @@ def test_error_logs_function_gives_the_failures_to_an_errors_handler():
             message: "{{{{ errorLogs()[0].taskId }}}} failed: {{{{ errorLogs()[0].message }}}}"
     """)
     assert messages(ex, "alert") == ["boom failed: disk full"]
+
+
+def test_file_inputs_become_stored_files_that_tasks_read(tmp_path):
+    source = tmp_path / "trips.csv"
+    source.write_text("id,fare\n1,9.5\n")
+    ex = run_flow(f"""
+        inputs:
+          - id: data
+            type: FILE
+        tasks:
+          - id: peek
+            type: {RETURN}
+            format: "{{{{ read(inputs.data) | trim }}}}"
+    """, inputs={"data": str(source)})
+    assert ex.state == "SUCCESS"
+    assert ex.inputs["data"] == f"kestra:///tests/test/executions/{ex.id}/inputs/data/trips.csv"
+    assert ex.outputs.peek.value == "id,fare\n1,9.5"
+
+
+def test_queued_executions_start_in_the_order_they_arrived():
+    text = flow_text(f"""
+        concurrency:
+          limit: 1
+        inputs:
+          - id: n
+            type: INT
+        tasks:
+          - id: nap
+            type: {SLEEP}
+            duration: PT0.1S
+    """)
+    runs = []
+    for n in range(5):
+        runs.append(nb_orchestra.run(text, inputs={"n": n}, background=True))
+        time.sleep(0.02)  # arrive one after the other
+    assert all(ex.wait(10) for ex in runs)
+    started = sorted(runs, key=lambda ex: ex.taskruns[0].start_date)
+    assert [ex.inputs["n"] for ex in started] == [0, 1, 2, 3, 4]
+    assert max_overlap([ex.taskruns[0] for ex in runs]) == 1

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .. import expressions
+from .. import expressions, storage
 from ..config import settings
 from ..errors import UserError
-from ..inputs import resolve_inputs
+from ..inputs import input_id, resolve_inputs
 from ..model.flow import Flow
 from . import events, resume, states
 from .execution import Execution
@@ -36,8 +37,25 @@ def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels
 
     resolved = resolve_inputs(flow.inputs, inputs or {}, render=render)
     execution = Execution(flow, resolved, {**flow.labels, **(labels or {})}, trigger, original_id=original_id)
+    _store_input_files(execution)
     recent.append(execution)
     return execution
+
+
+def _store_input_files(execution: Execution) -> None:
+    """FILE inputs given as local files are copied into the execution's storage and become
+    ``kestra:///`` URIs, as an uploaded file does on a Kestra server."""
+    for declaration in execution.flow.inputs:
+        if declaration.get("type") != "FILE":
+            continue
+        *parents, leaf = input_id(declaration).split(".")
+        holder: Any = execution.inputs
+        for part in parents:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        local = holder.get(leaf) if isinstance(holder, dict) else None
+        if local and not str(local).startswith("kestra://"):
+            folder = settings.execution_dir(execution.namespace, execution.flow_id, execution.id) / "inputs" / leaf
+            holder[leaf] = storage.put_file(Path(local), folder)
 
 
 # Executions created in this process, newest last (front ends list and look them up).
@@ -148,11 +166,13 @@ def run_in_background(execution: Execution, listeners: events.EventBus | None = 
 
 
 class _FlowSlots:
-    """Kestra's flow ``concurrency``: at most ``limit`` running executions of one flow."""
+    """Kestra's flow ``concurrency``: at most ``limit`` running executions of one flow; with QUEUE,
+    waiting executions start in the order they arrived."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._running: dict[tuple[str, str], int] = {}
+        self._queues: dict[tuple[str, str], deque[Execution]] = {}
 
     def acquire(self, execution: Execution, listeners: events.EventBus | None) -> bool:
         limit = execution.flow.concurrency
@@ -160,20 +180,26 @@ class _FlowSlots:
             return True
         key = execution.flow.key
         with self._cond:
-            while self._running.get(key, 0) >= limit["limit"]:
-                behavior = limit["behavior"]
-                if behavior in ("CANCEL", "FAIL") or execution.killed:
-                    final = states.KILLED if execution.killed else (
-                        states.CANCELLED if behavior == "CANCEL" else states.FAILED)
-                    execution.message = f"flow concurrency limit of {limit['limit']} reached ({behavior})"
-                    _set_state(execution, final, listeners)
-                    execution._done.set()
-                    return False
-                if execution.state != states.QUEUED:
-                    _set_state(execution, states.QUEUED, listeners)
-                self._cond.wait(0.1)
-            self._running[key] = self._running.get(key, 0) + 1
-            return True
+            queue = self._queues.setdefault(key, deque())
+            queue.append(execution)
+            try:
+                while queue[0] is not execution or self._running.get(key, 0) >= limit["limit"]:
+                    behavior = limit["behavior"]
+                    if behavior in ("CANCEL", "FAIL") or execution.killed:
+                        final = states.KILLED if execution.killed else (
+                            states.CANCELLED if behavior == "CANCEL" else states.FAILED)
+                        execution.message = f"flow concurrency limit of {limit['limit']} reached ({behavior})"
+                        _set_state(execution, final, listeners)
+                        execution._done.set()
+                        return False
+                    if execution.state != states.QUEUED:
+                        _set_state(execution, states.QUEUED, listeners)
+                    self._cond.wait(0.1)
+                self._running[key] = self._running.get(key, 0) + 1
+                return True
+            finally:
+                queue.remove(execution)
+                self._cond.notify_all()
 
     def release(self, execution: Execution) -> None:
         if not execution.flow.concurrency:
