@@ -21,6 +21,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_INVALID
+    if getattr(args, "home", None):
+        from .config import configure
+
+        configure(home=args.home)
     try:
         return args.handler(args)
     except FlowValidationError as exc:
@@ -91,13 +95,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from . import api, config
+    from . import api
     from .inputs import parse_assignments
     from .engine import states
     from .views.text import execution_tree
 
-    if args.home:
-        config.configure(home=args.home)
     flow = api.load_flow(args.flow)
     for warning in flow.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -174,10 +176,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _executions(args: argparse.Namespace) -> int:
-    from . import config, store
+    from . import store
 
-    if args.home:
-        config.configure(home=args.home)
     found = store.executions(flow_id=args.flow, namespace=args.namespace, state=args.state, label=args.label,
                              since=store.parse_since(args.since), limit=args.limit)
     for ex in found:
@@ -194,10 +194,8 @@ def _executions(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    from . import config, store
+    from . import store
 
-    if args.home:
-        config.configure(home=args.home)
     lowest = LEVELS.index(args.level)
     for record in store.find_execution(args.execution).logs:
         if LEVELS.index(record.level) >= lowest and (not args.task or record.task_id == args.task):

@@ -127,7 +127,7 @@ def _encode(value: Any) -> tuple[str, Any]:
 
 
 def _decode(entry: dict[str, Any]) -> Any:
-    """A stored value back to its type; entries written before types were kept come back as stored."""
+    """A stored value back to its type."""
     kind, value = entry.get("type"), entry["value"]
     if kind in ("DATETIME", "DATE"):
         return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)

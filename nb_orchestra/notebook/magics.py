@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from html import escape
 import keyword
 import re
 import shlex
@@ -298,7 +299,7 @@ class FlowMagics(Magics):
         from ..views.pictures import topology_svg
 
         flow = _find_flow(args.flow)
-        display({"text/plain": flow.source, "text/html": f"<pre>{_escape(flow.source)}</pre>"}, raw=True)
+        display({"text/plain": flow.source, "text/html": f"<pre>{escape(flow.source)}</pre>"}, raw=True)
         display(SVG(topology_svg(flow)))
 
     def _cmd_run(self, args: argparse.Namespace) -> None:
@@ -447,9 +448,3 @@ def _show_table(headers: list[str], rows: list[tuple], empty: str) -> None:
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
     text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in [headers, *rows])
     display({"text/plain": text, "text/html": table_html(headers, rows)}, raw=True)
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)

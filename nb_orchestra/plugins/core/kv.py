@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,8 +21,19 @@ def _namespace(ctx: TaskContext) -> str:
     return ctx.get("namespace") or ctx.execution.namespace
 
 
-def _missing(key: str, namespace: str) -> TaskFailure:
-    return TaskFailure(f"No value found for key '{key}' in namespace '{namespace}' and `errorOnMissing` is set to true")
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """A key or value the store refuses fails the task with the store's message."""
+    try:
+        yield
+    except KVStoreError as exc:
+        raise TaskFailure(str(exc)) from None
+
+
+def _require(found: bool, ctx: TaskContext, key: str, namespace: str) -> None:
+    if not found and ctx.get("errorOnMissing"):
+        raise TaskFailure(f"No value found for key '{key}' in namespace '{namespace}' and `errorOnMissing` "
+                          "is set to true")
 
 
 class Set(TaskPlugin):
@@ -43,14 +56,12 @@ class Set(TaskPlugin):
         value = ctx.render(raw if isinstance(raw, str) else expressions.to_text(raw), typed=True)
         kv_type = ctx.get("kvType")
         ttl = ctx.get("ttl")
-        try:
+        with _store_errors():
             if kv_type and isinstance(value, str):
                 value = convert(value, kv_type)
             kv_store().set(_namespace(ctx), ctx.get("key"), value,
                            expires=datetime.now(timezone.utc) + ttl if ttl is not None else None,
                            overwrite=ctx.get("overwrite"))
-        except KVStoreError as exc:
-            raise TaskFailure(str(exc)) from None
         return None
 
 
@@ -63,12 +74,9 @@ class Get(TaskPlugin):
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
         namespace, key = _namespace(ctx), ctx.get("key")
-        try:
+        with _store_errors():
             found, value = kv_store().get(namespace, key, expired_error=True)
-        except KVStoreError as exc:
-            raise TaskFailure(str(exc)) from None
-        if not found and ctx.get("errorOnMissing"):
-            raise _missing(key, namespace)
+        _require(found, ctx, key, namespace)
         return {"value": value}
 
 
@@ -81,12 +89,9 @@ class Delete(TaskPlugin):
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
         namespace, key = _namespace(ctx), ctx.get("key")
-        try:
+        with _store_errors():
             deleted = kv_store().delete(namespace, key)
-        except KVStoreError as exc:
-            raise TaskFailure(str(exc)) from None
-        if not deleted and ctx.get("errorOnMissing"):
-            raise _missing(key, namespace)
+        _require(deleted, ctx, key, namespace)
         return {"deleted": deleted}
 
 
