@@ -18,18 +18,16 @@ __all__ = [
 
 _LAZY = {
     "run": "api", "load_flow": "api", "register_flow": "api", "render": "api", "replay": "api",
-    "configure": "config", "Execution": "engine.execution", "Flow": "model.flow",
-    "set_secret": "secrets", "backfill": "triggers", "executions": "store", "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
+    "configure": "api", "Execution": "engine.execution", "Flow": "model.flow",
+    "set_secret": "secrets", "backfill": "triggers.backfill", "executions": "api", "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
 }
 
 if TYPE_CHECKING:
-    from .api import load_flow, register_flow, render, replay, run
-    from .config import configure
+    from .api import configure, executions, load_flow, register_flow, render, replay, run
     from .engine.execution import Execution
     from .model.flow import Flow
     from .secrets import set_secret
-    from .store import executions
-    from .triggers import backfill
+    from .triggers.backfill import backfill
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,11 @@
-"""The public Python API: load, validate, register and run flows."""
+"""The public Python API and the composition root: the only door front ends use.
+
+It wires the layers together: settings and the store's recorder (``configure``), the flow
+model and the registry (``load_flow``, ``register_flow``, ``find_flow``), the engine
+(``create``/``start``, ``run``, ``restart``, ``replay``) and the history (``executions``,
+``find_execution``, ``revive``). The notebook, the command line and the triggers call
+nothing below it.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +13,85 @@ import dataclasses
 import functools
 import os
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from . import expressions, registry
-from .engine import events
+from . import config, expressions, registry
+from .config import Settings, settings
+from .engine import launch
+from .engine.context import execution_variables
 from .engine.execution import Execution
-from .engine.launch import create_execution, replay_execution, run_execution, run_in_background
-from .errors import UserError
+from .engine.runtime import Runtime
+from .errors import ExecutionNotFoundError, FlowNotFoundError, UserError
 from .model.flow import Flow
 from .model.parse import parse_flow
+from .plugins import catalog
+from .records import events, states
+from .records.execution import ExecutionView
+from .store import get_store, recorder
+from .store.kv import StoreKV
+from .store.records import StoredExecution
+
+Tick = Callable[[], None]
+
+
+def configure(home: str | os.PathLike[str] | None = None, store: str | None = None, workers: int | None = None,
+              record: bool | None = None, max_subflow_depth: int | None = None) -> Settings:
+    """Set where executions keep their files (``home``) and the worker-thread pool size.
+
+    ``store`` names the execution store ("postgresql://..."); None keeps the default.
+    ``record=False`` keeps executions in memory only (no history); True records them again.
+    ``max_subflow_depth`` bounds how deep subflows nest (default 10).
+    """
+    config.configure(home=home, store=store, workers=workers, record=record, max_subflow_depth=max_subflow_depth)
+    if record is False:
+        recorder.stop_recording()  # writes what is pending first
+    return settings
+
+
+# -- flows ----------------------------------------------------------------------------------
 
 def load_flow(source: str | os.PathLike[str] | Flow) -> Flow:
     """Parse and validate a flow from YAML text, a ``.yml``/``.yaml`` path, or a Flow; a bare name
-    (``hello`` or ``company.team.hello``) is a registered flow.
+    (``hello`` or ``company.team.hello``) that is not a file is a registered flow.
 
     Raises FlowValidationError listing every problem with its line and column.
     """
     if isinstance(source, Flow):
         return source
-    if isinstance(source, str) and _IDENTIFIER.match(source.strip()):
-        return _registered(source.strip())
-    if isinstance(source, os.PathLike) or _looks_like_path(source):
-        path = Path(source)
+    if isinstance(source, os.PathLike):
+        return _load_file(Path(source))
+    name = source.strip()
+    if "\n" not in name and Path(name).exists():  # an existing file always wins over a flow's name
+        return _load_file(Path(name))
+    if _IDENTIFIER.match(name):
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UserError(f"no such flow file: {path}") from None
-        return _parse(text, str(path))
+            return find_flow(name)
+        except FlowNotFoundError as exc:
+            if _looks_like_path(name):
+                raise FlowNotFoundError(f"no flow file {name}, and {exc}") from None
+            raise
+    if _looks_like_path(source):
+        return _load_file(Path(name))
     return _parse(source, None)
+
+
+def _load_file(path: Path) -> Flow:
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a flow file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"no such flow file: {path}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig" if not data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-16")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UserError(f"{path}, line {line}: not UTF-8 text (save the flow as UTF-8)") from None
+    return _parse(text, str(path))
 
 
 @functools.lru_cache(maxsize=64)
@@ -51,16 +108,6 @@ def _parse(text: str, name: str | None) -> Flow:
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_][\w.-]*$")
 
 
-def _registered(name: str) -> Flow:
-    """A registered flow named by ``id`` or ``namespace.id`` (what a bare word passed as a flow means)."""
-    matches = [f for f in registry.flows() if name in (f.id, f"{f.namespace}.{f.id}")]
-    if len(matches) == 1:
-        return matches[0]
-    known = ", ".join(f"{f.namespace}.{f.id}" for f in registry.flows()) or "none"
-    raise UserError(f"'{name}' is not YAML text, a .yml/.yaml path or a {'unique ' if matches else ''}registered "
-                    f"flow (registered: {known})")
-
-
 def _looks_like_path(source: str) -> bool:
     return "\n" not in source and source.strip().lower().endswith((".yml", ".yaml"))
 
@@ -68,6 +115,71 @@ def _looks_like_path(source: str) -> bool:
 def register_flow(source: str | os.PathLike[str] | Flow) -> Flow:
     """Validate a flow and add it to the process-wide registry (for Subflow tasks and triggers)."""
     return registry.register(load_flow(source))
+
+
+def registered_flows() -> list[Flow]:
+    """The latest revision of every registered flow."""
+    return registry.flows()
+
+
+def on_register(callback: Callable[[Flow], None]) -> Callable[[], None]:
+    """Call ``callback`` with every flow revision registered from now on; returns the function
+    that stops it (the scheduler arms triggers this way)."""
+    registry.on_register.append(callback)
+
+    def unsubscribe() -> None:
+        if callback in registry.on_register:
+            registry.on_register.remove(callback)
+
+    return unsubscribe
+
+
+def plugin_types() -> list[str]:
+    """Every supported task type (current and legacy names resolve to these)."""
+    return [cls.type for cls in catalog.plugin_classes()]
+
+
+def plugin_catalog_markdown() -> str:
+    """The catalogue of every task type and its properties, in Markdown (docs/plugins.md)."""
+    return catalog.markdown()
+
+
+def find_flow(name: str) -> Flow:
+    """The registered flow named by ``id`` or ``namespace.id``; FlowNotFoundError when none or several."""
+    flows = registry.flows()
+    matches = [f for f in flows if name in (f.id, f"{f.namespace}.{f.id}")]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(f"{f.namespace}.{f.id}" for f in flows) or "none yet"
+    if matches:
+        raise FlowNotFoundError(f"'{name}' names several registered flows; use namespace.id ({known})")
+    raise FlowNotFoundError(f"no registered flow '{name}' (registered: {known})")
+
+
+# -- running --------------------------------------------------------------------------------
+
+def create(source: str | os.PathLike[str] | Flow, inputs: Mapping[str, Any] | None = None, *,
+           labels: Mapping[str, str] | None = None, trigger: dict[str, Any] | None = None) -> Execution:
+    """A new execution with its inputs resolved, not started yet (:func:`start` runs it).
+
+    Invalid inputs raise InputError before any execution exists, as in Kestra.
+    """
+    return launch.create_execution(load_flow(source), inputs, labels=labels, trigger=trigger)
+
+
+def start(execution: Execution, *, listeners: Iterable[events.Listener] = (), tick: Tick | None = None,
+          background: bool = False) -> Execution:
+    """Run a created execution: blocking (returns the final execution, the last one of a flow-level
+    retry), or on a background thread. ``tick`` is called on the running thread a few times a second:
+    where a front end redraws."""
+    _record()
+    bus = events.EventBus()
+    for listener in listeners:
+        bus.subscribe(listener)
+    if background:
+        launch.run_in_background(execution, bus)
+        return execution
+    return launch.run_execution(execution, bus, tick=tick)
 
 
 def run(source: str | os.PathLike[str] | Flow, inputs: Mapping[str, Any] | None = None, *,
@@ -78,15 +190,46 @@ def run(source: str | os.PathLike[str] | Flow, inputs: Mapping[str, Any] | None 
     Blocking unless ``background``; then call ``execution.wait()``. Invalid
     inputs raise InputError before any execution exists, as in Kestra.
     """
-    flow = load_flow(source)
-    execution = create_execution(flow, inputs, labels=labels, trigger=trigger)
-    bus = events.EventBus()
-    for listener in listeners:
-        bus.subscribe(listener)
-    if background:
-        run_in_background(execution, bus)
-        return execution
-    return run_execution(execution, bus)
+    execution = create(source, inputs, labels=labels, trigger=trigger)
+    return start(execution, listeners=listeners, background=background)
+
+
+def restart(execution: ExecutionView, *, tick: Tick | None = None) -> Execution:
+    """Kestra's Restart of a FAILED or KILLED execution (of this process or of the store): what
+    succeeded is kept, failed task runs get a new attempt. Blocking."""
+    _record()
+    return launch.restart_execution(revive(execution), tick=tick)
+
+
+def replay(execution: ExecutionView, from_task: str, value: str | None = None) -> Execution:
+    """Kestra's Replay: a new execution reusing the outputs of everything before ``from_task``.
+
+    ``value`` picks the run of ``from_task`` for one loop value. Blocking; returns the new execution.
+    """
+    _new, start_replay = prepare_replay(execution, from_task, value)
+    return start_replay(None)
+
+
+def prepare_replay(execution: ExecutionView, from_task: str,
+                   value: str | None = None) -> tuple[Execution, Callable[[Tick | None], Execution]]:
+    """The new execution of a Replay, and the function that runs it (blocking, with a ``tick``)."""
+    flow = execution.flow if isinstance(execution, Execution) else revive(execution).flow
+    new, reuse = launch.prepare_replay(execution, from_task, flow, value)
+
+    def start_replay(tick: Tick | None) -> Execution:
+        _record()
+        return launch.run_execution(new, tick=tick, reuse=reuse)
+
+    return new, start_replay
+
+
+def _record() -> None:
+    """Every execution is kept in the store unless ``configure(record=False)`` (idempotent, cheap).
+
+    The store is opened first, so a home that cannot hold it fails here, before anything runs."""
+    if settings.record:
+        get_store()
+        recorder.start_recording()
 
 
 def render(template: str, context: Mapping[str, Any] | None = None) -> str:
@@ -94,9 +237,72 @@ def render(template: str, context: Mapping[str, Any] | None = None) -> str:
     return expressions.render(template, context or {})
 
 
-def replay(execution: Execution, from_task: str, value: str | None = None) -> Execution:
-    """Kestra's Replay: a new execution reusing the outputs of everything before ``from_task``.
+def evaluate(expression: str, execution: ExecutionView) -> Any:
+    """An expression rendered typed against a (finished or running) execution, as its tasks saw it."""
+    live = revive(execution)
+    runtime = Runtime(StoreKV(), live.secrets, live.logs)
+    return expressions.render_typed(expression, execution_variables(live, runtime))
 
-    ``value`` picks the run of ``from_task`` for one loop value. Blocking; returns the new execution.
-    """
-    return replay_execution(execution, from_task, value)
+
+# -- history --------------------------------------------------------------------------------
+
+def revive(execution: ExecutionView) -> Execution:
+    """A live Execution from a stored one (an earlier process's), for a restart, a replay or eval."""
+    if isinstance(execution, Execution):
+        return execution
+    assert isinstance(execution, StoredExecution)
+    if execution.flow_source is None:
+        raise UserError(f"execution {execution.id}: the store has no source of its flow revision")
+    live = Execution(load_flow(execution.flow_source), execution.inputs, dict(execution.labels), execution.trigger,
+                     original_id=execution.original_id)
+    live.id, live.state = execution.id, execution.state
+    live.start_date, live.end_date = execution.start_date, execution.end_date
+    copies: dict[str, Any] = {}
+    for old in execution.taskruns:  # parents come before their children
+        parent = copies.get(old.parent_id) if old.parent_id else None
+        copies[old.id] = launch.resume.copy_run(old, parent, keep_id=True)
+    live.taskruns.extend(copies.values())
+    live.outputs.update(execution.outputs)
+    live.flow_outputs.update(execution.flow_outputs)
+    return launch.adopt(live)
+
+
+def recent_executions() -> list[Execution]:
+    """Executions created in this process, oldest first."""
+    return list(launch.recent)
+
+
+def running_executions() -> list[Execution]:
+    """Executions of this process that have not ended."""
+    return [ex for ex in launch.recent if ex.state not in states.TERMINAL]
+
+
+def executions(flow_id: str | None = None, namespace: str | None = None, limit: int | None = 50, *,
+               state: str | Sequence[str] | None = None, label: str | None = None,
+               since: datetime | None = None) -> list[StoredExecution]:
+    """Past executions, newest first, from the store (what this process ran is written first)."""
+    recorder.flush()
+    return get_store().executions(flow_id=flow_id, namespace=namespace, state=state, label=label, since=since,
+                                  limit=limit)
+
+
+def find_execution(prefix: str | None = None) -> ExecutionView:
+    """An execution of this process (live) or of the store, by id or unique id prefix; the newest
+    when ``prefix`` is None. A live one is preferred to its stored copy: it is still being updated."""
+    recent = list(launch.recent)
+    if prefix is None:  # the newest, of this process or of an earlier one
+        newest: list[ExecutionView] = [*recent[-1:], *executions(limit=1)]
+        if not newest:
+            raise ExecutionNotFoundError("no execution yet")
+        return max(newest, key=lambda ex: ex.start_date)
+    live = [ex for ex in recent if ex.id.startswith(prefix)]
+    if len(live) == 1:
+        return live[0]
+    recorder.flush()
+    return get_store().execution(prefix)
+
+
+def purge(older_than: timedelta, flow_id: str | None = None) -> dict[str, int]:
+    """Remove stored executions (with their logs and files) older than ``older_than``; counts per kind."""
+    recorder.flush()
+    return get_store().purge(older_than, flow_id=flow_id)

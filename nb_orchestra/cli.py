@@ -9,7 +9,7 @@ import threading
 from datetime import date, datetime, time, timedelta
 from typing import Any, Sequence
 
-from .engine.states import LOG_LEVELS as LEVELS
+from .records.states import LOG_LEVELS as LEVELS
 from .errors import FlowValidationError, UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -22,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_INVALID
     if getattr(args, "home", None):
-        from .config import configure
+        from .api import configure
 
         configure(home=args.home)
     try:
@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from . import api
     from .inputs import parse_assignments
-    from .engine import states
+    from .records import states
     from .views.text import execution_tree
 
     flow = api.load_flow(args.flow)
@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
         print("interrupted: execution KILLED", file=sys.stderr)
         return EXIT_INTERRUPTED
     if args.json:
-        from .engine.runtime import mask
+        from .secrets import mask
 
         print(mask(json.dumps(_json_summary(execution), default=_to_json, ensure_ascii=False), execution.secrets))
     else:
@@ -126,14 +126,14 @@ class _LivePrinter:
         self._min_rank = LEVELS.index(level)
 
     def __call__(self, event: Any) -> None:
-        from .engine.events import LogEmitted
+        from .records.events import LogEmitted
+        from .views.text import log_line
 
         if isinstance(event, LogEmitted) and LEVELS.index(event.record.level) >= self._min_rank:
             record = event.record
-            value = f"[{record.value}]" if record.value is not None else ""
-            line = f"{record.timestamp:%H:%M:%S} {record.level:<5} {record.task_id or '-'}{value}: {record.message}"
             with self._lock:
-                print(line, file=sys.stderr if record.level in ("WARN", "ERROR") else sys.stdout, flush=True)
+                print(log_line(record), file=sys.stderr if record.level in ("WARN", "ERROR") else sys.stdout,
+                      flush=True)
 
 
 def _json_summary(execution: Any) -> dict[str, Any]:
@@ -176,42 +176,41 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _executions(args: argparse.Namespace) -> int:
-    from . import store
+    from . import api
+    from .durations import parse_since
+    from .views.text import EXECUTION_COLUMNS, execution_row, text_table
 
-    found = store.executions(flow_id=args.flow, namespace=args.namespace, state=args.state, label=args.label,
-                             since=store.parse_since(args.since), limit=args.limit)
-    for ex in found:
-        if args.json:
+    found = api.executions(flow_id=args.flow, namespace=args.namespace, state=args.state, label=args.label,
+                           since=parse_since(args.since), limit=args.limit)
+    if args.json:
+        for ex in found:
             print(json.dumps({"id": ex.id, "namespace": ex.namespace, "flow_id": ex.flow_id, "state": ex.state,
                               "start_date": ex.start_date, "end_date": ex.end_date, "labels": ex.labels},
                              default=_to_json))
-        else:
-            print(f"{ex.id}  {ex.namespace}.{ex.flow_id}  {ex.state:<9} {ex.start_date:%Y-%m-%d %H:%M:%S}  "
-                  f"{ex.duration:.1f}s")
-    if not found and not args.json:
+    elif found:
+        print(text_table(EXECUTION_COLUMNS, [execution_row(ex) for ex in found]))
+    else:
         print("no executions")
     return EXIT_OK
 
 
 def _logs(args: argparse.Namespace) -> int:
-    from . import store
+    from . import api
+    from .views.text import log_lines
 
-    lowest = LEVELS.index(args.level)
-    for record in store.find_execution(args.execution).logs:
-        if LEVELS.index(record.level) >= lowest and (not args.task or record.task_id == args.task):
-            value = f"[{record.value}]" if record.value is not None else ""
-            print(f"{record.timestamp:%H:%M:%S} {record.level:<5} {record.task_id or '-'}{value}: {record.message}")
+    for line in log_lines(api.find_execution(args.execution).logs, args.level, args.task):
+        print(line)
     return EXIT_OK
 
 
 def _plugins(args: argparse.Namespace) -> int:
-    from .plugins import catalog
+    from . import api
 
     if args.markdown:
-        print(catalog.markdown(), end="")
+        print(api.plugin_catalog_markdown(), end="")
     else:
-        for cls in catalog.plugin_classes():
-            print(cls.type)
+        for type_name in api.plugin_types():
+            print(type_name)
     return EXIT_OK
 
 

@@ -8,7 +8,9 @@ years, months or weeks (``P1M`` is an error, unlike isodate).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+
+from .errors import UserError
 
 _DURATION = re.compile(
     r"""^(?P<sign>[-+]?)P
@@ -30,12 +32,16 @@ def parse_duration(text: str) -> timedelta:
     if not match or str(text).strip().upper().endswith("T") or str(text).strip().upper() in ("P", "-P", "+P"):
         raise ValueError(f"'{text}' is not an ISO-8601 duration such as PT30S, PT5M or P1DT2H")
     parts = {k: v for k, v in match.groupdict().items() if k != "sign"}
-    delta = timedelta(
-        days=int(parts["days"] or 0),
-        hours=int(parts["hours"] or 0),
-        minutes=int(parts["minutes"] or 0),
-        seconds=float((parts["seconds"] or "0").replace(",", ".")),
-    )
+    try:
+        delta = timedelta(
+            days=int(parts["days"] or 0),
+            hours=int(parts["hours"] or 0),
+            minutes=int(parts["minutes"] or 0),
+            seconds=float((parts["seconds"] or "0").replace(",", ".")),
+        )
+    except OverflowError:
+        raise ValueError(f"'{text}' is longer than the longest duration this supports "
+                         f"({timedelta.max.days} days)") from None
     return -delta if match.group("sign") == "-" else delta
 
 
@@ -73,3 +79,18 @@ def parse_age(text: str) -> timedelta:
         return parse_duration(text)
     except ValueError:
         raise ValueError(f"'{text}' is not a span such as 30d, 12h, 15m or P30D") from None
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """``2019-01-01``, ``2019-01-01T09:00`` (UTC unless a zone is given), or an age such as ``2h``, ``7d``."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except ValueError:
+        pass
+    try:
+        return datetime.now(timezone.utc) - parse_age(text)
+    except ValueError:
+        raise UserError(f"'{text}' is neither a date (2019-01-01) nor an age (2h, 7d)") from None

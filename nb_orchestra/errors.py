@@ -7,6 +7,7 @@ Bugs in nb_orchestra itself are ordinary exceptions and keep their traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -70,17 +71,74 @@ class FlowValidationError(UserError):
         return ["FlowValidationError: " + self.pretty()]
 
 
-class InputError(UserError):
-    """Missing or invalid flow inputs; lists every problem at once."""
+@dataclass(frozen=True)
+class InputProblem:
+    """One problem with a flow's inputs: the input it is about (None when it is about none) and
+    the message, which ``str()`` gives as Kestra words it."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("; ".join(self.problems))
+    input_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(UserError):
+    """Missing or invalid flow inputs; ``problems`` lists every one at once (a plain string is a
+    problem about no particular input)."""
+
+    def __init__(self, problems: Iterable[InputProblem | str]):
+        self.problems = [p if isinstance(p, InputProblem) else InputProblem(None, p) for p in problems]
+        super().__init__("; ".join(map(str, self.problems)))
 
 
 class TemplateError(UserError):
     """An expression that cannot be rendered (syntax, undefined variable, bad filter use)."""
 
 
-class FlowNotFoundError(UserError):
+class PebbleSyntaxError(TemplateError):
+    """A Pebble expression that cannot be parsed; ``tag`` is the offending tag text."""
+
+    def __init__(self, message: str, tag: str = "", line: int = 0):
+        super().__init__(message)
+        self.tag = tag
+        self.line = line
+
+
+class FlowNotFoundError(UserError, LookupError):
     """A Subflow or a command names a flow that is not registered."""
+
+
+class SubflowDepthError(UserError):
+    """Subflows nested deeper than ``settings.max_subflow_depth`` (a flow that calls itself, or A -> B -> A)."""
+
+
+class FlowDisabledError(UserError):
+    """The flow has ``disabled: true``."""
+
+
+class ExecutionNotFoundError(UserError, LookupError):
+    """No execution with that id (or id prefix), or several match a prefix."""
+
+
+class ExecutionFailed(UserError):
+    """A flow run from a notebook cell ended FAILED or KILLED: the cell fails, as a failed run should."""
+
+
+class MissingInputs(UserError):
+    """Required inputs without a value where nobody can fill in a form (nbclient, papermill)."""
+
+
+class SecretError(UserError, LookupError):
+    """A secret that is not set, or whose environment variable is not valid base64."""
+
+
+class KVStoreError(UserError, ValueError):
+    """An invalid KV key, or a value that cannot be set."""
+
+
+class KVExpiredError(KVStoreError):
+    """The entry exists but its TTL has passed (it is deleted on that read, as Kestra does)."""
+
+    def __init__(self) -> None:
+        super().__init__("The requested value has expired")

@@ -1,9 +1,10 @@
-"""KV values: keys, Kestra's value types, and how values are encoded at rest.
+"""KV values: keys, Kestra's value types, how values are encoded at rest, and what a KV store does.
 
-The entries themselves live in the execution store (``nb_orchestra.store.kv``),
-so a value set by one flow is read by another, also in a later process. Each
-entry keeps its Kestra type (STRING, NUMBER, BOOLEAN, DATETIME, DATE,
-DURATION, JSON) so dates and durations come back as dates and durations.
+The entries themselves live in the execution store (``nb_orchestra.store.kv``
+implements :class:`KVStore`), so a value set by one flow is read by another, also
+in a later process. Each entry keeps its Kestra type (STRING, NUMBER, BOOLEAN,
+DATETIME, DATE, DURATION, JSON) so dates and durations come back as dates and
+durations.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .durations import format_duration, parse_duration
-
-if TYPE_CHECKING:
-    from .store.kv import StoreKV
+from .errors import KVExpiredError, KVStoreError
 
 KV_TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON")
 
@@ -27,15 +26,43 @@ _KEY = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
 _DURATION_TEXT = re.compile(r"^P(?=[^T]|T.)(?:\d*D)?(?:T(?=.)(?:\d*H)?(?:\d*M)?(?:\d*S)?)?$")
 
 
-class KVStoreError(ValueError):
-    """An invalid key, or a value that cannot be set."""
+class KVStore(Protocol):
+    """KV entries of every namespace."""
+
+    def get(self, namespace: str, key: str, expired_error: bool = False) -> tuple[bool, Any]:
+        """(found, value); an expired entry counts as missing, or raises KVExpiredError when asked."""
+
+    def get_inherited(self, namespace: str, key: str) -> tuple[bool, Any]:
+        """The namespace, then each parent in turn."""
+
+    def set(self, namespace: str, key: str, value: Any, expires: datetime | None = None,
+            overwrite: bool = True) -> None: ...
+
+    def delete(self, namespace: str, key: str) -> bool: ...
+
+    def keys(self, namespace: str, prefix: str = "") -> list[str]: ...
 
 
-class KVExpiredError(KVStoreError):
-    """The entry exists but its TTL has passed (it is deleted on that read, as Kestra does)."""
+class NamespaceKV:
+    """The KV entries of one namespace (Kestra's ``RunContext.namespaceKv(namespace)``)."""
 
-    def __init__(self) -> None:
-        super().__init__("The requested value has expired")
+    __slots__ = ("store", "namespace")
+
+    def __init__(self, store: KVStore, namespace: str):
+        self.store = store
+        self.namespace = namespace
+
+    def get(self, key: str, expired_error: bool = False) -> tuple[bool, Any]:
+        return self.store.get(self.namespace, key, expired_error)
+
+    def set(self, key: str, value: Any, expires: datetime | None = None, overwrite: bool = True) -> None:
+        self.store.set(self.namespace, key, value, expires, overwrite)
+
+    def delete(self, key: str) -> bool:
+        return self.store.delete(self.namespace, key)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        return self.store.keys(self.namespace, prefix)
 
 
 def validate_key(key: str) -> None:
@@ -135,9 +162,3 @@ def _decode(entry: dict[str, Any]) -> Any:
         return parse_duration(value)
     return value
 
-
-def kv_store() -> "StoreKV":
-    """The KV store: entries live in the execution store (SQLite under home, or PostgreSQL)."""
-    from .store.kv import StoreKV
-
-    return StoreKV()

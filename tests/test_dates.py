@@ -8,12 +8,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from nb_orchestra.expressions.dates import (
-    FUNCTIONS,
     compile_pattern,
     format_datetime,
     format_instant,
     to_datetime,
 )
+from nb_orchestra.expressions.functions import FUNCTIONS
 
 # The moment of Kestra's own DateFilterTest: 2013-09-08T16:19:12.123456+01:00.
 MOMENT = datetime(2013, 9, 8, 16, 19, 12, 123456, tzinfo=timezone(timedelta(hours=1)))

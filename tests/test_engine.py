@@ -12,42 +12,19 @@ import pytest
 import nb_orchestra
 from nb_orchestra import InputError, registry
 
-from .conftest import flow_text, run_flow
+from .conftest import flow_text, load_fixture, messages, run_fixture, run_flow
 
 LOG = "io.kestra.plugin.core.log.Log"
-RETURN = "io.kestra.plugin.core.debug.Return"
 FAIL = "io.kestra.plugin.core.execution.Fail"
 SLEEP = "io.kestra.plugin.core.flow.Sleep"
-FOREACH = "io.kestra.plugin.core.flow.ForEach"
 
 
 def states_of(ex) -> dict:
     return {(r.task_id, r.value): r.state for r in ex.taskruns}
 
 
-def messages(ex, task_id=None) -> list[str]:
-    return [log.message for log in ex.logs if task_id is None or log.task_id == task_id]
-
-
 def test_hello_flow_outputs_logs_and_inputs():
-    ex = run_flow(f"""
-        inputs:
-          - id: user
-            type: STRING
-            defaults: Rick
-        variables:
-          greeting: "Hello, {{{{ inputs.user }}}}!"
-        tasks:
-          - id: hello
-            type: {LOG}
-            message: "{{{{ render(vars.greeting) }}}}"
-          - id: ret
-            type: {RETURN}
-            format: "{{{{ inputs.user | upper }}}}"
-          - id: use
-            type: {LOG}
-            message: "got {{{{ outputs.ret.value }}}}"
-    """, inputs={"user": "Ann"})
+    ex = run_fixture("valid/engine/hello.yaml", inputs={"user": "Ann"})
     assert ex.state == "SUCCESS"
     assert ex.inputs == {"user": "Ann"}
     assert ex.outputs.ret.value == "ANN"
@@ -60,50 +37,17 @@ def test_hello_flow_outputs_logs_and_inputs():
 
 
 def test_missing_and_invalid_inputs_raise_before_any_execution():
-    text = flow_text(f"""
-        inputs:
-          - id: name
-            type: STRING
-          - id: count
-            type: INT
-        tasks:
-          - id: a
-            type: {LOG}
-            message: x
-    """)
+    text = load_fixture("valid/engine/required_inputs.yaml")
     with pytest.raises(InputError) as info:
         nb_orchestra.run(text, inputs={"count": "1.5"})
-    assert info.value.problems == [
+    assert [str(problem) for problem in info.value.problems] == [
         "Invalid input for `name`, missing required input, but received `null`",
         "Invalid input for `count`, Expected `INT` but received `1.5`, but received `1.5`",
     ]
 
 
 def test_failure_stops_siblings_then_errors_and_finally_run():
-    ex = run_flow(f"""
-        tasks:
-          - id: first
-            type: {LOG}
-            message: one
-          - id: boom
-            type: {FAIL}
-            errorMessage: "broken {{{{ task.id }}}}"
-          - id: never
-            type: {LOG}
-            message: not reached
-        errors:
-          - id: alert
-            type: {LOG}
-            message: "alert while {{{{ execution.state }}}}"
-        finally:
-          - id: cleanup
-            type: {LOG}
-            message: cleanup
-        afterExecution:
-          - id: after
-            type: {LOG}
-            message: "ended {{{{ execution.state }}}}"
-    """)
+    ex = run_fixture("valid/engine/failure_errors_finally.yaml")
     assert ex.state == "FAILED"
     assert states_of(ex) == {("first", None): "SUCCESS", ("boom", None): "FAILED", ("alert", None): "SUCCESS",
                              ("cleanup", None): "SUCCESS", ("after", None): "SUCCESS"}
@@ -136,19 +80,7 @@ def test_allow_failure_gives_warning_and_allow_warning_gives_success():
 
 
 def test_run_if_skips_and_skipped_outputs_are_undefined():
-    ex = run_flow(f"""
-        tasks:
-          - id: skipped
-            type: {RETURN}
-            format: x
-            runIf: "{{{{ 1 == 2 }}}}"
-          - id: fallback
-            type: {RETURN}
-            format: "{{{{ outputs.skipped.value ?? 'fallback' }}}}"
-          - id: strict
-            type: {RETURN}
-            format: "{{{{ outputs.skipped.value }}}}"
-    """)
+    ex = run_fixture("valid/engine/run_if.yaml")
     assert states_of(ex) == {("skipped", None): "SKIPPED", ("fallback", None): "SUCCESS", ("strict", None): "FAILED"}
     assert ex.outputs.fallback.value == "fallback"
     assert "skipped" not in ex.outputs
@@ -157,44 +89,14 @@ def test_run_if_skips_and_skipped_outputs_are_undefined():
 
 
 def test_string_truthiness_follows_kestra():
-    ex = run_flow(f"""
-        tasks:
-          - id: literal_false_word
-            type: io.kestra.plugin.core.flow.If
-            condition: "False"
-            then:
-              - id: then_ran
-                type: {LOG}
-                message: x
-          - id: rendered_false
-            type: io.kestra.plugin.core.flow.If
-            condition: "{{{{ 1 == 2 }}}}"
-            then:
-              - id: not_run
-                type: {LOG}
-                message: x
-            else:
-              - id: else_ran
-                type: {LOG}
-                message: x
-    """)
+    ex = run_fixture("valid/engine/string_truthiness.yaml")
     assert ex.outputs.literal_false_word.evaluationResult is True
     assert ex.outputs.rendered_false.evaluationResult is False
     assert [r.task_id for r in ex.taskruns] == ["literal_false_word", "then_ran", "rendered_false", "else_ran"]
 
 
 def test_retry_succeeds_on_the_third_attempt():
-    ex = run_flow(f"""
-        tasks:
-          - id: flaky
-            type: {FAIL}
-            condition: "{{{{ taskrun.attemptsCount < 2 }}}}"
-            errorMessage: "attempt {{{{ taskrun.attemptsCount + 1 }}}} failed"
-            retry:
-              type: constant
-              interval: PT0.05S
-              maxAttempts: 3
-    """)
+    ex = run_fixture("valid/engine/retry_third_attempt.yaml")
     run = ex.taskrun("flaky")
     assert (ex.state, run.state, len(run.attempts)) == ("SUCCESS", "SUCCESS", 3)
     assert [a.state for a in run.attempts] == ["FAILED", "FAILED", "SUCCESS"]
@@ -205,28 +107,9 @@ def test_retry_succeeds_on_the_third_attempt():
 
 
 def test_retry_exhausted_fails_and_warning_on_retry():
-    ex = run_flow(f"""
-        tasks:
-          - id: always
-            type: {FAIL}
-            retry:
-              type: exponential
-              interval: PT0.01S
-              maxInterval: PT0.02S
-              maxAttempts: 3
-    """)
+    ex = run_fixture("valid/engine/retry_exhausted.yaml")
     assert ex.state == "FAILED" and len(ex.taskrun("always").attempts) == 3
-    ex = run_flow(f"""
-        tasks:
-          - id: flaky
-            type: {FAIL}
-            condition: "{{{{ taskrun.attemptsCount == 0 }}}}"
-            retry:
-              type: constant
-              interval: PT0.01S
-              maxAttempts: 2
-              warningOnRetry: true
-    """)
+    ex = run_fixture("valid/engine/warning_on_retry.yaml")
     assert ex.state == "WARNING" and ex.taskrun("flaky").state == "WARNING"
 
 
@@ -258,19 +141,7 @@ def test_timeout_fails_the_attempt_promptly():
 
 
 def test_foreach_values_outputs_iteration_and_dedup():
-    ex = run_flow(f"""
-        tasks:
-          - id: loop
-            type: {FOREACH}
-            values: ["a", "b", "a", 3, {{"k": 1}}]
-            tasks:
-              - id: r
-                type: {RETURN}
-                format: "{{{{ taskrun.value }}}}#{{{{ taskrun.iteration }}}}"
-          - id: after
-            type: {RETURN}
-            format: "{{{{ outputs.r['b'].value }}}} {{{{ outputs.r['3'].value }}}}"
-    """)
+    ex = run_fixture("valid/engine/foreach_values.yaml")
     assert ex.state == "SUCCESS"
     assert [r.value for r in ex.taskruns if r.task_id == "r"] == ["a", "b", "3", '{"k":1}']
     assert ex.outputs.r["a"].value == "a#0"
@@ -279,52 +150,14 @@ def test_foreach_values_outputs_iteration_and_dedup():
 
 
 def test_foreach_values_from_an_expression_and_empty_list():
-    ex = run_flow(f"""
-        variables:
-          servers: ["x", "y"]
-        tasks:
-          - id: loop
-            type: {FOREACH}
-            values: "{{{{ vars.servers }}}}"
-            tasks:
-              - id: r
-                type: {RETURN}
-                format: "{{{{ taskrun.value }}}}"
-          - id: none
-            type: {FOREACH}
-            values: []
-            tasks:
-              - id: never
-                type: {RETURN}
-                format: x
-    """)
+    ex = run_fixture("valid/engine/foreach_expression_and_empty.yaml")
     assert ex.state == "SUCCESS"
     assert sorted(ex.outputs.r) == ["x", "y"]
     assert ex.taskrun("none").state == "SUCCESS"
 
 
 def test_nested_foreach_parent_values_and_nested_outputs():
-    ex = run_flow(f"""
-        tasks:
-          - id: months
-            type: {FOREACH}
-            values: ["01", "02"]
-            tasks:
-              - id: taxis
-                type: {FOREACH}
-                values: [yellow, green]
-                tasks:
-                  - id: file
-                    type: {RETURN}
-                    format: "{{{{ taskrun.value }}}}_{{{{ parent.taskrun.value }}}}"
-                  - id: check
-                    type: io.kestra.plugin.core.flow.If
-                    condition: "true"
-                    then:
-                      - id: deep
-                        type: {RETURN}
-                        format: "{{{{ parents[0].taskrun.value }}}}/{{{{ parents[1].taskrun.value }}}}"
-    """)
+    ex = run_fixture("valid/engine/nested_foreach.yaml")
     assert ex.state == "SUCCESS"
     assert ex.outputs.file["02"]["green"].value == "green_02"
     assert ex.outputs.deep["01"]["yellow"].value == "yellow/01"
@@ -333,17 +166,7 @@ def test_nested_foreach_parent_values_and_nested_outputs():
 
 def test_concurrency_limit_zero_runs_all_at_once():
     started = time.monotonic()
-    ex = run_flow(f"""
-        tasks:
-          - id: loop
-            type: {FOREACH}
-            values: [1, 2, 3, 4, 5, 6, 7, 8]
-            concurrencyLimit: 0
-            tasks:
-              - id: nap
-                type: {SLEEP}
-                duration: PT0.3S
-    """)
+    ex = run_fixture("valid/engine/concurrency_limit_zero.yaml")
     assert ex.state == "SUCCESS"
     assert time.monotonic() - started < 1.5  # sequentially it would take 2.4 s
 
@@ -358,181 +181,57 @@ def max_overlap(runs) -> int:
 
 
 def test_concurrency_limit_is_honoured_exactly():
-    ex = run_flow(f"""
-        tasks:
-          - id: loop
-            type: {FOREACH}
-            values: [1, 2, 3, 4, 5, 6]
-            concurrencyLimit: 2
-            tasks:
-              - id: nap
-                type: {SLEEP}
-                duration: PT0.1S
-          - id: par
-            type: io.kestra.plugin.core.flow.Parallel
-            concurrent: 3
-            tasks:
-{"".join(f'''              - id: p{i}
-                type: {SLEEP}
-                duration: PT0.1S
-''' for i in range(6))}
-    """)
+    ex = run_fixture("valid/engine/concurrency_limits.yaml")
     assert ex.state == "SUCCESS"
     assert max_overlap([r for r in ex.taskruns if r.task_id == "nap"]) == 2
     assert max_overlap([r for r in ex.taskruns if r.task_id[1:].isdigit()]) == 3
     # the default limit of 1 runs values strictly one after the other, in order
-    ex = run_flow(f"""
-        tasks:
-          - id: loop
-            type: {FOREACH}
-            values: [c, a, b]
-            tasks:
-              - id: nap
-                type: {SLEEP}
-                duration: PT0.01S
-    """)
+    ex = run_fixture("valid/engine/foreach_in_order.yaml")
     naps = [r for r in ex.taskruns if r.task_id == "nap"]
     assert [r.value for r in naps] == ["c", "a", "b"] and max_overlap(naps) == 1
 
 
 def test_failed_iteration_stops_new_ones_and_runs_local_errors():
-    ex = run_flow(f"""
-        tasks:
-          - id: loop
-            type: {FOREACH}
-            values: [a, b, c]
-            tasks:
-              - id: maybe
-                type: {FAIL}
-                condition: "{{{{ taskrun.value == 'b' }}}}"
-            errors:
-              - id: handler
-                type: {LOG}
-                message: "loop failed"
-    """)
+    ex = run_fixture("valid/engine/foreach_failed_iteration.yaml")
     assert ex.state == "FAILED"
     assert states_of(ex) == {("loop", None): "FAILED", ("maybe", "a"): "SUCCESS", ("maybe", "b"): "FAILED",
                              ("handler", None): "SUCCESS"}
 
 
 def test_switch_cases_and_defaults():
-    body = f"""
-        inputs:
-          - id: kind
-            type: STRING
-        tasks:
-          - id: sw
-            type: io.kestra.plugin.core.flow.Switch
-            value: "{{{{ inputs.kind }}}}"
-            cases:
-              yellow:
-                - id: y
-                  type: {LOG}
-                  message: y
-            defaults:
-              - id: d
-                type: {LOG}
-                message: d
-    """
-    ex = run_flow(body, inputs={"kind": "yellow"})
+    ex = run_fixture("valid/engine/switch.yaml", inputs={"kind": "yellow"})
     assert [r.task_id for r in ex.taskruns] == ["sw", "y"]
     assert ex.outputs.sw == {"value": "yellow", "defaults": False}
-    ex = run_flow(body, inputs={"kind": "other"})
+    ex = run_fixture("valid/engine/switch.yaml", inputs={"kind": "other"})
     assert [r.task_id for r in ex.taskruns] == ["sw", "d"] and ex.outputs.sw.defaults is True
 
 
 def test_output_values_keep_types_and_values_key_reads_as_output():
-    ex = run_flow(f"""
-        tasks:
-          - id: out
-            type: io.kestra.plugin.core.output.OutputValues
-            values:
-              n: "{{{{ 1 + 2 }}}}"
-              items: [1, 2]
-              text: "a{{{{ 1 }}}}"
-          - id: use
-            type: {RETURN}
-            format: "{{{{ outputs.out.values.n }}}} {{{{ outputs.out.values['items'] }}}}"
-    """)
+    ex = run_fixture("valid/engine/output_values.yaml")
     assert ex.outputs.out.values == {"n": 3, "items": [1, 2], "text": "a1"}
     assert ex.outputs.use.value == "3 [1,2]"
 
 
 def test_labels_task_and_execution_labels():
-    ex = run_flow(f"""
-        labels:
-          team: data
-        tasks:
-          - id: label
-            type: io.kestra.plugin.core.execution.Labels
-            labels:
-              file: "{{{{ 'x' ~ 1 }}}}.csv"
-          - id: read
-            type: {RETURN}
-            format: "{{{{ labels.team }}}}/{{{{ labels.file }}}}"
-    """, labels={"run": "manual"})
+    ex = run_fixture("valid/engine/labels.yaml", labels={"run": "manual"})
     assert ex.labels == {"team": "data", "run": "manual", "file": "x1.csv"}
     assert ex.outputs.read.value == "data/x1.csv"
 
 
 def test_exit_ends_the_execution_in_its_state():
-    ex = run_flow(f"""
-        tasks:
-          - id: check
-            type: io.kestra.plugin.core.flow.If
-            condition: "true"
-            then:
-              - id: stop
-                type: io.kestra.plugin.core.execution.Exit
-                state: WARNING
-          - id: never
-            type: {LOG}
-            message: not reached
-    """)
+    ex = run_fixture("valid/engine/exit.yaml")
     assert ex.state == "WARNING"
     assert [r.task_id for r in ex.taskruns] == ["check", "stop"]
 
 
 def test_flow_outputs_are_rendered_and_typed():
-    ex = run_flow(f"""
-        tasks:
-          - id: ret
-            type: {RETURN}
-            format: "42"
-        outputs:
-          - id: answer
-            type: INT
-            value: "{{{{ outputs.ret.value }}}}"
-    """)
+    ex = run_fixture("valid/engine/flow_outputs.yaml")
     assert ex.flow_outputs == {"answer": 42}
 
 
 def test_subflow_passes_inputs_and_returns_flow_outputs():
-    nb_orchestra.register_flow(flow_text(f"""
-        inputs:
-          - id: n
-            type: INT
-        tasks:
-          - id: double
-            type: {RETURN}
-            format: "{{{{ inputs.n * 2 }}}}"
-        outputs:
-          - id: result
-            type: INT
-            value: "{{{{ outputs.double.value }}}}"
-    """, flow_id="child"))
-    ex = run_flow(f"""
-        tasks:
-          - id: call
-            type: io.kestra.plugin.core.flow.Subflow
-            namespace: tests
-            flowId: child
-            inputs:
-              n: 21
-          - id: use
-            type: {RETURN}
-            format: "{{{{ outputs.call.outputs.result }}}}"
-    """)
+    nb_orchestra.register_flow(load_fixture("valid/engine/child.yaml"))
+    ex = run_fixture("valid/engine/subflow.yaml")
     assert ex.state == "SUCCESS"
     assert ex.outputs.call.state == "SUCCESS"
     assert ex.outputs.use.value == "42"
@@ -590,35 +289,14 @@ def test_pause_with_duration_and_resume():
 
 
 def test_working_directory_children_share_a_folder():
-    ex = run_flow(f"""
-        tasks:
-          - id: wd
-            type: io.kestra.plugin.core.flow.WorkingDirectory
-            tasks:
-              - id: one
-                type: {RETURN}
-                format: "{{{{ workingDir }}}}"
-              - id: two
-                type: {RETURN}
-                format: "{{{{ workingDir }}}}"
-    """)
+    ex = run_fixture("valid/engine/working_directory.yaml")
     assert ex.state == "SUCCESS"
     assert ex.outputs.one.value == ex.outputs.two.value != ""
 
 
 def test_kill_mid_foreach_stops_promptly_and_leaves_no_thread():
     baseline = threading.active_count()
-    ex = run_flow(f"""
-        tasks:
-          - id: loop
-            type: {FOREACH}
-            values: [1, 2, 3, 4, 5, 6]
-            concurrencyLimit: 2
-            tasks:
-              - id: nap
-                type: {SLEEP}
-                duration: PT30S
-    """, background=True)
+    ex = run_fixture("valid/engine/kill_mid_foreach.yaml", background=True)
     deadline = time.monotonic() + 5
     while sum(r.state == "RUNNING" for r in ex.taskruns) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -653,22 +331,13 @@ def test_keyboard_interrupt_kills_and_propagates():
 
 
 def test_flow_concurrency_fail_and_queue():
-    body = f"""
-        concurrency:
-          limit: 1
-          behavior: {{behavior}}
-        tasks:
-          - id: nap
-            type: {SLEEP}
-            duration: PT0.3S
-    """
-    text = flow_text(body.replace("{behavior}", "FAIL"))
+    text = load_fixture("valid/engine/flow_concurrency.yaml", behavior="FAIL")
     first = nb_orchestra.run(text, background=True)
     time.sleep(0.05)
     second = nb_orchestra.run(text)
     assert second.state == "FAILED" and second.taskruns == []
     assert first.wait(5) and first.state == "SUCCESS"
-    text = flow_text(body.replace("{behavior}", "QUEUE"))
+    text = load_fixture("valid/engine/flow_concurrency.yaml", behavior="QUEUE")
     first = nb_orchestra.run(text, background=True)
     time.sleep(0.05)
     second = nb_orchestra.run(text)
@@ -679,28 +348,14 @@ def test_flow_concurrency_fail_and_queue():
 
 
 def test_flow_level_retry_creates_a_new_execution():
-    ex = run_flow(f"""
-        retry:
-          type: constant
-          interval: PT0.01S
-          maxAttempts: 2
-          behavior: CREATE_NEW_EXECUTION
-        tasks:
-          - id: f
-            type: {FAIL}
-    """)
+    ex = run_fixture("valid/engine/flow_retry.yaml")
     assert ex.state == "FAILED"
     assert ex.retried_from.state == "RETRIED"
     assert ex.original_id == ex.retried_from.id != ex.id
 
 
 def test_template_errors_name_task_property_and_expression():
-    ex = run_flow(f"""
-        tasks:
-          - id: bad
-            type: {LOG}
-            message: "{{{{ inputs.nope }}}}"
-    """)
+    ex = run_fixture("valid/engine/template_error.yaml")
     assert ex.state == "FAILED"
     message = ex.taskrun("bad").message
     assert message.startswith("property 'message': ")
@@ -708,17 +363,12 @@ def test_template_errors_name_task_property_and_expression():
 
 
 def test_trigger_variables_envs_secrets_masked_and_kv(monkeypatch):
-    from nb_orchestra.kv import kv_store
+    from nb_orchestra.store.kv import StoreKV
 
     monkeypatch.setenv("ENV_REGION", "eu")
     monkeypatch.setenv("SECRET_TOKEN", base64.b64encode(b"s3cr3t").decode())
-    kv_store().set("tests", "LIMIT", 7)
-    ex = run_flow(f"""
-        tasks:
-          - id: show
-            type: {LOG}
-            message: "{{{{ trigger.date }}}} {{{{ envs.region }}}} {{{{ secret('TOKEN') }}}} {{{{ kv('LIMIT') + 1 }}}}"
-    """, trigger={"date": datetime(2019, 1, 1, 9, tzinfo=timezone.utc)})
+    StoreKV().set("tests", "LIMIT", 7)
+    ex = run_fixture("valid/engine/trigger_envs_secrets_kv.yaml", trigger={"date": datetime(2019, 1, 1, 9, tzinfo=timezone.utc)})
     assert ex.state == "SUCCESS"
     assert messages(ex, "show") == ["2019-01-01T09:00:00Z eu ****** 8"]
 
@@ -742,90 +392,39 @@ def test_disabled_flow_cannot_run():
 
 
 def test_plugin_defaults_apply_at_run_time():
-    ex = run_flow(f"""
-        pluginDefaults:
-          - type: {LOG}
-            values:
-              level: ERROR
-        tasks:
-          - id: a
-            type: {LOG}
-            message: x
-    """)
+    ex = run_fixture("valid/engine/plugin_defaults.yaml")
     assert [log.level for log in ex.logs] == ["ERROR"]
 
 
 def test_log_level_filters_task_logs():
-    ex = run_flow(f"""
-        tasks:
-          - id: quiet
-            type: {LOG}
-            level: DEBUG
-            message: hidden
-            logLevel: INFO
-          - id: loud
-            type: {LOG}
-            message: [one, two]
-    """)
+    ex = run_fixture("valid/engine/log_level.yaml")
     assert messages(ex) == ["one", "two"]
 
 
 def test_secret_values_are_masked_in_failure_messages(monkeypatch):
     monkeypatch.setenv("SECRET_PW", base64.b64encode(b"hunter2").decode())
-    ex = run_flow(f"""
-        tasks:
-          - id: leak
-            type: {FAIL}
-            errorMessage: "password is {{{{ secret('PW') }}}}"
-    """)
+    ex = run_fixture("valid/engine/secret_in_failure.yaml")
     assert ex.taskrun("leak").message == "password is ******"
     assert messages(ex, "leak") == ["password is ******"]
-    assert ex.secrets == {"hunter2"}
+    assert ex.secrets.values() == {"hunter2"}
 
 
 def test_error_logs_function_gives_the_failures_to_an_errors_handler():
-    ex = run_flow(f"""
-        tasks:
-          - id: boom
-            type: {FAIL}
-            errorMessage: disk full
-        errors:
-          - id: alert
-            type: {LOG}
-            message: "{{{{ errorLogs()[0].taskId }}}} failed: {{{{ errorLogs()[0].message }}}}"
-    """)
+    ex = run_fixture("valid/engine/error_logs.yaml")
     assert messages(ex, "alert") == ["boom failed: disk full"]
 
 
 def test_file_inputs_become_stored_files_that_tasks_read(tmp_path):
     source = tmp_path / "trips.csv"
     source.write_text("id,fare\n1,9.5\n")
-    ex = run_flow(f"""
-        inputs:
-          - id: data
-            type: FILE
-        tasks:
-          - id: peek
-            type: {RETURN}
-            format: "{{{{ read(inputs.data) | trim }}}}"
-    """, inputs={"data": str(source)})
+    ex = run_fixture("valid/engine/file_input.yaml", inputs={"data": str(source)})
     assert ex.state == "SUCCESS"
     assert ex.inputs["data"] == f"kestra:///tests/test/executions/{ex.id}/inputs/data/trips.csv"
     assert ex.outputs.peek.value == "id,fare\n1,9.5"
 
 
 def test_queued_executions_start_in_the_order_they_arrived():
-    text = flow_text(f"""
-        concurrency:
-          limit: 1
-        inputs:
-          - id: n
-            type: INT
-        tasks:
-          - id: nap
-            type: {SLEEP}
-            duration: PT0.1S
-    """)
+    text = load_fixture("valid/engine/queued_in_order.yaml")
     runs = []
     for n in range(5):
         runs.append(nb_orchestra.run(text, inputs={"n": n}, background=True))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import nb_orchestra
-from nb_orchestra.triggers import FakeClock, check_trigger, start_scheduler, stop_scheduler
+from nb_orchestra.model.triggers import FlowTrigger, check_trigger
+from nb_orchestra.triggers import FakeClock, start_scheduler, stop_scheduler
 from tests.conftest import flow_text
 
 FLOW = "io.kestra.plugin.core.trigger.Flow"
@@ -189,6 +190,68 @@ def test_stop_after_disables_a_flow_trigger(scheduler):
     assert len(runs("flow_b")) == 1
 
 
+def test_preconditions_that_do_not_reset_fire_again_in_the_window(scheduler):
+    trigger = """
+      - id: both
+        type: io.kestra.plugin.core.trigger.Flow
+        preconditions:
+          id: a_and_c
+          resetOnSuccess: false
+          flows:
+            - {namespace: company.team, flowId: flow_a}
+            - {namespace: company.team, flowId: flow_c}
+    """
+    nb_orchestra.register_flow(downstream(trigger))
+    nb_orchestra.run(upstream())
+    scheduler.settle()
+    assert runs("flow_b") == []
+    nb_orchestra.run(upstream(flow_id="flow_c"))
+    nb_orchestra.run(upstream())
+    scheduler.settle()
+    assert [e.trigger["flowId"] for e in runs("flow_b")] == ["flow_c", "flow_a"]
+
+
+def test_a_flow_trigger_may_listen_to_a_state_that_is_not_terminal(scheduler):
+    trigger = """
+      - id: on_start
+        type: io.kestra.plugin.core.trigger.Flow
+        states: [RUNNING]
+        conditions:
+          - {type: io.kestra.plugin.core.condition.ExecutionFlow, namespace: company.team, flowId: flow_a}
+    """
+    nb_orchestra.register_flow(downstream(trigger))
+    nb_orchestra.run(upstream())
+    scheduler.settle()
+    assert [e.trigger["state"] for e in runs("flow_b")] == ["RUNNING"]
+
+
+EXECUTION_FLOW = {"type": "io.kestra.plugin.core.condition.ExecutionFlow", "namespace": "a", "flowId": "x"}
+
+
+@pytest.mark.parametrize("props, selectors", [
+    ({}, [("any", "", "")]),
+    ({"conditions": [{"type": "io.kestra.plugin.core.condition.ExecutionStatus", "in": ["FAILED"]}]},
+     [("any", "", "")]),
+    ({"conditions": [{"type": "io.kestra.plugin.core.condition.ExecutionNamespace", "namespace": "b"},
+                     EXECUTION_FLOW]}, [("flow", "a", "x")]),
+    ({"conditions": [{"type": "io.kestra.plugin.core.condition.ExecutionNamespace", "namespace": "b",
+                      "comparison": "PREFIX"},
+                     {"type": "io.kestra.plugin.core.condition.ExecutionNamespace", "namespace": "b.c"}]},
+     [("namespace", "b.c", "")]),
+    ({"conditions": [{"type": "io.kestra.plugin.core.condition.ExecutionNamespace", "namespace": "b",
+                      "prefix": True}]}, [("prefix", "b", "")]),
+    ({"conditions": [{"type": "io.kestra.plugin.core.condition.ExecutionNamespace", "namespace": "team",
+                      "comparison": "SUFFIX"}]}, [("any", "", "")]),
+    ({"preconditions": {"id": "p", "flows": [{"namespace": "a", "flowId": "x"}, {"namespace": "b"}]}},
+     [("flow", "a", "x"), ("namespace", "b", "")]),
+    ({"preconditions": {"id": "p", "resetOnSuccess": False, "flows": [{"namespace": "a", "flowId": "x"}]}},
+     [("any", "", "")]),
+])
+def test_a_flow_trigger_names_the_upstream_executions_that_may_fire_it(props, selectors):
+    trigger = FlowTrigger.from_dict({"id": "t", "type": FLOW, **props})
+    assert [(s.kind, s.namespace, s.flow_id) for s in trigger.selectors()] == selectors
+
+
 @pytest.mark.parametrize("props, prop", [
     ({"states": ["DONE"]}, "states[0]"),
     ({"conditions": [{"type": "io.kestra.plugin.core.condition.Weekend"}]}, "conditions[0].type"),
@@ -208,7 +271,10 @@ def test_check_trigger_reports_bad_flow_trigger_properties(props, prop):
 def test_window_bounds_follow_kestra():
     from datetime import datetime, timezone
 
-    from nb_orchestra.triggers.flow_trigger import window_bounds
+    from nb_orchestra.model.conditions import TimeWindow
+
+    def window_bounds(raw, now):
+        return TimeWindow.from_dict(raw).bounds(now)
 
     now = datetime(2024, 1, 1, 10, 37, 12, tzinfo=timezone.utc)
     assert [b.isoformat(timespec="milliseconds") for b in window_bounds(None, now)] == [

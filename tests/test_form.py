@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import nb_orchestra
-from nb_orchestra.errors import InputError
+from nb_orchestra.errors import InputError, InputProblem
 from nb_orchestra.inputs import resolve_inputs
 from nb_orchestra.notebook.form import InputForm
 
@@ -212,7 +212,7 @@ def test_errors_clear_after_a_good_submit_and_each_execute_calls_again():
 
 def test_an_input_error_from_on_execute_is_shown_like_a_validation_error():
     def refuse(_values: dict) -> None:
-        raise InputError(["Invalid input for `x`, too late", "the flow is busy"])
+        raise InputError([InputProblem("x", "too late"), "the flow is busy"])
 
     form = InputForm(make_flow(one("STRING", defaults="a")), on_execute=refuse)
     assert form.submit() is False

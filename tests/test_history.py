@@ -67,7 +67,7 @@ def test_a_new_kernel_reads_restarts_and_purges_what_an_earlier_one_ran(tmp_path
         result = ip.run_cell(f"%flow restart {stored_id[:8]}")  # the cause (ENV_BROKEN) is gone here
     assert result.success, captured.stdout
     assert "SUCCESS" in captured.outputs[-1].data["text/plain"]
-    from nb_orchestra.store import find_execution
+    from nb_orchestra.api import find_execution
 
     restarted = find_execution(stored_id)
     assert restarted.state == "SUCCESS" and restarted.id == stored_id

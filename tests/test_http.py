@@ -14,14 +14,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 import nb_orchestra
-from nb_orchestra import storage
+from nb_orchestra import internal_storage
 from nb_orchestra.plugins.core import http as http_plugin
 
-from .conftest import run_flow
+from .conftest import messages, run_fixture
 
-REQUEST = "io.kestra.plugin.core.http.Request"
-DOWNLOAD = "io.kestra.plugin.core.http.Download"
-LOG = "io.kestra.plugin.core.log.Log"
 BIG = bytes(range(256)) * 8192  # 2 MiB
 BASIC_OK = "Basic " + base64.b64encode(b"user:pass").decode()
 
@@ -113,21 +110,8 @@ def server():
     httpd.server_close()
 
 
-def messages(ex, task_id=None, level=None) -> list[str]:
-    return [log.message for log in ex.logs
-            if (task_id is None or log.task_id == task_id) and (level is None or log.level == level)]
-
-
 def test_get_json_outputs_code_headers_and_body_string(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: req
-            type: {REQUEST}
-            uri: {server}/json
-          - id: use
-            type: {LOG}
-            message: "{{{{ fromJson(outputs.req.body).hello }}}} {{{{ outputs.req.code }}}}"
-    """)
+    ex = run_fixture("valid/http/get_json.yaml", inputs={"server": server})
     assert ex.state == "SUCCESS"
     out = ex.outputs["req"]
     assert out["code"] == 200 and out["uri"] == f"{server}/json"
@@ -138,12 +122,7 @@ def test_get_json_outputs_code_headers_and_body_string(server):
 
 
 def test_default_request_headers_and_legacy_alias(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: req
-            type: io.kestra.plugin.fs.http.Request
-            uri: "{server}/echo?q=a b"
-    """)
+    ex = run_fixture("valid/http/legacy_alias.yaml", inputs={"server": server})
     assert ex.state == "SUCCESS"
     echo = json.loads(ex.outputs["req"]["body"])
     assert echo["path"] == "/echo?q=a%20b"
@@ -152,20 +131,7 @@ def test_default_request_headers_and_legacy_alias(server):
 
 
 def test_post_body_with_content_type_and_headers(server):
-    ex = run_flow(f"""
-        inputs:
-          - id: title
-            type: STRING
-            defaults: Kestra Pen
-        tasks:
-          - id: req
-            type: {REQUEST}
-            uri: {server}/echo
-            method: post
-            headers:
-              X-Trace: "{{{{ inputs.title | upper }}}}"
-            body: "{{{{ {{'title': inputs.title}} }}}}"
-    """)
+    ex = run_fixture("valid/http/post_body.yaml", inputs={"server": server})
     assert ex.state == "SUCCESS", ex.taskruns[0].message
     assert ex.outputs["req"]["code"] == 201
     echo = json.loads(ex.outputs["req"]["body"])
@@ -176,41 +142,14 @@ def test_post_body_with_content_type_and_headers(server):
 
 
 def test_form_data_is_url_encoded_by_default(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: req
-            type: {REQUEST}
-            uri: {server}/login
-            method: POST
-            formData:
-              user: "{{{{ 'ann' }}}}"
-              password: p&ss word
-    """)
+    ex = run_fixture("valid/http/form_data.yaml", inputs={"server": server})
     echo = json.loads(ex.outputs["req"]["body"])
     assert echo["content_type"].startswith("application/x-www-form-urlencoded")
     assert echo["form"] == {"user": "ann", "password": "p&ss word"}
 
 
 def test_multipart_form_data_sends_kestra_files(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: dl
-            type: {DOWNLOAD}
-            uri: {server}/report
-          - id: upload
-            type: {REQUEST}
-            uri: {server}/upload
-            method: POST
-            contentType: multipart/form-data
-            formData:
-              user: John Doe
-              data: "{{{{ outputs.dl.uri }}}}"
-              named:
-                name: renamed.csv
-                content: "{{{{ outputs.dl.uri }}}}"
-              meta:
-                tags: [a, b]
-    """)
+    ex = run_fixture("valid/http/multipart_form_data.yaml", inputs={"server": server})
     assert ex.state == "SUCCESS", [r.message for r in ex.taskruns]
     parts = json.loads(ex.outputs["upload"]["body"])["parts"]
     assert parts["user"] == {"filename": None, "content": "John Doe"}
@@ -220,12 +159,7 @@ def test_multipart_form_data_sends_kestra_files(server):
 
 
 def test_404_fails_with_code_and_start_of_body(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: req
-            type: {REQUEST}
-            uri: {server}/missing
-    """)
+    ex = run_fixture("valid/http/not_found.yaml", inputs={"server": server})
     assert ex.state == "FAILED"
     assert ex.taskruns[0].message == "Failed http request with response code '404' and body:"
     error = messages(ex, "req", "ERROR")[0]
@@ -233,53 +167,29 @@ def test_404_fails_with_code_and_start_of_body(server):
     assert "req" not in ex.outputs
 
 
-@pytest.mark.parametrize("allow", ["options:\n              allowFailed: true", "allowFailed: true"])
+ALLOW_FAILED = {  # the parameter (as in the test's id) -> the flow that sets allowFailed that way
+    "options:\n              allowFailed: true": "valid/http/allow_failed_in_options.yaml",
+    "allowFailed: true": "valid/http/allow_failed.yaml",
+}
+
+
+@pytest.mark.parametrize("allow", list(ALLOW_FAILED))
 def test_allow_failed_keeps_the_response(server, allow):
-    ex = run_flow(f"""
-        tasks:
-          - id: req
-            type: {REQUEST}
-            uri: {server}/missing
-            {allow}
-    """)
+    ex = run_fixture(ALLOW_FAILED[allow], inputs={"server": server})
     assert ex.state == "SUCCESS"
     assert ex.outputs["req"]["code"] == 404
     assert ex.outputs["req"]["body"].startswith("no such thing here")
 
 
 def test_allowed_response_codes(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: ok
-            type: {REQUEST}
-            uri: {server}/missing
-            options:
-              allowFailed: true
-              allowedResponseCodes: [200, 404]
-          - id: refused
-            type: {REQUEST}
-            uri: {server}/redirect
-            options:
-              followRedirects: false
-              allowedResponseCodes: [200]
-    """)
+    ex = run_fixture("valid/http/allowed_response_codes.yaml", inputs={"server": server})
     assert ex.taskrun("ok").state == "SUCCESS"
     assert ex.taskrun("refused").state == "FAILED"
     assert ex.taskrun("refused").message.startswith("Failed http request with response code '302'")
 
 
 def test_redirects_followed_unless_disabled(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: follow
-            type: {REQUEST}
-            uri: {server}/redirect
-          - id: stay
-            type: {REQUEST}
-            uri: {server}/redirect
-            options:
-              followRedirects: false
-    """)
+    ex = run_fixture("valid/http/redirects.yaml", inputs={"server": server})
     assert ex.outputs["follow"]["code"] == 200 and "hello" in ex.outputs["follow"]["body"]
     assert ex.outputs["follow"]["uri"] == f"{server}/redirect"
     assert ex.outputs["stay"]["code"] == 302
@@ -287,37 +197,7 @@ def test_redirects_followed_unless_disabled(server):
 
 
 def test_basic_and_bearer_auth(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: basic
-            type: {REQUEST}
-            uri: {server}/auth
-            options:
-              auth:
-                type: BASIC
-                username: "{{{{ 'user' }}}}"
-                password: pass
-          - id: legacy
-            type: {REQUEST}
-            uri: {server}/auth
-            options:
-              basicAuthUser: user
-              basicAuthPassword: pass
-          - id: bearer
-            type: {REQUEST}
-            uri: {server}/bearer
-            headers:
-              Authorization: will be replaced
-            options:
-              auth:
-                type: BEARER
-                token: t0k3n
-          - id: wrong
-            type: {REQUEST}
-            uri: {server}/auth
-            options:
-              auth: {{type: BASIC, username: user, password: nope}}
-    """)
+    ex = run_fixture("valid/http/auth.yaml", inputs={"server": server})
     assert [ex.outputs[t]["body"] for t in ("basic", "legacy", "bearer")] == ["welcome", "welcome", "token ok"]
     assert ex.taskrun("wrong").state == "FAILED"
     assert "'401'" in ex.taskrun("wrong").message
@@ -325,21 +205,7 @@ def test_basic_and_bearer_auth(server):
 
 def test_read_timeout_fails_with_duration(server):
     start = time.monotonic()
-    ex = run_flow(f"""
-        tasks:
-          - id: old
-            type: {REQUEST}
-            uri: {server}/slow
-            allowFailure: true
-            options:
-              readTimeout: PT0.2S
-          - id: new
-            type: {REQUEST}
-            uri: {server}/slow
-            options:
-              timeout:
-                readIdleTimeout: PT0.3S
-    """)
+    ex = run_fixture("valid/http/read_timeout.yaml", inputs={"server": server})
     assert ex.state == "FAILED"
     assert ex.taskrun("old").message == f"timed out after PT0.2S waiting for {server}/slow"
     assert ex.taskrun("new").message == f"timed out after PT0.3S waiting for {server}/slow"
@@ -350,62 +216,31 @@ def test_unreachable_host():
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    ex = run_flow(f"""
-        tasks:
-          - id: req
-            type: {REQUEST}
-            uri: http://127.0.0.1:{port}/x
-    """)
+    ex = run_fixture("valid/http/unreachable.yaml", inputs={"server": f"http://127.0.0.1:{port}"})
     assert ex.state == "FAILED"
     assert ex.taskrun("req").message.startswith(f"cannot reach http://127.0.0.1:{port}/x: ")
 
 
 def test_bad_option_values_fail_the_task(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: charset
-            type: {REQUEST}
-            uri: {server}/echo
-            body: x
-            allowFailure: true
-            options:
-              defaultCharset: NOT-A-CHARSET
-          - id: auth
-            type: {REQUEST}
-            uri: {server}/echo
-            options:
-              auth: {{type: DIGEST}}
-    """)
+    ex = run_fixture("valid/http/bad_option_values.yaml", inputs={"server": server})
     assert ex.taskrun("charset").message == "options.defaultCharset: unknown charset 'NOT-A-CHARSET'"
     assert ex.taskrun("auth").message == "options.auth.type must be BASIC or BEARER, got 'DIGEST'"
 
 
 def test_unknown_option_rejected_when_the_flow_is_loaded(server):
     with pytest.raises(nb_orchestra.FlowValidationError, match="unknown option 'folowRedirects'"):
-        run_flow(f"""
-            tasks:
-              - id: req
-                type: {REQUEST}
-                uri: {server}/json
-                options:
-                  folowRedirects: false
-        """)
+        run_fixture("valid/http/unknown_option.yaml", inputs={"server": server})
 
 
 def test_download_streams_to_storage_with_progress(server, monkeypatch):
     monkeypatch.setattr(http_plugin, "_PROGRESS_EVERY_S", 0.0)
-    ex = run_flow(f"""
-        tasks:
-          - id: dl
-            type: {DOWNLOAD}
-            uri: {server}/files/big.bin
-    """)
+    ex = run_fixture("valid/http/download_big.yaml", inputs={"server": server})
     assert ex.state == "SUCCESS"
     out = ex.outputs["dl"]
     assert out["code"] == 200 and out["length"] == len(BIG)
     assert out["headers"]["Content-Length"] == [str(len(BIG))]
     assert out["uri"].startswith("kestra:///tests/test/executions/") and out["uri"].endswith("/big.bin")
-    assert storage.to_path(out["uri"]).read_bytes() == BIG
+    assert internal_storage.to_path(out["uri"]).read_bytes() == BIG
     progress = messages(ex, "dl", "INFO")
     assert 5 <= len(progress) <= 11
     assert progress[-1] == "downloaded 2.1 MB of 2.1 MB (100%)"
@@ -413,33 +248,15 @@ def test_download_streams_to_storage_with_progress(server, monkeypatch):
 
 
 def test_download_file_names(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: disposition
-            type: {DOWNLOAD}
-            uri: {server}/report
-          - id: named
-            type: {DOWNLOAD}
-            uri: {server}/report
-            saveAs: "../mine {{{{ 1 + 1 }}}}.csv"
-    """)
+    ex = run_fixture("valid/http/download_file_names.yaml", inputs={"server": server})
     assert ex.outputs["disposition"]["uri"].endswith("/report.csv")
     assert ex.outputs["named"]["uri"].endswith("/mine 2.csv")
-    assert storage.to_path(ex.outputs["named"]["uri"]).read_text() == "a,b\n1,2\n"
+    assert internal_storage.to_path(ex.outputs["named"]["uri"]).read_text() == "a,b\n1,2\n"
     assert messages(ex, level="INFO") == []  # quick downloads log no progress
 
 
 def test_download_empty_response(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: lenient
-            type: {DOWNLOAD}
-            uri: {server}/empty
-            failOnEmptyResponse: false
-          - id: strict
-            type: {DOWNLOAD}
-            uri: {server}/empty
-    """)
+    ex = run_fixture("valid/http/download_empty.yaml", inputs={"server": server})
     assert ex.outputs["lenient"]["length"] == 0
     assert messages(ex, "lenient", "WARN") == [f"File '{server}/empty' is empty"]
     assert ex.taskrun("strict").state == "FAILED"
@@ -447,25 +264,14 @@ def test_download_empty_response(server):
 
 
 def test_download_404_fails(server):
-    ex = run_flow(f"""
-        tasks:
-          - id: dl
-            type: {DOWNLOAD}
-            uri: {server}/missing
-    """)
+    ex = run_fixture("valid/http/download_not_found.yaml", inputs={"server": server})
     assert ex.state == "FAILED"
     assert ex.taskrun("dl").message.startswith("Failed http request with response code '404'")
 
 
 def test_task_timeout_stops_a_download_between_chunks(server):
     start = time.monotonic()
-    ex = run_flow(f"""
-        tasks:
-          - id: dl
-            type: {DOWNLOAD}
-            uri: {server}/drip
-            timeout: PT0.5S
-    """)
+    ex = run_fixture("valid/http/download_timeout.yaml", inputs={"server": server})
     assert ex.state == "FAILED"
     assert ex.taskrun("dl").message.startswith("Timeout after PT0.5S")
     assert time.monotonic() - start < 3
@@ -476,17 +282,7 @@ def test_secret_in_headers_is_masked_in_logs_but_sent(server):
 
     set_secret("HTTP_TOKEN", "t0k3n")
     try:
-        ex = run_flow(f"""
-            tasks:
-              - id: req
-                type: {REQUEST}
-                uri: {server}/bearer
-                options:
-                  auth:
-                    type: BEARER
-                    token: "{{{{ secret('HTTP_TOKEN') }}}}"
-                  logs: [REQUEST_HEADERS]
-        """)
+        ex = run_fixture("valid/http/secret_header.yaml", inputs={"server": server})
     finally:
         set_secret("HTTP_TOKEN", None)
     assert ex.outputs["req"]["body"] == "token ok"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nb_orchestra.errors import InputError
+from nb_orchestra.errors import InputError, InputProblem
 from nb_orchestra.inputs import (
     INPUT_TYPES,
     check_declarations,
@@ -18,6 +18,7 @@ from nb_orchestra.inputs import (
     declaration_warnings,
     input_id,
     is_required,
+    missing_inputs,
     resolve_inputs,
 )
 
@@ -31,7 +32,7 @@ def decl(type_name: str, **properties: Any) -> dict:
 def problems_of(declarations: list[dict], supplied: dict | None, render=None) -> list[str]:
     with pytest.raises(InputError) as caught:
         resolve_inputs(declarations, supplied, render)
-    return caught.value.problems
+    return [str(problem) for problem in caught.value.problems]
 
 
 def tiny_render(template: str, context: dict) -> Any:
@@ -337,6 +338,25 @@ def test_render_failure_is_reported():
     assert problems_of(declarations, {"c": ["a"]}, broken) == [
         "Invalid input for `c`, Cannot render 'expression'. Cause: boom, but received `{{ kv('X') }}`"
     ]
+
+
+def test_each_problem_names_its_input_and_reads_as_kestra_words_it():
+    declarations = [decl("STRING", id="who"), decl("INT", id="n"), decl("STRING", id="ok", defaults="x")]
+    with pytest.raises(InputError) as caught:
+        resolve_inputs(declarations, {"n": "1.5"})
+    assert [problem.input_id for problem in caught.value.problems] == ["who", "n"]
+    assert str(caught.value) == "; ".join(map(str, caught.value.problems))
+    assert InputError(["not about one input"]).problems == [InputProblem(None, "not about one input")]
+
+
+def test_missing_inputs_are_required_ones_nothing_gives_a_value():
+    declarations = [
+        decl("STRING", id="given"), decl("STRING", id="missing"), decl("STRING", id="optional", required=False),
+        decl("INT", id="defaulted", defaults=1),
+        decl("STRING", id="depends", dependsOn={"inputs": ["given"]}),  # may be disabled: left to resolution
+    ]
+    assert missing_inputs(declarations, {"given": "a"}) == ["missing"]
+    assert missing_inputs(declarations, {"given": "a", "missing": "b"}) == []
 
 
 def test_input_id_and_is_required():

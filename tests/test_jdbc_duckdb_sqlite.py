@@ -8,27 +8,20 @@ from decimal import Decimal
 import pytest
 from amazon.ion import simpleion
 
-from nb_orchestra import storage
+from nb_orchestra import internal_storage
 from nb_orchestra.plugins.jdbc.common import rewrite_parameters, split_statements
 
-from .conftest import run_flow
+from .conftest import messages, put_text, run_fixture, run_flow
 
 DUCK_QUERY = "io.kestra.plugin.jdbc.duckdb.Query"
-DUCK_QUERIES = "io.kestra.plugin.jdbc.duckdb.Queries"
-LITE_QUERY = "io.kestra.plugin.jdbc.sqlite.Query"
-LITE_QUERIES = "io.kestra.plugin.jdbc.sqlite.Queries"
 
 CSV = "id,name,price\n1,apple,1.50\n2,pear,2.25\n3,plum,0.75\n"
 
 
 def read_ion(uri: str) -> list:
     """The values of a STORE file, one Ion value per line."""
-    lines = storage.to_path(uri).read_text().splitlines()
+    lines = internal_storage.to_path(uri).read_text().splitlines()
     return [simpleion.loads(line) for line in lines]
-
-
-def messages(ex, task_id: str) -> list[str]:
-    return [log.message for log in ex.logs if log.task_id == task_id]
 
 
 @pytest.mark.parametrize("fetch_type, expected", [
@@ -63,7 +56,7 @@ def test_duckdb_store_writes_ion_lines_with_kestra_types():
     assert ex.state == "SUCCESS", ex.taskrun("q").message
     uri = ex.outputs.q.uri
     assert uri.startswith("kestra:///") and uri.endswith(".ion") and ex.outputs.q.size == 1
-    text = storage.to_path(uri).read_text()
+    text = internal_storage.to_path(uri).read_text()
     assert 'LocalDateTime::"2024-01-02T03:04:05"' in text and "2024-01-02T" in text
     [row] = read_ion(uri)
     assert row["price"] == Decimal("1.50") and row["text"] == 'a"b' and row["nothing"].ion_type.name == "NULL"
@@ -82,20 +75,7 @@ def test_duckdb_fetch_keeps_python_values():
 
 
 def test_duckdb_queries_output_list_one_entry_per_result():
-    ex = run_flow(f"""
-        tasks:
-          - id: q
-            type: {DUCK_QUERIES}
-            sql: |
-              CREATE TABLE fruit (id INTEGER, name VARCHAR);
-              INSERT INTO fruit VALUES (1, 'apple'), (2, 'pear');
-              SELECT count(*) AS n FROM fruit;
-              SELECT name FROM fruit ORDER BY id;
-            fetchType: FETCH
-          - id: none
-            type: {DUCK_QUERIES}
-            sql: SELECT 1 AS one; SELECT 2 AS two
-    """)
+    ex = run_fixture("valid/jdbc_duckdb_sqlite/queries_outputs.yaml")
     assert ex.state == "SUCCESS", ex.taskrun("q").message
     assert ex.outputs.q.outputs == [{"rows": [{"n": 2}], "size": 1},
                                     {"rows": [{"name": "apple"}, {"name": "pear"}], "size": 2}]
@@ -104,75 +84,25 @@ def test_duckdb_queries_output_list_one_entry_per_result():
 
 
 def test_duckdb_named_parameters_leave_casts_and_literals_alone():
-    ex = run_flow(f"""
-        inputs:
-          - id: minimum
-            type: INT
-            defaults: 2
-        tasks:
-          - id: q
-            type: {DUCK_QUERY}
-            sql: "SELECT count(*)::INTEGER AS n, '12:00' AS noon FROM range(5) WHERE range >= :minimum AND :label = 'x'"
-            parameters:
-              minimum: "{{{{ inputs.minimum }}}}"
-              label: x
-            fetchType: FETCH_ONE
-    """)
+    ex = run_fixture("valid/jdbc_duckdb_sqlite/named_parameters.yaml")
     assert ex.state == "SUCCESS", ex.taskrun("q").message
     assert ex.outputs.q.row == {"n": 3, "noon": "12:00"}
 
 
-def test_duckdb_input_files_working_dir_and_output_files(isolated_home, tmp_path):
-    source = tmp_path / "prices.csv"
-    source.write_text(CSV)
-    uri = storage.put_file(source, isolated_home / "storage" / "uploads")
-    ex = run_flow(f"""
-        tasks:
-          - id: q
-            type: {DUCK_QUERIES}
-            inputFiles:
-              data.csv: "{uri}"
-              inline.csv: |
-                id,qty
-                1,10
-                3,30
-            outputFiles: [report]
-            sql: |
-              CREATE TABLE p AS SELECT * FROM read_csv_auto('{{{{ workingDir }}}}/data.csv');
-              CREATE TABLE q AS SELECT * FROM read_csv_auto('inline.csv');
-              COPY (SELECT p.name, q.qty FROM p JOIN q USING (id) ORDER BY id) TO '{{{{ outputFiles.report }}}}' (HEADER, DELIMITER ',');
-              SELECT sum(price) AS total FROM p;
-            fetchType: FETCH_ONE
-    """)
+def test_duckdb_input_files_working_dir_and_output_files(isolated_home):
+    uri = put_text(isolated_home, "prices.csv", CSV)
+    ex = run_fixture("valid/jdbc_duckdb_sqlite/input_and_output_files.yaml", inputs={"data": uri})
     assert ex.state == "SUCCESS", ex.taskrun("q").message
     assert ex.outputs.q.outputs == [{"row": {"total": pytest.approx(4.5)}, "size": 1}]
     report = ex.outputs.q.outputFiles["report"]
-    assert storage.to_path(report).read_text().splitlines() == ["name,qty", "apple,10", "plum,30"]
+    assert internal_storage.to_path(report).read_text().splitlines() == ["name,qty", "apple,10", "plum,30"]
     assert "databaseUri" not in ex.outputs.q
 
 
-def test_duckdb_install_json_is_skipped_offline(isolated_home, tmp_path):
-    source = tmp_path / "products.json"
-    source.write_text('[{"brand": "a", "price": 10}, {"brand": "a", "price": 20}, {"brand": "b", "price": 5}]')
-    uri = storage.put_file(source, isolated_home / "storage" / "uploads")
-    ex = run_flow(f"""
-        tasks:
-          - id: query
-            type: {DUCK_QUERIES}
-            inputFiles:
-              products.json: "{uri}"
-            sql: |
-              INSTALL json;
-              LOAD json;
-              SELECT brand, round(avg(price), 2) AS avg_price
-              FROM read_json_auto('{{{{ workingDir }}}}/products.json')
-              GROUP BY brand ORDER BY brand;
-            fetchType: STORE
-          - id: single
-            type: {DUCK_QUERY}
-            sql: "INSTALL json; LOAD json; SELECT 1 AS one"
-            fetchType: FETCH_ONE
-    """)
+def test_duckdb_install_json_is_skipped_offline(isolated_home):
+    uri = put_text(isolated_home, "products.json",
+                   '[{"brand": "a", "price": 10}, {"brand": "a", "price": 20}, {"brand": "b", "price": 5}]')
+    ex = run_fixture("valid/jdbc_duckdb_sqlite/install_json_offline.yaml", inputs={"data": uri})
     assert ex.state == "SUCCESS", ex.taskrun("query").message
     assert "skipped INSTALL json: already available offline" in messages(ex, "query")
     [entry] = ex.outputs.query.outputs
@@ -183,19 +113,7 @@ def test_duckdb_install_json_is_skipped_offline(isolated_home, tmp_path):
 
 def test_duckdb_queries_roll_back_when_a_statement_fails(tmp_path):
     database = tmp_path / "db" / "shop.duckdb"
-    ex = run_flow(f"""
-        tasks:
-          - id: setup
-            type: {DUCK_QUERY}
-            url: "jdbc:duckdb:{database}"
-            sql: CREATE TABLE items (id INTEGER)
-          - id: broken
-            type: {DUCK_QUERIES}
-            url: "jdbc:duckdb:{database}"
-            sql: |
-              INSERT INTO items VALUES (1);
-              SELECT * FROM no_such_table;
-    """)
+    ex = run_fixture("valid/jdbc_duckdb_sqlite/duckdb_roll_back.yaml", inputs={"database": str(database)})
     assert ex.state == "FAILED"
     message = ex.taskrun("broken").message
     assert message.startswith("SQL error in statement 2 of 2:") and "no_such_table" in message
@@ -207,23 +125,7 @@ def test_duckdb_queries_roll_back_when_a_statement_fails(tmp_path):
 
 
 def test_duckdb_database_file_round_trip_and_dbfilepath(tmp_path):
-    ex = run_flow(f"""
-        tasks:
-          - id: make
-            type: {DUCK_QUERY}
-            sql: CREATE TABLE t AS SELECT 42 AS answer
-            outputDbFile: true
-          - id: read
-            type: {DUCK_QUERY}
-            databaseUri: "{{{{ outputs.make.databaseUri }}}}"
-            sql: SELECT answer FROM t
-            fetchType: FETCH_ONE
-          - id: path
-            type: {DUCK_QUERY}
-            url: "jdbc:duckdb:{tmp_path}/p.db"
-            sql: "SELECT '{{{{ dbFilePath }}}}' AS db, '{{{{ workingDir }}}}' AS wd"
-            fetchType: FETCH_ONE
-    """)
+    ex = run_fixture("valid/jdbc_duckdb_sqlite/database_file_round_trip.yaml", inputs={"dir": str(tmp_path)})
     assert ex.state == "SUCCESS", [r.message for r in ex.taskruns]
     assert ex.outputs.make.databaseUri.startswith("kestra:///")
     assert ex.outputs.read.row == {"answer": 42}
@@ -249,37 +151,7 @@ def test_duckdb_bad_configuration_fails_clearly(props, message):
 
 
 def test_sqlite_queries_fetch_types_parameters_and_db_file():
-    ex = run_flow(f"""
-        tasks:
-          - id: fill
-            type: {LITE_QUERIES}
-            url: jdbc:sqlite:shop.db
-            outputDbFile: true
-            sql: |
-              CREATE TABLE items (id INTEGER, name TEXT, price REAL);
-              INSERT INTO items VALUES (1, 'apple', 1.5), (2, 'pear', 2.25), (3, 'plum', 0.75);
-              SELECT count(*) AS n FROM items;
-            fetchType: FETCH_ONE
-          - id: one
-            type: {LITE_QUERY}
-            url: jdbc:sqlite:copy.db
-            sqliteFile: "{{{{ outputs.fill.databaseUri }}}}"
-            sql: SELECT name FROM items WHERE price > :limit ORDER BY id
-            parameters:
-              limit: 1
-            fetchType: FETCH
-          - id: stored
-            type: {LITE_QUERY}
-            url: jdbc:sqlite:copy.db
-            sqliteFile: "{{{{ outputs.fill.databaseUri }}}}"
-            sql: SELECT id, name FROM items ORDER BY id
-            store: true
-          - id: memory
-            type: {LITE_QUERY}
-            url: "jdbc:sqlite::memory:"
-            sql: SELECT 1 AS a WHERE 0
-            fetchType: FETCH_ONE
-    """)
+    ex = run_fixture("valid/jdbc_duckdb_sqlite/sqlite_queries.yaml")
     assert ex.state == "SUCCESS", [r.message for r in ex.taskruns]
     assert ex.outputs.fill.outputs == [{"row": {"n": 3}, "size": 1}]
     assert ex.outputs.one == {"rows": [{"name": "apple"}, {"name": "pear"}], "size": 2}
@@ -290,19 +162,7 @@ def test_sqlite_queries_fetch_types_parameters_and_db_file():
 
 def test_sqlite_queries_roll_back_and_name_the_failing_statement(tmp_path):
     database = tmp_path / "t.db"
-    ex = run_flow(f"""
-        tasks:
-          - id: setup
-            type: {LITE_QUERY}
-            url: "jdbc:sqlite:{database}"
-            sql: CREATE TABLE t (id INTEGER PRIMARY KEY)
-          - id: broken
-            type: {LITE_QUERIES}
-            url: "jdbc:sqlite:{database}"
-            sql: |
-              INSERT INTO t VALUES (1);
-              INSERT INTO t VALUES (1);
-    """)
+    ex = run_fixture("valid/jdbc_duckdb_sqlite/sqlite_roll_back.yaml", inputs={"database": str(database)})
     assert ex.state == "FAILED"
     assert ex.taskrun("broken").message.startswith("SQL error in statement 2 of 2: UNIQUE constraint failed")
     import sqlite3

@@ -8,16 +8,23 @@ from decimal import Decimal
 
 from amazon.ion import simpleion
 
-from nb_orchestra import storage
+from nb_orchestra import internal_storage
 
-from .conftest import run_flow
+from .conftest import messages, put_text, run_fixture
 from .pg_server import PASSWORD, USER
 
 PG = "io.kestra.plugin.jdbc.postgresql"
 
 
+def connection(db, password: str = PASSWORD) -> dict:
+    """The inputs the flows' pluginDefaults (on the type prefix, as the course sets url and
+    credentials once) read: the test database's URL, user and password."""
+    return {"url": db.url, "username": USER, "password": password}
+
+
 def defaults(db, password: str = PASSWORD) -> str:
-    """pluginDefaults on the type prefix, as the course sets url and credentials once."""
+    """pluginDefaults on the type prefix with the URL and credentials written in, for a flow built
+    inline (tests/security/test_sql_identifiers.py); the flows under tests/flows/ take them as inputs."""
     return f"""
         pluginDefaults:
           - type: {PG}
@@ -28,49 +35,15 @@ def defaults(db, password: str = PASSWORD) -> str:
     """
 
 
-def put_text(home, name: str, text: str) -> str:
-    source = home / name
-    source.parent.mkdir(parents=True, exist_ok=True)
-    source.write_text(text)
-    return storage.put_file(source, home / "storage" / "uploads")
-
-
-def messages(ex, task_id: str) -> list[str]:
-    return [log.message for log in ex.logs if log.task_id == task_id]
-
-
 def test_query_fetch_types_python_values_and_prefix_defaults(pg_db):
-    select = ("SELECT 12.50::numeric(10,2) AS amount, DATE '2024-01-02' AS day, "
-              "TIMESTAMP '2024-01-02 03:04:05' AS at, 'x'::text AS label, NULL::int AS nothing")
-    ex = run_flow(f"""
-        tasks:
-          - id: one
-            type: {PG}.Query
-            sql: "{select}"
-            fetchType: FETCH_ONE
-          - id: all
-            type: {PG}.Query
-            sql: SELECT g AS n FROM generate_series(1, 3) AS g
-            fetchType: FETCH
-          - id: stored
-            type: {PG}.Query
-            sql: "{select}"
-            fetchType: STORE
-          - id: none
-            type: {PG}.Query
-            sql: SELECT 1
-          - id: empty
-            type: {PG}.Query
-            sql: SELECT 1 AS a WHERE false
-            fetchType: FETCH_ONE
-    """ + defaults(pg_db))
+    ex = run_fixture("valid/jdbc_postgres/fetch_types.yaml", inputs=connection(pg_db))
     assert ex.state == "SUCCESS", [r.message for r in ex.taskruns]
     assert ex.outputs.one == {"row": {"amount": Decimal("12.50"), "day": date(2024, 1, 2),
                                       "at": datetime(2024, 1, 2, 3, 4, 5), "label": "x", "nothing": None},
                               "size": 1}
     assert ex.outputs.all == {"rows": [{"n": 1}, {"n": 2}, {"n": 3}], "size": 3}
     assert ex.outputs.stored.size == 1
-    text = storage.to_path(ex.outputs.stored.uri).read_text()
+    text = internal_storage.to_path(ex.outputs.stored.uri).read_text()
     row = simpleion.loads(text.strip())
     assert row["amount"] == Decimal("12.50") and 'LocalDateTime::"2024-01-02T03:04:05"' in text
     assert "none" not in ex.outputs
@@ -78,24 +51,7 @@ def test_query_fetch_types_python_values_and_prefix_defaults(pg_db):
 
 
 def test_queries_outputs_list_and_named_parameters(pg_db):
-    ex = run_flow(f"""
-        inputs:
-          - id: minimum
-            type: INT
-            defaults: 2
-        tasks:
-          - id: q
-            type: {PG}.Queries
-            parameters:
-              minimum: "{{{{ inputs.minimum }}}}"
-              suffix: "%"
-            sql: |
-              CREATE TABLE items (id int, name text);
-              INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 4) AS g;
-              SELECT count(*)::int AS n FROM items WHERE id >= :minimum;
-              SELECT name || :suffix::text AS name, 5 % 3 AS rest FROM items WHERE id >= :minimum ORDER BY id;
-            fetchType: FETCH
-    """ + defaults(pg_db))
+    ex = run_fixture("valid/jdbc_postgres/named_parameters.yaml", inputs=connection(pg_db))
     assert ex.state == "SUCCESS", ex.taskrun("q").message
     assert ex.outputs.q.outputs == [
         {"rows": [{"n": 3}], "size": 1},
@@ -107,15 +63,7 @@ def test_queries_outputs_list_and_named_parameters(pg_db):
 def test_queries_error_in_second_statement_rolls_back_the_first(pg_db):
     with pg_db.server.connect(pg_db.name) as conn:
         conn.execute("CREATE TABLE audit (id int)")
-    ex = run_flow(f"""
-        tasks:
-          - id: q
-            type: {PG}.Queries
-            sql: |
-              INSERT INTO audit VALUES (1);
-              INSERT INTO missing_table VALUES (2);
-              INSERT INTO audit VALUES (3);
-    """ + defaults(pg_db))
+    ex = run_fixture("valid/jdbc_postgres/roll_back.yaml", inputs=connection(pg_db))
     assert ex.state == "FAILED"
     assert ex.taskrun("q").message.startswith('SQL error in statement 2 of 3: relation "missing_table" does not exist')
     assert any("Statement: INSERT INTO missing_table VALUES (2)" in m for m in messages(ex, "q"))
@@ -123,25 +71,14 @@ def test_queries_error_in_second_statement_rolls_back_the_first(pg_db):
 
 
 def test_wrong_password_and_unreachable_server_fail_clearly(pg_db):
-    ex = run_flow(f"""
-        tasks:
-          - id: q
-            type: {PG}.Query
-            sql: SELECT 1
-    """ + defaults(pg_db, password="wrong"))
+    ex = run_fixture("valid/jdbc_postgres/select_one.yaml", inputs=connection(pg_db, password="wrong"))
     assert ex.state == "FAILED"
     message = ex.taskrun("q").message
     assert message.startswith("Cannot connect to PostgreSQL:")
     assert f'password authentication failed for user "{USER}"' in message
 
     closed = pg_db.url.replace(f":{pg_db.server.port}/", ":1/")
-    ex = run_flow(f"""
-        tasks:
-          - id: q
-            type: {PG}.Query
-            url: "{closed}"
-            sql: SELECT 1
-    """)
+    ex = run_fixture("valid/jdbc_postgres/unreachable.yaml", inputs={"url": closed})
     assert ex.state == "FAILED"
     assert ex.taskrun("q").message.startswith("Cannot connect to PostgreSQL:")
     assert "refused" in ex.taskrun("q").message
@@ -151,31 +88,14 @@ def test_copy_in_missing_file_and_copy_out(pg_db):
     with pg_db.server.connect(pg_db.name) as conn:
         conn.execute("CREATE TABLE t (id int, name text)")
         conn.execute("INSERT INTO t VALUES (1, 'a'), (2, NULL)")
-    ex = run_flow(f"""
-        tasks:
-          - id: missing
-            type: {PG}.CopyIn
-            from: kestra:///tests/none/file.csv
-            table: t
-            allowFailure: true
-          - id: table_out
-            type: {PG}.CopyOut
-            table: t
-            columns: [id, name]
-            format: CSV
-            header: true
-          - id: query_out
-            type: {PG}.CopyOut
-            sql: SELECT name FROM t ORDER BY id
-            nullString: "-"
-    """ + defaults(pg_db))
+    ex = run_fixture("valid/jdbc_postgres/copy_in_and_out.yaml", inputs=connection(pg_db))
     assert ex.taskrun("missing").state == "WARNING"
     assert ex.taskrun("missing").message == \
         "property 'from': Unable to find file 'kestra:///tests/none/file.csv'"
     assert ex.outputs.table_out.rowCount == 2
-    assert storage.to_path(ex.outputs.table_out.uri).read_text() == "id,name\n1,a\n2,\n"
+    assert internal_storage.to_path(ex.outputs.table_out.uri).read_text() == "id,name\n1,a\n2,\n"
     assert ex.outputs.query_out.rowCount == 2
-    assert storage.to_path(ex.outputs.query_out.uri).read_text() == "a\n-\n"
+    assert internal_storage.to_path(ex.outputs.query_out.uri).read_text() == "a\n-\n"
 
 
 TAXI_COLUMNS = [
@@ -183,11 +103,6 @@ TAXI_COLUMNS = [
     "PULocationID", "DOLocationID", "passenger_count", "trip_distance", "fare_amount", "extra", "mta_tax",
     "tip_amount", "tolls_amount", "ehail_fee", "improvement_surcharge", "total_amount", "payment_type",
     "trip_type", "congestion_surcharge",
-]
-TAXI_TYPES = [
-    "text", "timestamp", "timestamp", "text", "text", "text", "text", "integer", "double precision",
-    "double precision", "double precision", "double precision", "double precision", "double precision",
-    "double precision", "double precision", "double precision", "integer", "integer", "double precision",
 ]
 TAXI_ROWS = [
     "2,2019-01-01 00:10:16,2019-01-01 00:16:32,N,1,97,49,2,.86,6,0.5,0.5,0,0,,0.3,7.3,2,1,0",
@@ -197,95 +112,25 @@ TAXI_ROWS = [
 ]
 
 
-def taxi_flow(db, data_uri: str) -> str:
-    """The shape of the course's 04_postgres_taxi (green branch), on a local CSV."""
-    columns = ", ".join(TAXI_COLUMNS)
-    definition = ",\n                    ".join(f"{c} {t}" for c, t in zip(TAXI_COLUMNS, TAXI_TYPES))
-    row_id = " || ".join(f"COALESCE(CAST({c} AS text), '')" for c in TAXI_COLUMNS[:7])
-    source = ", ".join(f"S.{c}" for c in TAXI_COLUMNS)
-    yaml_columns = "\n".join(f"                  - {c}" for c in TAXI_COLUMNS)
-    return f"""
-        inputs:
-          - id: taxi
-            type: SELECT
-            values: [yellow, green]
-            defaults: green
-        variables:
-          file: "{{{{inputs.taxi}}}}_tripdata_2019-01.csv"
-          staging_table: "public.{{{{inputs.taxi}}}}_tripdata_staging"
-          table: "public.{{{{inputs.taxi}}}}_tripdata"
-          data: "{data_uri}"
-        tasks:
-          - id: if_green
-            type: io.kestra.plugin.core.flow.If
-            condition: "{{{{inputs.taxi == 'green'}}}}"
-            then:
-              - id: create_tables
-                type: {PG}.Queries
-                sql: |
-                  CREATE TABLE IF NOT EXISTS {{{{render(vars.table)}}}} (
-                    unique_row_id text,
-                    filename text,
-                    {definition}
-                  );
-                  CREATE TABLE IF NOT EXISTS {{{{render(vars.staging_table)}}}} (
-                    unique_row_id text,
-                    filename text,
-                    {definition}
-                  );
-                  TRUNCATE TABLE {{{{render(vars.staging_table)}}}};
-              - id: copy_in
-                type: {PG}.CopyIn
-                format: CSV
-                header: true
-                from: "{{{{render(vars.data)}}}}"
-                table: "{{{{render(vars.staging_table)}}}}"
-                columns:
-{yaml_columns}
-              - id: add_ids
-                type: {PG}.Queries
-                sql: |
-                  UPDATE {{{{render(vars.staging_table)}}}}
-                  SET
-                    unique_row_id = md5({row_id}),
-                    filename = '{{{{render(vars.file)}}}}';
-              - id: merge
-                type: {PG}.Queries
-                sql: |
-                  MERGE INTO {{{{render(vars.table)}}}} AS T
-                  USING {{{{render(vars.staging_table)}}}} AS S
-                  ON T.unique_row_id = S.unique_row_id
-                  WHEN NOT MATCHED THEN
-                    INSERT (unique_row_id, filename, {columns})
-                    VALUES (S.unique_row_id, S.filename, {source});
-    """ + defaults(db)
-
-
 def test_taxi_etl_twice_keeps_the_main_table_unchanged(pg_db, isolated_home):
     header = ",".join(TAXI_COLUMNS)
     uri = put_text(isolated_home, "green_tripdata_2019-01.csv", "\n".join([header, *TAXI_ROWS]) + "\n")
-    flow = taxi_flow(pg_db, uri)
-    first = run_flow(flow)
+    inputs = {**connection(pg_db), "data": uri}
+    first = run_fixture("valid/jdbc_postgres/taxi.yaml", inputs=inputs)
     assert first.state == "SUCCESS", [(r.task_id, r.message) for r in first.taskruns]
     assert first.outputs.copy_in.rowCount == len(TAXI_ROWS)
     main = "SELECT count(*), count(DISTINCT unique_row_id), min(filename) FROM public.green_tripdata"
     assert pg_db.query(main) == [(4, 4, "green_tripdata_2019-01.csv")]
     assert pg_db.query("SELECT sum(total_amount)::numeric(10,2) FROM public.green_tripdata") == [(Decimal("30.86"),)]
 
-    second = run_flow(flow)
+    second = run_fixture("valid/jdbc_postgres/taxi.yaml", inputs=inputs)
     assert second.state == "SUCCESS", [(r.task_id, r.message) for r in second.taskruns]
     assert pg_db.query(main) == [(4, 4, "green_tripdata_2019-01.csv")]
     assert pg_db.query("SELECT count(*) FROM public.green_tripdata_staging") == [(4,)]
 
 
 def test_timeout_cancels_the_running_statement(pg_db):
-    ex = run_flow(f"""
-        tasks:
-          - id: slow
-            type: {PG}.Query
-            sql: SELECT pg_sleep(30)
-            timeout: PT1S
-    """ + defaults(pg_db))
+    ex = run_fixture("valid/jdbc_postgres/timeout.yaml", inputs=connection(pg_db))
     assert ex.state == "FAILED"
     assert (ex.end_date - ex.start_date).total_seconds() < 10
     running = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"

@@ -12,59 +12,17 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from nb_orchestra.kv import KVExpiredError, KVStoreError, kv_store
+from nb_orchestra.errors import KVExpiredError, KVStoreError
+from nb_orchestra.store.kv import StoreKV
 from nb_orchestra.secrets import set_secret
 
-from .conftest import run_flow
+from .conftest import messages, run_fixture, run_flow
 
 SET = "io.kestra.plugin.core.kv.Set"
-GET = "io.kestra.plugin.core.kv.Get"
-DELETE = "io.kestra.plugin.core.kv.Delete"
-GET_KEYS = "io.kestra.plugin.core.kv.GetKeys"
-LOG = "io.kestra.plugin.core.log.Log"
-RETURN = "io.kestra.plugin.core.debug.Return"
-
-
-def messages(ex, task_id=None) -> list[str]:
-    return [log.message for log in ex.logs if task_id is None or log.task_id == task_id]
 
 
 def test_set_get_delete_get_keys():
-    ex = run_flow(f"""
-        tasks:
-          - id: a
-            type: {SET}
-            key: "{{{{ 'report_' ~ 1 }}}}"
-            value: first
-          - id: b
-            type: {SET}
-            key: report_2
-            value: "{{{{ 40 + 2 }}}}"
-          - id: other_ns
-            type: {SET}
-            key: report_3
-            namespace: elsewhere
-            value: x
-          - id: keys
-            type: {GET_KEYS}
-            prefix: report_
-          - id: all_keys
-            type: {GET_KEYS}
-          - id: get
-            type: {GET}
-            key: report_2
-          - id: missing
-            type: {GET}
-            key: nothing
-          - id: del
-            type: {DELETE}
-            key: report_1
-          - id: del_again
-            type: {DELETE}
-            key: report_1
-          - id: after
-            type: {GET_KEYS}
-    """)
+    ex = run_fixture("valid/kv/set_get_delete_keys.yaml")
     assert ex.state == "SUCCESS", [r.message for r in ex.taskruns]
     out = ex.outputs
     assert "a" not in out  # Set has no outputs
@@ -73,23 +31,11 @@ def test_set_get_delete_get_keys():
     assert out["missing"]["value"] is None
     assert out["del"]["deleted"] is True and out["del_again"]["deleted"] is False
     assert out["after"]["keys"] == ["report_2"]
-    assert kv_store().get("elsewhere", "report_3") == (True, "x")
+    assert StoreKV().get("elsewhere", "report_3") == (True, "x")
 
 
 def test_error_on_missing_for_get_and_delete():
-    ex = run_flow(f"""
-        tasks:
-          - id: get
-            type: {GET}
-            key: nothing
-            errorOnMissing: true
-            allowFailure: true
-          - id: del
-            type: {DELETE}
-            key: nothing
-            namespace: other
-            errorOnMissing: true
-    """)
+    ex = run_fixture("valid/kv/error_on_missing.yaml")
     assert ex.taskrun("get").message == ("No value found for key 'nothing' in namespace 'tests' and "
                                          "`errorOnMissing` is set to true")
     assert ex.taskrun("del").message == ("No value found for key 'nothing' in namespace 'other' and "
@@ -97,64 +43,9 @@ def test_error_on_missing_for_get_and_delete():
 
 
 def test_values_keep_their_type_and_kv_type_converts_strings():
-    ex = run_flow(f"""
-        tasks:
-          - id: plain
-            type: {SET}
-            key: plain
-            value: "42"
-          - id: number
-            type: {SET}
-            key: number
-            value: "42.5"
-            kvType: NUMBER
-          - id: boolean
-            type: {SET}
-            key: boolean
-            value: "TRUE"
-            kvType: BOOLEAN
-          - id: not_boolean
-            type: {SET}
-            key: not_boolean
-            value: "yes"
-            kvType: BOOLEAN
-          - id: datetime
-            type: {SET}
-            key: datetime
-            value: "2024-01-31T10:00:00+02:00"
-            kvType: DATETIME
-          - id: date
-            type: {SET}
-            key: date
-            value: "2024-01-31T00:00:00Z"
-            kvType: DATE
-          - id: duration
-            type: {SET}
-            key: duration
-            value: PT1H30M
-            kvType: DURATION
-          - id: json
-            type: {SET}
-            key: json
-            value: '{{"a": [1, 2], "b": null}}'
-            kvType: JSON
-          - id: map_as_string
-            type: {SET}
-            key: map_as_string
-            value:
-              a: 1
-          - id: typed_expression
-            type: {SET}
-            key: typed_expression
-            value: "{{{{ {{'k': [1, true]}} }}}}"
-            kvType: STRING
-          - id: show
-            type: {LOG}
-            message: "{{{{ kv('duration') }}}} {{{{ kv('datetime') }}}} {{{{ kv('number') + 1 }}}}
-              {{{{ kv('json').a[1] }}}} {{{{ fromJson(kv('map_as_string')).a }}}}"
-    """)
+    ex = run_fixture("valid/kv/kv_types.yaml")
     assert ex.state == "SUCCESS", [r.message for r in ex.taskruns]
-    store = kv_store()
+    store = StoreKV()
     values = {key: store.get("tests", key)[1] for key in store.keys("tests")}
     assert values == {
         "plain": "42",
@@ -192,24 +83,12 @@ def test_kv_type_conversion_errors(kv_type, value, error):
 
 
 def test_overwrite_false_refuses_an_existing_key():
-    kv_store().set("tests", "once", "first")
-    ex = run_flow(f"""
-        tasks:
-          - id: fresh
-            type: {SET}
-            key: fresh
-            value: v
-            overwrite: false
-          - id: again
-            type: {SET}
-            key: once
-            value: second
-            overwrite: "{{{{ 1 == 2 }}}}"
-    """)
+    StoreKV().set("tests", "once", "first")
+    ex = run_fixture("valid/kv/overwrite_false.yaml")
     assert ex.taskrun("fresh").state == "SUCCESS"
     assert ex.taskrun("again").message == ("Cannot set value for key 'once'. Key already exists and `overwrite` "
                                            "is set to `false`.")
-    assert kv_store().get("tests", "once") == (True, "first")
+    assert StoreKV().get("tests", "once") == (True, "first")
 
 
 def test_invalid_key_fails():
@@ -224,59 +103,22 @@ def test_invalid_key_fails():
 
 
 def test_ttl_expiry():
-    ex = run_flow(f"""
-        tasks:
-          - id: set
-            type: {SET}
-            key: short
-            value: soon gone
-            ttl: PT0.3S
-          - id: now
-            type: {LOG}
-            message: "{{{{ kv('short') }}}}"
-    """)
+    ex = run_fixture("valid/kv/ttl_set.yaml")
     assert messages(ex, "now") == ["soon gone"]
     time.sleep(0.4)
-    after = run_flow(f"""
-        tasks:
-          - id: keys
-            type: {GET_KEYS}
-          - id: lenient
-            type: {RETURN}
-            format: "[{{{{ kv('short', errorOnMissing=false) }}}}]"
-    """)
+    after = run_fixture("valid/kv/ttl_after_expiry.yaml")
     assert after.outputs["keys"]["keys"] == []
     assert after.outputs["lenient"]["value"] == "[]"
     # Kestra's Get task fails on the first read of an expired value, which deletes it
-    kv_store().set("tests", "again", 1, expires=datetime.now(timezone.utc) - timedelta(seconds=1))
-    get = run_flow(f"""
-        tasks:
-          - id: expired
-            type: {GET}
-            key: again
-            allowFailure: true
-          - id: gone
-            type: {GET}
-            key: again
-    """)
+    StoreKV().set("tests", "again", 1, expires=datetime.now(timezone.utc) - timedelta(seconds=1))
+    get = run_fixture("valid/kv/ttl_expired_get.yaml")
     assert get.taskrun("expired").message == "The requested value has expired"
     assert get.outputs["gone"]["value"] is None
 
 
 def test_kv_reads_a_value_set_by_another_run_and_another_process(isolated_home):
-    first = run_flow(f"""
-        tasks:
-          - id: set
-            type: {SET}
-            key: shared
-            value: "{{{{ {{'rows': 3, 'at': execution.id}} }}}}"
-    """)
-    second = run_flow(f"""
-        tasks:
-          - id: read
-            type: {RETURN}
-            format: "{{{{ kv('shared').rows * 2 }}}} {{{{ kv('shared').at }}}}"
-    """)
+    first = run_fixture("valid/kv/shared_set.yaml")
+    second = run_fixture("valid/kv/shared_read.yaml")
     assert second.outputs["read"]["value"] == f"6 {first.id}"
     script = textwrap.dedent("""
         import nb_orchestra
@@ -298,13 +140,13 @@ def test_kv_reads_a_value_set_by_another_run_and_another_process(isolated_home):
 
 
 def test_store_keeps_types():
-    store = kv_store()
+    store = StoreKV()
     moment = datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc)
     store.set("a.b", "when", moment)
     store.set("a.b", "day", date(2024, 5, 1))
     store.set("a.b", "wait", timedelta(seconds=90))
     store.set("a.b", "looks_like_duration", "P2D")
-    fresh = kv_store()  # a new object reads the store again
+    fresh = StoreKV()  # a new object reads the store again
     assert fresh.get("a.b", "when") == (True, moment)
     assert fresh.get("a.b", "day") == (True, date(2024, 5, 1))
     assert fresh.get("a.b", "wait") == (True, timedelta(seconds=90))
@@ -314,7 +156,7 @@ def test_store_keeps_types():
 
 
 def test_inherited_lookup_walks_parent_namespaces():
-    store = kv_store()
+    store = StoreKV()
     store.set("company", "region", "eu")
     store.set("company.team", "region", "us")
     store.set("company", "owner", "ops")
@@ -325,7 +167,7 @@ def test_inherited_lookup_walks_parent_namespaces():
 
 
 def test_expired_error_only_when_asked():
-    store = kv_store()
+    store = StoreKV()
     store.set("tests", "old", 1, expires=datetime.now(timezone.utc) - timedelta(seconds=1))
     with pytest.raises(KVExpiredError, match="The requested value has expired"):
         store.get("tests", "old", expired_error=True)
@@ -343,15 +185,7 @@ def api_token():
 
 def test_set_secret_is_masked_in_logs_not_in_outputs(api_token, monkeypatch):
     monkeypatch.setenv("SECRET_API_TOKEN", base64.b64encode(b"from-env").decode())
-    ex = run_flow(f"""
-        tasks:
-          - id: log
-            type: {LOG}
-            message: "token={{{{ secret('API_TOKEN') }}}}; again {{{{ 'plain-s3cret' | upper | lower }}}}"
-          - id: ret
-            type: {RETURN}
-            format: "{{{{ secret('API_TOKEN') }}}}"
-    """)
+    ex = run_fixture("valid/kv/secret_masked.yaml")
     assert ex.state == "SUCCESS"
     assert messages(ex, "log") == ["token=******; again ******"]
     assert ex.outputs["ret"]["value"] == api_token  # outputs are not masked, as in Kestra
@@ -360,19 +194,14 @@ def test_set_secret_is_masked_in_logs_not_in_outputs(api_token, monkeypatch):
 
 def test_missing_secret_names_both_ways_to_set_it(monkeypatch):
     monkeypatch.delenv("SECRET_NOPE", raising=False)
-    ex = run_flow(f"""
-        tasks:
-          - id: log
-            type: {LOG}
-            message: "{{{{ secret('NOPE') }}}}"
-    """)
+    ex = run_fixture("valid/kv/missing_secret.yaml")
     assert ex.state == "FAILED"
     message = ex.taskrun("log").message
     assert "nb_orchestra.set_secret('NOPE', value)" in message and "SECRET_NOPE" in message
 
 
 def test_kv_function_searches_parent_namespaces_unless_one_is_named():
-    kv_store().set("company", "REGION", "eu")
+    StoreKV().set("company", "REGION", "eu")
     ex = run_flow("""
         tasks:
           - id: inherited

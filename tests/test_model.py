@@ -7,7 +7,7 @@ import pytest
 import nb_orchestra
 from nb_orchestra import FlowValidationError
 
-from .conftest import flow_text
+from .conftest import flow_text, load_fixture
 
 LOG = "io.kestra.plugin.core.log.Log"
 
@@ -25,16 +25,7 @@ def only(text: str):
 
 
 def test_valid_flow_builds_tasks_and_children():
-    flow = nb_orchestra.load_flow(flow_text(f"""
-        tasks:
-          - id: check
-            type: io.kestra.plugin.core.flow.If
-            condition: "{{{{ true }}}}"
-            then:
-              - id: inner
-                type: {LOG}
-                message: hi
-    """))
+    flow = nb_orchestra.load_flow(load_fixture("valid/model/if_with_a_child.yaml"))
     assert (flow.id, flow.namespace) == ("test", "tests")
     assert [t.id for t in flow.all_tasks()] == ["check", "inner"]
     assert flow.tasks[0].children["then"][0].props["message"] == "hi"
@@ -77,27 +68,7 @@ def test_id_and_namespace_formats():
 
 
 def test_task_ids_unique_across_nested_branches_errors_and_finally():
-    found = problems(flow_text(f"""
-        tasks:
-          - id: same
-            type: {LOG}
-            message: a
-          - id: branch
-            type: io.kestra.plugin.core.flow.If
-            condition: "yes"
-            then:
-              - id: same
-                type: {LOG}
-                message: b
-        errors:
-          - id: branch
-            type: {LOG}
-            message: c
-        finally:
-          - id: same
-            type: {LOG}
-            message: d
-    """))
+    found = problems(load_fixture("invalid/model/duplicate_task_ids.yaml"))
     messages = [(p.path, p.message) for p in found]
     assert messages == [
         ("tasks[1].then[0].id", "Duplicate task id with name [same] (first used at line 5)"),
@@ -132,20 +103,7 @@ def test_unknown_property_gets_a_did_you_mean():
 
 
 def test_missing_required_and_wrong_type_reported_together():
-    found = problems(flow_text(f"""
-        tasks:
-          - id: a
-            type: {LOG}
-          - id: loop
-            type: io.kestra.plugin.core.flow.ForEach
-            values: [a]
-            concurrencyLimit: two
-            tasks:
-              - id: b
-                type: {LOG}
-                message: x
-                timeout: 5 minutes
-    """))
+    found = problems(load_fixture("invalid/model/missing_and_wrong_types.yaml"))
     assert [(p.path, p.message, p.line) for p in found] == [
         ("tasks[0]", "missing required property 'message' for Log task 'a'", 5),
         ("tasks[1].concurrencyLimit", "expected an integer, got str 'two'", 10),
@@ -162,89 +120,26 @@ def test_pretty_error_shows_the_line_and_a_caret():
 
 
 def test_legacy_type_names_are_accepted():
-    flow = nb_orchestra.load_flow(flow_text("""
-        tasks:
-          - id: a
-            type: io.kestra.core.tasks.log.Log
-            message: hi
-          - id: loop
-            type: io.kestra.core.tasks.flows.EachSequential
-            value: [x, y]
-            tasks:
-              - id: r
-                type: io.kestra.core.tasks.debugs.Return
-                format: "{{ taskrun.value }}"
-          - id: par
-            type: io.kestra.plugin.core.flow.EachParallel
-            value: '["p"]'
-            tasks:
-              - id: r2
-                type: io.kestra.plugin.core.debug.Return
-                format: x
-    """))
+    flow = nb_orchestra.load_flow(load_fixture("valid/model/legacy_types.yaml"))
     assert [t.plugin.type for t in flow.all_tasks()] == [
         LOG, "io.kestra.plugin.core.flow.EachSequential", "io.kestra.plugin.core.debug.Return",
         "io.kestra.plugin.core.flow.EachParallel", "io.kestra.plugin.core.debug.Return"]
 
 
 def test_disabled_tasks_are_left_out():
-    flow = nb_orchestra.load_flow(flow_text(f"""
-        tasks:
-          - id: a
-            type: {LOG}
-            message: on
-          - id: b
-            type: {LOG}
-            message: off
-            disabled: true
-    """))
+    flow = nb_orchestra.load_flow(load_fixture("valid/model/disabled_task.yaml"))
     assert [t.id for t in flow.tasks] == ["a"]
 
 
 def test_plugin_defaults_by_type_and_prefix_forced_and_first_wins():
-    flow = nb_orchestra.load_flow(flow_text(f"""
-        pluginDefaults:
-          - type: io.kestra.plugin.core.log
-            values:
-              level: WARN
-          - type: {LOG}
-            values:
-              level: DEBUG
-          - type: io.kestra.plugin.core.debug.Return
-            forced: true
-            values:
-              format: forced
-        tasks:
-          - id: own_level
-            type: {LOG}
-            message: a
-            level: ERROR
-          - id: default_level
-            type: {LOG}
-            message: b
-          - id: ret
-            type: io.kestra.plugin.core.debug.Return
-            format: mine
-    """))
+    flow = nb_orchestra.load_flow(load_fixture("valid/model/plugin_defaults_order.yaml"))
     assert flow.task("own_level").props["level"] == "ERROR"
     assert flow.task("default_level").props["level"] == "WARN"
     assert flow.task("ret").props["format"] == "forced"
 
 
 def test_plugin_defaults_reach_nested_tasks_and_supply_required_properties():
-    flow = nb_orchestra.load_flow(flow_text(f"""
-        pluginDefaults:
-          - type: {LOG}
-            values:
-              message: from defaults
-        tasks:
-          - id: check
-            type: io.kestra.plugin.core.flow.If
-            condition: "true"
-            then:
-              - id: nested
-                type: {LOG}
-    """))
+    flow = nb_orchestra.load_flow(load_fixture("valid/model/plugin_defaults_nested.yaml"))
     assert flow.task("nested").props["message"] == "from defaults"
 
 
@@ -255,66 +150,22 @@ def test_plugin_defaults_merge_lists_by_concatenation():
 
 
 def test_map_shaped_plugin_defaults_and_unknown_default_property():
-    found = problems(flow_text(f"""
-        pluginDefaults:
-          {LOG}:
-            defaultLevel: ERROR
-        tasks:
-          - id: a
-            type: {LOG}
-            message: hi
-    """))
+    found = problems(load_fixture("invalid/model/plugin_defaults_as_map.yaml"))
     assert found[0].message == "pluginDefaults must be a list of entries with type, values and optional forced"
-    error = only(flow_text(f"""
-        pluginDefaults:
-          - type: {LOG}
-            values:
-              defaultLevel: ERROR
-        tasks:
-          - id: a
-            type: {LOG}
-            message: hi
-    """))
+    error = only(load_fixture("invalid/model/plugin_defaults_unknown_property.yaml"))
     assert error.message == f"No property 'defaultLevel' exists in plugin '{LOG}'; did you mean 'logLevel'?"
     assert error.path == "pluginDefaults[0].values.defaultLevel"
 
 
 def test_inputs_are_checked_with_located_did_you_mean():
-    error = only(flow_text(f"""
-        inputs:
-          - id: user
-            type: STRING
-            default: Will
-        tasks:
-          - id: a
-            type: {LOG}
-            message: hi
-    """))
+    error = only(load_fixture("invalid/model/input_default_typo.yaml"))
     assert error.path == "inputs[0].default"
     assert error.line == 7
     assert "did you mean defaults?" in error.message
 
 
 def test_concurrency_labels_retry_and_outputs_sections():
-    found = problems(flow_text(f"""
-        concurrency:
-          limit: 0
-          behavior: WAIT
-        labels:
-          system.owner: me
-        retry:
-          type: constant
-          interval: PT1M
-          maxDuration: PT30S
-        outputs:
-          - id: out
-            type: STRNG
-            value: x
-        tasks:
-          - id: a
-            type: {LOG}
-            message: hi
-    """))
+    found = problems(load_fixture("invalid/model/concurrency_labels_retry_outputs.yaml"))
     messages = [p.message for p in found]
     assert "concurrency limit must be a positive integer" in messages
     assert any(m.startswith("'WAIT' is not one of QUEUE, CANCEL, FAIL") for m in messages)
@@ -331,43 +182,13 @@ def test_labels_as_list_and_map():
 
 
 def test_hyphenated_task_id_with_dot_access_is_flagged():
-    error = only(flow_text(f"""
-        tasks:
-          - id: my-task
-            type: io.kestra.plugin.core.debug.Return
-            format: x
-          - id: b
-            type: {LOG}
-            message: "{{{{ outputs.my-task.value }}}}"
-    """))
+    error = only(load_fixture("invalid/model/hyphenated_task_id.yaml"))
     assert error.message == "`outputs.my-task` reads as a subtraction in an expression; write outputs['my-task'] instead"
     assert (error.line, error.column) == (10, 18)
 
 
 def test_flowable_specific_checks():
-    found = problems(flow_text(f"""
-        tasks:
-          - id: empty_if
-            type: io.kestra.plugin.core.flow.If
-            condition: x
-            then: []
-          - id: sw
-            type: io.kestra.plugin.core.flow.Switch
-            value: x
-          - id: wd
-            type: io.kestra.plugin.core.flow.WorkingDirectory
-            tasks:
-              - id: seq
-                type: io.kestra.plugin.core.flow.Sequential
-                tasks:
-                  - id: l
-                    type: {LOG}
-                    message: x
-          - id: self
-            type: io.kestra.plugin.core.flow.Subflow
-            namespace: tests
-            flowId: test
-    """))
+    found = problems(load_fixture("invalid/model/flowable_checks.yaml"))
     messages = [p.message for p in found]
     assert "'then' must hold at least one task" in messages
     assert "No task defined, neither cases or default have any tasks" in messages
@@ -376,19 +197,7 @@ def test_flowable_specific_checks():
 
 
 def test_triggers_are_checked():
-    found = problems(flow_text(f"""
-        triggers:
-          - id: t
-            type: io.kestra.plugin.core.trigger.Schedule
-            cron: "61 * * * *"
-          - id: t
-            type: io.kestra.plugin.core.trigger.Schedulee
-            cron: "0 9 1 * *"
-        tasks:
-          - id: a
-            type: {LOG}
-            message: x
-    """))
+    found = problems(load_fixture("invalid/model/triggers.yaml"))
     assert [p.message for p in found] == [
         "invalid cron expression '61 * * * *'",
         "unknown trigger type 'io.kestra.plugin.core.trigger.Schedulee'; did you mean 'io.kestra.plugin.core.trigger.Schedule'?",
@@ -422,6 +231,17 @@ def test_a_bare_name_is_a_registered_flow():
     registered = nb_orchestra.register_flow(flow_text(f"tasks:\n  - id: a\n    type: {LOG}\n    message: x\n"))
     assert nb_orchestra.load_flow("test") is registered
     assert nb_orchestra.load_flow("tests.test") is registered
-    with pytest.raises(nb_orchestra.UserError, match=r"'nope' is not YAML text, a .yml/.yaml path or a registered"
-                                                      r" flow \(registered: tests.test\)"):
+    with pytest.raises(nb_orchestra.UserError, match=r"no registered flow 'nope' \(registered: tests.test\)"):
         nb_orchestra.load_flow("nope")
+
+
+def test_an_existing_file_wins_over_a_registered_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hello.yaml").write_text(flow_text(f"tasks:\n  - id: a\n    type: {LOG}\n    message: x\n",
+                                                   flow_id="from_file"))
+    assert nb_orchestra.load_flow("hello.yaml").id == "from_file"
+    with pytest.raises(nb_orchestra.UserError, match=r"no flow file other.yaml, and no registered flow 'other.yaml'"):
+        nb_orchestra.load_flow("other.yaml")
+    (tmp_path / "folder.yaml").mkdir()
+    with pytest.raises(nb_orchestra.UserError, match=r"folder.yaml is a folder, not a flow file"):
+        nb_orchestra.load_flow("folder.yaml")

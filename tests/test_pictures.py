@@ -8,7 +8,9 @@ import pytest
 
 import nb_orchestra
 from nb_orchestra.engine.launch import create_execution
-from nb_orchestra.views.pictures import STATE_COLORS, _ticks, gantt_svg, topology_svg
+from nb_orchestra.views.gantt import _ticks, gantt_svg
+from nb_orchestra.views.svg import STATE_COLORS
+from nb_orchestra.views.topology import topology_svg
 
 from .conftest import flow_text, run_flow
 
@@ -268,7 +270,7 @@ def test_ticks_are_round_steps_up_to_the_total():
 
 
 def test_state_colors_cover_every_state():
-    from nb_orchestra.engine import states
+    from nb_orchestra.records import states
 
     names = {value for name, value in vars(states).items() if name.isupper() and isinstance(value, str)}
     assert names <= set(STATE_COLORS)

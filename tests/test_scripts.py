@@ -8,21 +8,17 @@ import sys
 import time
 from pathlib import Path
 
-from nb_orchestra import storage
+from nb_orchestra import internal_storage
 from nb_orchestra.plugins import registry
 from nb_orchestra.plugins.scripts.files import glob_regex
 
-from .conftest import run_flow
+from .conftest import messages as logs
+from .conftest import run_fixture, run_flow
 
 PY = "io.kestra.plugin.scripts.python.Script"
 PY_CMDS = "io.kestra.plugin.scripts.python.Commands"
 SH = "io.kestra.plugin.scripts.shell.Commands"
 SH_SCRIPT = "io.kestra.plugin.scripts.shell.Script"
-WRITE = "io.kestra.plugin.core.storage.Write"
-
-
-def logs(ex, task_id: str, level: str | None = None) -> list[str]:
-    return [r.message for r in ex.logs if r.task_id == task_id and (level is None or r.level == level)]
 
 
 def run_of(ex, task_id: str):
@@ -37,17 +33,7 @@ def test_registry_loads_script_types_but_not_the_shim():
 
 
 def test_python_script_logs_lines_live_and_in_order():
-    ex = run_flow(f"""
-        tasks:
-          - id: t
-            type: {PY}
-            script: |
-              import sys, time
-              print("first")
-              print("oops", file=sys.stderr)
-              time.sleep(1)
-              print("last")
-    """)
+    ex = run_fixture("valid/scripts/python_script_live_logs.yaml")
     assert ex.state == "SUCCESS"
     assert logs(ex, "t", "INFO") == ["first", "last"]
     assert logs(ex, "t", "ERROR") == ["oops"]
@@ -59,25 +45,7 @@ def test_python_script_logs_lines_live_and_in_order():
 
 
 def test_kestra_outputs_metrics_and_logs_protocol():
-    ex = run_flow(f"""
-        tasks:
-          - id: t
-            type: {PY}
-            script: |
-              from kestra import Kestra
-              Kestra.outputs({{"x": 42, "name": "ann"}})
-              print('::{{"outputs": {{"y": [1, 2], "name": "bob"}}}}::')
-              Kestra.counter("rows", 7, {{"table": "t"}})
-              Kestra.timer("load", 1.5)
-              log = Kestra.logger()
-              log.info("hello info")
-              log.warning("be careful")
-              print('::{{"logs": [{{"level": "DEBUG", "message": "raw debug"}}]}}::')
-              print('::{{not json}}::')
-          - id: use
-            type: io.kestra.plugin.core.log.Log
-            message: "{{{{ outputs.t.vars.x + 1 }}}} {{{{ outputs.t.vars.name }}}}"
-    """)
+    ex = run_fixture("valid/scripts/kestra_protocol.yaml")
     assert ex.state == "SUCCESS", ex.logs
     assert ex.outputs.t.vars == {"x": 42, "name": "bob", "y": [1, 2]}
     assert logs(ex, "use") == ["43 bob"]
@@ -92,24 +60,7 @@ def test_kestra_outputs_metrics_and_logs_protocol():
 
 
 def test_shell_commands_before_commands_env_and_working_dir():
-    ex = run_flow(f"""
-        tasks:
-          - id: t
-            type: {SH}
-            beforeCommands:
-              - export GREETING=hello
-              - cd sub 2>/dev/null || mkdir sub && cd sub
-            env:
-              WHO: "{{{{ flow.id }}}}"
-            commands:
-              - echo "$GREETING $WHO"
-              - pwd
-              - echo "$WORKING_DIR|{{{{ workingDir }}}}"
-          - id: s
-            type: {SH_SCRIPT}
-            script: |
-              for i in 1 2; do echo "line $i"; done
-    """)
+    ex = run_fixture("valid/scripts/shell_commands.yaml")
     assert ex.state == "SUCCESS", ex.logs
     out = logs(ex, "t", "INFO")
     assert out[0] == "hello test"
@@ -119,58 +70,19 @@ def test_shell_commands_before_commands_env_and_working_dir():
 
 
 def test_input_files_inline_json_string_and_from_storage():
-    ex = run_flow(f"""
-        tasks:
-          - id: w
-            type: {WRITE}
-            content: "from storage"
-            extension: .txt
-          - id: t
-            type: {SH}
-            inputFiles:
-              inline.txt: "inline {{{{ flow.namespace }}}}"
-              deep/stored.txt: "{{{{ outputs.w.uri }}}}"
-            commands:
-              - cat inline.txt; echo
-              - cat deep/stored.txt; echo
-          - id: j
-            type: {SH}
-            inputFiles: '{{"a.txt": "json map"}}'
-            commands:
-              - cat a.txt
-    """)
+    ex = run_fixture("valid/scripts/input_files.yaml")
     assert ex.state == "SUCCESS", ex.logs
     assert logs(ex, "t", "INFO") == ["inline tests", "from storage"]
     assert logs(ex, "j", "INFO") == ["json map"]
 
 
 def test_output_files_glob_then_read_by_a_later_script():
-    ex = run_flow(f"""
-        tasks:
-          - id: make
-            type: {PY}
-            outputFiles: ["*.csv", "reports/**"]
-            script: |
-              import os
-              os.makedirs("reports/2024", exist_ok=True)
-              open("x.csv", "w").write("a,b\\n1,2\\n")
-              open("reports/2024/r.txt", "w").write("report")
-              open("skip.txt", "w").write("not kept")
-          - id: read
-            type: {PY}
-            script: |
-              path = "{{{{ outputs.make.outputFiles['x.csv'] }}}}"
-              print(path.startswith("kestra:"), open(path).read().splitlines()[-1])
-          - id: shell
-            type: {SH}
-            commands:
-              - wc -l < {{{{ outputs.make.outputFiles['x.csv'] }}}}
-    """)
+    ex = run_fixture("valid/scripts/output_files.yaml")
     assert ex.state == "SUCCESS", ex.logs
     files = ex.outputs.make.outputFiles
     assert sorted(files) == ["reports/2024/r.txt", "x.csv"]
-    assert storage.to_path(files["x.csv"]).read_text() == "a,b\n1,2\n"
-    assert storage.to_path(files["reports/2024/r.txt"]).read_text() == "report"
+    assert internal_storage.to_path(files["x.csv"]).read_text() == "a,b\n1,2\n"
+    assert internal_storage.to_path(files["reports/2024/r.txt"]).read_text() == "report"
     assert logs(ex, "read", "INFO") == ["False 1,2"]
     assert logs(ex, "shell", "INFO") == ["2"]
 
@@ -183,16 +95,7 @@ def test_java_glob_semantics():
 
 
 def test_non_zero_exit_fails_with_code_stderr_tail_and_outputs():
-    ex = run_flow(f"""
-        tasks:
-          - id: t
-            type: {PY}
-            script: |
-              import sys
-              print('::{{"outputs": {{"partial": true}}}}::')
-              print("something broke", file=sys.stderr)
-              sys.exit(3)
-    """)
+    ex = run_fixture("valid/scripts/non_zero_exit.yaml")
     assert ex.state == "FAILED"
     assert run_of(ex, "t").message == "Command failed with code 3"
     assert any("Command failed with code 3" in m and "something broke" in m for m in logs(ex, "t", "ERROR"))
@@ -200,20 +103,7 @@ def test_non_zero_exit_fails_with_code_stderr_tail_and_outputs():
 
 
 def test_missing_tool_and_fail_fast():
-    ex = run_flow(f"""
-        tasks:
-          - id: lenient
-            type: {SH}
-            failFast: false
-            commands: ["false", "echo after"]
-          - id: strict
-            type: {SH}
-            commands: ["false", "echo never"]
-            allowFailure: true
-          - id: tool
-            type: {SH}
-            commands: ["nb-orchestra-missing-tool --version"]
-    """)
+    ex = run_fixture("valid/scripts/fail_fast.yaml")
     assert run_of(ex, "lenient").state == "SUCCESS" and logs(ex, "lenient", "INFO") == ["after"]
     assert run_of(ex, "strict").state == "WARNING" and ex.outputs.strict.exitCode == 1
     assert "never" not in logs(ex, "strict")
@@ -233,16 +123,7 @@ def _alive(pid: int) -> bool:
 def test_timeout_kills_the_process_group_quickly(tmp_path):
     pid_file = tmp_path / "pid"
     start = time.monotonic()
-    ex = run_flow(f"""
-        tasks:
-          - id: t
-            type: {SH}
-            timeout: PT0.5S
-            commands:
-              - sleep 30 &
-              - echo $! > {pid_file}
-              - wait
-    """)
+    ex = run_fixture("valid/scripts/timeout_kills_the_group.yaml", inputs={"pid_file": str(pid_file)})
     elapsed = time.monotonic() - start
     assert ex.state == "FAILED" and elapsed < 3
     pid = int(pid_file.read_text())
@@ -253,35 +134,13 @@ def test_timeout_kills_the_process_group_quickly(tmp_path):
 
 
 def test_python_commands_use_the_task_interpreter_and_shim():
-    ex = run_flow(f"""
-        tasks:
-          - id: t
-            type: {PY_CMDS}
-            inputFiles:
-              main.py: |
-                import sys
-                from kestra import Kestra
-                Kestra.outputs({{"exe": sys.executable}})
-            commands:
-              - python main.py
-    """)
+    ex = run_fixture("valid/scripts/python_commands.yaml")
     assert ex.state == "SUCCESS", ex.logs
     assert Path(ex.outputs.t.vars.exe).parent == Path(sys.executable).parent
 
 
 def test_docker_runner_is_accepted_and_logged():
-    ex = run_flow(f"""
-        tasks:
-          - id: t
-            type: {PY}
-            containerImage: python:3.12-slim
-            warningOnStdErr: false
-            taskRunner:
-              type: io.kestra.plugin.scripts.runner.docker.Docker
-              pullPolicy: NEVER
-              memory: {{memory: 512MB}}
-            script: print("ok")
-    """)
+    ex = run_fixture("valid/scripts/docker_runner.yaml")
     assert ex.state == "SUCCESS", ex.logs
     assert logs(ex, "t", "INFO") == ["ran locally: Docker task runner not used", "ok"]
 
@@ -302,36 +161,15 @@ def test_dependency_that_cannot_be_installed_fails_clearly(isolated_home):
 
 
 def test_script_text_kestra_uri_is_replaced_by_a_local_copy():
-    ex = run_flow(f"""
-        tasks:
-          - id: w
-            type: {WRITE}
-            content: '{{"k": 1}}'
-            extension: .json
-          - id: t
-            type: {PY}
-            script: |
-              import json, os
-              path = "{{{{ outputs.w.uri }}}}"
-              print(os.path.dirname(path) == os.getcwd(), json.load(open(path))["k"])
-    """)
+    ex = run_fixture("valid/scripts/kestra_uri_in_script.yaml")
     assert ex.state == "SUCCESS", ex.logs
     assert logs(ex, "t", "INFO") == ["True 1"]
-    assert json.loads(storage.to_path(ex.outputs.w.uri).read_text()) == {"k": 1}
+    assert json.loads(internal_storage.to_path(ex.outputs.w.uri).read_text()) == {"k": 1}
 
 
 def test_dependencies_install_once_into_a_cached_env(isolated_home):
     # pyyaml is installed in the kernel: the env sees it, so pip needs no network.
-    body = f"""
-        tasks:
-          - id: t
-            type: {PY}
-            dependencies: [pyyaml]
-            script: |
-              import sys, yaml
-              print(sys.prefix)
-    """
-    first, second = run_flow(body), run_flow(body)
+    first, second = run_fixture("valid/scripts/cached_env.yaml"), run_fixture("valid/scripts/cached_env.yaml")
     assert first.state == second.state == "SUCCESS", first.logs
     prefix = Path(logs(first, "t", "INFO")[-1])
     assert prefix.parent == isolated_home / "envs" and logs(second, "t", "INFO")[-1] == str(prefix)

@@ -4,85 +4,34 @@ from __future__ import annotations
 
 import pytest
 
-from nb_orchestra import storage
+from nb_orchestra import internal_storage
 from nb_orchestra.plugins.base import TaskFailure
 from nb_orchestra.plugins.core.storage import parse_bytes
 
-from .conftest import run_flow
-
-NS = "io.kestra.plugin.core.storage"
+from .conftest import run_fixture, run_flow
 
 
 def text(uri: str) -> str:
-    return storage.to_path(uri).read_text(encoding="utf-8")
+    return internal_storage.to_path(uri).read_text(encoding="utf-8")
 
 
 def test_write_size_delete_round_trip():
-    ex = run_flow(f"""
-        tasks:
-          - id: w
-            type: {NS}.Write
-            content: "héllo {{{{ flow.id }}}}"
-            extension: .txt
-          - id: size
-            type: {NS}.Size
-            uri: "{{{{ outputs.w.uri }}}}"
-          - id: del
-            type: {NS}.Delete
-            uri: "{{{{ outputs.w.uri }}}}"
-          - id: again
-            type: {NS}.Delete
-            uri: "{{{{ outputs.w.uri }}}}"
-          - id: strict
-            type: {NS}.Delete
-            uri: "{{{{ outputs.w.uri }}}}"
-            errorOnMissing: true
-    """)
+    ex = run_fixture("valid/storage_tasks/write_size_delete.yaml")
     uri = ex.outputs.w.uri
     assert uri.startswith("kestra:///tests/test/executions/") and uri.endswith(".txt")
     assert ex.outputs.size.size == len("héllo test".encode())
     assert ex.outputs["del"] == {"uri": uri, "deleted": True}
     assert ex.outputs.again == {"uri": uri, "deleted": False}
-    assert not storage.to_path(uri).exists()
+    assert not internal_storage.to_path(uri).exists()
     assert ex.state == "FAILED"
     assert next(r for r in ex.taskruns if r.task_id == "strict").message == f"Unable to find file '{uri}'"
 
 
 def test_concat_list_and_json_string_with_separator():
-    ex = run_flow(f"""
-        tasks:
-          - id: a
-            type: {NS}.Write
-            content: "A"
-          - id: b
-            type: {NS}.Write
-            content: "B"
-          - id: list
-            type: {NS}.Concat
-            files: ["{{{{ outputs.a.uri }}}}", "{{{{ outputs.b.uri }}}}"]
-          - id: json
-            type: {NS}.Concat
-            files: '["{{{{ outputs.b.uri }}}}", "{{{{ outputs.a.uri }}}}"]'
-            separator: "|"
-            extension: .csv
-    """)
+    ex = run_fixture("valid/storage_tasks/concat.yaml")
     assert ex.state == "SUCCESS", ex.logs
     assert text(ex.outputs.list.uri) == "AB" and ex.outputs.list.uri.endswith(".tmp")
     assert text(ex.outputs.json.uri) == "B|A|" and ex.outputs.json.uri.endswith(".csv")
-
-
-def split_flow(option: str) -> str:
-    return f"""
-        tasks:
-          - id: w
-            type: {NS}.Write
-            content: "a1\\nb2\\na3\\nb4\\nc5\\n"
-            extension: .csv
-          - id: s
-            type: {NS}.Split
-            from: "{{{{ outputs.w.uri }}}}"
-            {option}
-    """
 
 
 @pytest.mark.parametrize("option, parts", [
@@ -93,7 +42,7 @@ def split_flow(option: str) -> str:
     ("regexPattern: '^([ab])'", ["a1\na3\n", "b2\nb4\n"]),
 ])
 def test_split(option, parts):
-    ex = run_flow(split_flow(option))
+    ex = run_fixture("valid/storage_tasks/split.yaml", values={"option": option})
     assert ex.state == "SUCCESS", ex.logs
     uris = ex.outputs.s.uris
     assert [text(u) for u in uris] == parts
@@ -101,7 +50,7 @@ def test_split(option, parts):
 
 
 def test_split_needs_a_way_to_split():
-    ex = run_flow(split_flow(""))
+    ex = run_fixture("valid/storage_tasks/split.yaml", values={"option": ""})
     assert ex.state == "FAILED"
     assert next(r for r in ex.taskruns if r.task_id == "s").message.startswith("Invalid configuration")
 
@@ -114,22 +63,11 @@ def test_parse_bytes():
 
 
 def test_purge_current_execution_files_deletes_them_and_lists_uris():
-    ex = run_flow(f"""
-        tasks:
-          - id: w
-            type: {NS}.Write
-            content: "data"
-          - id: sh
-            type: io.kestra.plugin.scripts.shell.Commands
-            outputFiles: [out.txt]
-            commands: ["echo hi > out.txt"]
-          - id: purge
-            type: {NS}.PurgeCurrentExecutionFiles
-    """)
+    ex = run_fixture("valid/storage_tasks/purge_current_execution_files.yaml")
     assert ex.state == "SUCCESS", ex.logs
     created = [ex.outputs.w.uri, ex.outputs.sh.outputFiles["out.txt"]]
     assert sorted(ex.outputs.purge.uris) == sorted(created)
-    assert not any(storage.to_path(u).exists() for u in created)
+    assert not any(internal_storage.to_path(u).exists() for u in created)
 
 
 def test_purge_with_no_files_succeeds():
@@ -142,19 +80,7 @@ def test_purge_with_no_files_succeeds():
 
 
 def test_read_function_reads_a_stored_file_in_an_expression():
-    ex = run_flow("""
-        tasks:
-          - id: w
-            type: io.kestra.plugin.core.storage.Write
-            content: "hello from storage"
-            extension: .txt
-          - id: r
-            type: io.kestra.plugin.core.debug.Return
-            format: "{{ read(outputs.w.uri) | upper }}"
-          - id: missing
-            type: io.kestra.plugin.core.debug.Return
-            format: "{{ read('kestra:///tests/nowhere.txt') }}"
-    """)
+    ex = run_fixture("valid/storage_tasks/read_function.yaml")
     assert ex.outputs.r.value == "HELLO FROM STORAGE"
     assert ex.taskrun("missing").message == ("property 'format': Error in the expression "
                                              "`{{ read('kestra:///tests/nowhere.txt') }}` at line 1: "

@@ -22,21 +22,17 @@ import pytest
 
 import nb_orchestra
 from nb_orchestra.config import settings
-from nb_orchestra.kv import KVExpiredError, KVStoreError
+from nb_orchestra.errors import KVExpiredError, KVStoreError
 from nb_orchestra.store import ExecutionNotFoundError, close_store, get_store, open_store, recorder, schema
 from nb_orchestra.store.base import HOST
 from nb_orchestra.store.kv import StoreKV
 from nb_orchestra.store.orphans import owner_gone
 from nb_orchestra.store.triggers import StoreTriggerState
 
-from .conftest import flow_text, run_flow
+from .conftest import flow_text, load_fixture, run_fixture, run_flow
 
 LOG = "io.kestra.plugin.core.log.Log"
-RETURN = "io.kestra.plugin.core.debug.Return"
 FAIL = "io.kestra.plugin.core.execution.Fail"
-SLEEP = "io.kestra.plugin.core.flow.Sleep"
-FOREACH = "io.kestra.plugin.core.flow.ForEach"
-CODE = "io.nb_orchestra.python.Code"
 CALL = "io.nb_orchestra.python.Call"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,48 +70,7 @@ def child_env() -> dict[str, str]:
 
 
 def test_execution_reads_back_from_a_new_store():
-    ex = run_flow(f"""
-        inputs:
-          - id: n
-            type: INT
-          - id: day
-            type: DATE
-        labels:
-          team: data
-        tasks:
-          - id: typed
-            type: {CODE}
-            code: |
-              import datetime, decimal
-              {{"n": inputs["n"], "list": [1, "two", 3.5], "day": inputs["day"],
-               "at": datetime.datetime(2024, 1, 2, 3, 4, tzinfo=datetime.timezone.utc),
-               "wait": datetime.timedelta(minutes=5), "price": decimal.Decimal("1.10"), "nothing": None}}
-          - id: outer
-            type: {FOREACH}
-            values: ["a", "b"]
-            tasks:
-              - id: inner
-                type: {FOREACH}
-                values: [1, 2]
-                tasks:
-                  - id: ret
-                    type: {RETURN}
-                    format: "{{{{ parent.taskrun.value }}}}{{{{ taskrun.value }}}}"
-          - id: flaky
-            type: {FAIL}
-            allowFailure: true
-            retry:
-              type: constant
-              interval: PT0.01S
-              maxAttempts: 2
-          - id: hello
-            type: {LOG}
-            message: "n is {{{{ inputs.n }}}}"
-        outputs:
-          - id: answer
-            type: INT
-            value: "{{{{ inputs.n + 1 }}}}"
-    """, inputs={"n": 41, "day": "2024-05-06"}, labels={"run": "one"},
+    ex = run_fixture("valid/store/reads_back.yaml", inputs={"n": 41, "day": "2024-05-06"}, labels={"run": "one"},
         trigger={"date": datetime(2019, 1, 1, 9, tzinfo=timezone.utc), "id": "daily"})
     assert ex.state == "WARNING"
     stored = reopen().execution(ex.id)
@@ -189,22 +144,13 @@ def test_filters_and_newest_first():
     assert len(store.executions(limit=2)) == 2
     later = ids[("company", "ok")].start_date
     assert {e.id for e in store.executions(since=later)} == {ids[("company", "ok")].id, ids[("other", "ok")].id}
-    assert [e.id for e in nb_orchestra.store.executions(flow_id="bad")] == [ids[("company.team", "bad")].id]
+    assert [e.id for e in nb_orchestra.executions(flow_id="bad")] == [ids[("company.team", "bad")].id]
 
 
 def test_ten_thousand_task_runs_cost_few_transactions():
     store = get_store()
     before = store.transactions
-    ex = run_flow(f"""
-        tasks:
-          - id: each
-            type: {FOREACH}
-            values: "{{{{ range(0, 9999) }}}}"
-            tasks:
-              - id: ret
-                type: {RETURN}
-                format: "{{{{ taskrun.value }}}}-x"
-    """)
+    ex = run_fixture("valid/store/ten_thousand_task_runs.yaml")
     recorder.flush()
     assert ex.state == "SUCCESS" and len(ex.taskruns) == 10_001
     assert store.transactions - before < 50, store.transactions - before
@@ -303,19 +249,7 @@ def test_dataframe_output_is_parquet():
 def test_secrets_are_masked_at_rest():
     nb_orchestra.set_secret("TOKEN", "s3cr3t-value")
     try:
-        ex = run_flow(f"""
-            tasks:
-              - id: ret
-                type: {RETURN}
-                format: "token={{{{ secret('TOKEN') }}}}"
-              - id: say
-                type: {LOG}
-                message: "{{{{ outputs.ret.value }}}}"
-            outputs:
-              - id: leaked
-                type: STRING
-                value: "{{{{ outputs.ret.value }}}}"
-        """)
+        ex = run_fixture("valid/store/secrets_at_rest.yaml")
     finally:
         nb_orchestra.set_secret("TOKEN", None)
     assert ex.outputs.ret.value == "token=s3cr3t-value"  # in memory the flow sees it
@@ -335,22 +269,13 @@ def test_secrets_are_masked_at_rest():
 
 # -- crash safety --------------------------------------------------------------------------------------
 
-SLEEPER = textwrap.dedent(f"""
+SLEEPER = textwrap.dedent("""
     import nb_orchestra
     from nb_orchestra.store import recorder
     recorder.start_recording()
     nb_orchestra.run('''
-    id: sleeper
-    namespace: tests
-    tasks:
-      - id: hello
-        type: {LOG}
-        message: started
-      - id: nap
-        type: {SLEEP}
-        duration: PT60S
-    ''')
-""")
+    {text}''')
+""").replace("{text}", load_fixture("valid/store/sleeper.yaml"))
 
 
 def test_kill_minus_9_leaves_no_running_execution():
@@ -403,20 +328,7 @@ WRITER = textwrap.dedent("""
         assert ex.state == "SUCCESS", ex.state
     recorder.flush()
 """)
-WRITER_FLOW = f"""id: busy
-namespace: tests
-tasks:
-  - id: first
-    type: {LOG}
-    message: one
-  - id: each
-    type: {FOREACH}
-    values: [1, 2, 3]
-    tasks:
-      - id: say
-        type: {LOG}
-        message: "{{{{ taskrun.value }}}}"
-"""
+WRITER_FLOW = load_fixture("valid/store/busy.yaml")
 
 
 def test_concurrent_writers_lose_nothing():

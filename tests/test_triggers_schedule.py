@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from nb_orchestra.errors import UserError
-from nb_orchestra.triggers import FakeClock, ScheduleTrigger, check_trigger
+from nb_orchestra.model.triggers import ScheduleTrigger, check_trigger
+from nb_orchestra.triggers import FakeClock
 
 SCHEDULE = "io.kestra.plugin.core.trigger.Schedule"
 

@@ -1,4 +1,4 @@
-"""What a task sees while it runs: its rendered properties, a logger, cancellation.
+"""The engine's side of the plugin contract: ``RunContext`` implements ``plugins.base.TaskContext``.
 
 Properties are rendered lazily, when the task asks for them, against the
 expression variables of its task run, exactly as Kestra renders them when
@@ -11,33 +11,40 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 from .. import expressions
 from ..durations import parse_duration
 from ..errors import TemplateError
-from ..plugins.base import Prop, TaskFailure
-from . import states
+from ..internal_storage import task_run_dir
+from ..kv import NamespaceKV
+from ..plugins.base import LEVELS, Prop, TaskCancelled, TaskFailure
+from ..records import states
+from ..records.execution import ExecutionRecord, TaskRun
 
 if TYPE_CHECKING:
     from ..model.flow import Task
-    from .execution import Execution, TaskRun
+    from .execution import Execution
     from .runner import Engine
 
-LEVELS = states.LOG_LEVELS
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
 
 
-class TaskCancelled(Exception):
-    """Raised inside a task body when its run was killed or timed out."""
+class Children(Protocol):
+    """How a Subflow task's child execution is created and run (the launcher hands it to the engine)."""
+
+    def create(self, parent: ExecutionRecord, namespace: str, flow_id: str, revision: int | None,
+               inputs: Mapping[str, Any], labels: Mapping[str, str]) -> ExecutionRecord: ...
+
+    def run(self, child: ExecutionRecord, wait: bool, cancel: threading.Event) -> None: ...
 
 
-class TaskContext:
-    """Handed to ``plugin.run``/``plugin.plan``: properties, logs, waits, files."""
+class RunContext:
+    """Handed to ``plugin.run``/``plugin.plan``: properties, logs, waits, files, KV, subflows."""
 
     __slots__ = ("engine", "task", "run", "variables", "cancel", "warning", "_props")
 
-    def __init__(self, engine: "Engine", task: "Task", run: "TaskRun", variables: dict[str, Any],
+    def __init__(self, engine: "Engine", task: "Task", run: TaskRun, variables: dict[str, Any],
                  cancel: threading.Event):
         self.engine = engine
         self.task = task
@@ -79,11 +86,29 @@ class TaskContext:
         if self.cancel.wait(max(seconds, 0)):
             raise TaskCancelled()
 
+    def pause(self) -> None:
+        """PAUSED until ``Execution.resume()``; TaskCancelled when the run is killed meanwhile."""
+        self.engine.set_paused(True)
+        resume = self.execution._resume
+        while not resume.wait(0.1):
+            self.wait(0)
+        resume.clear()
+        self.engine.set_paused(False)
+
+    def kv(self, namespace: str) -> NamespaceKV:
+        return NamespaceKV(self.engine.kv, namespace)
+
+    def run_subflow(self, namespace: str, flow_id: str, revision: int | None, inputs: Mapping[str, Any],
+                    labels: Mapping[str, str], wait: bool) -> ExecutionRecord:
+        children = self.engine.children
+        child = children.create(self.execution, namespace, flow_id, revision, inputs, labels)
+        self.info(f"started subflow {namespace}.{flow_id}, execution {child.id}")
+        children.run(child, wait, self.cancel)
+        return child
+
     @property
     def storage_dir(self) -> Path:
         """Where this task run keeps the files it outputs (``kestra:///`` URIs point here)."""
-        from ..storage import task_run_dir
-
         ex = self.execution
         return task_run_dir(ex.namespace, ex.flow_id, ex.id, self.run.task_id, self.run.id)
 

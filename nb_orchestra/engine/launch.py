@@ -7,23 +7,21 @@ fails validation means no execution is created at all.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
-from .. import expressions, storage
+from .. import expressions, internal_storage, registry
 from ..config import settings
-from ..errors import UserError
+from ..errors import FlowDisabledError, SubflowDepthError, UserError
 from ..inputs import input_id, resolve_inputs
 from ..model.flow import Flow
-from . import events, resume, states
+from ..records import events, states
+from ..records.execution import ExecutionRecord
+from . import resume
 from .execution import Execution
 from .runner import Engine
-
-
-class FlowDisabledError(UserError):
-    """The flow has ``disabled: true``."""
-
 
 def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels: Mapping[str, str] | None = None,
                      trigger: dict[str, Any] | None = None, original_id: str | None = None) -> Execution:
@@ -37,6 +35,7 @@ def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels
 
     resolved = resolve_inputs(flow.inputs, inputs or {}, render=render)
     execution = Execution(flow, resolved, {**flow.labels, **(labels or {})}, trigger, original_id=original_id)
+    _hide_secret_inputs(execution)
     _store_input_files(execution)
     recent.append(execution)
     return execution
@@ -45,17 +44,31 @@ def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels
 def _store_input_files(execution: Execution) -> None:
     """FILE inputs given as local files are copied into the execution's storage and become
     ``kestra:///`` URIs, as an uploaded file does on a Kestra server."""
+    for holder, leaf in _inputs_of_type(execution, "FILE"):
+        local = holder.get(leaf)
+        if local and not str(local).startswith("kestra://"):
+            folder = settings.execution_dir(execution.namespace, execution.flow_id, execution.id) / "inputs" / leaf
+            holder[leaf] = internal_storage.put_file(Path(local), folder)
+
+
+def _hide_secret_inputs(execution: Execution) -> None:
+    """SECRET inputs are masked wherever the execution is shown or stored, as secret() values are."""
+    for holder, leaf in _inputs_of_type(execution, "SECRET"):
+        if holder.get(leaf) is not None:
+            execution.secrets.add(str(holder[leaf]))
+
+
+def _inputs_of_type(execution: Execution, input_type: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """(the map holding it, its key) of each resolved input of ``input_type`` (ids may be dotted)."""
     for declaration in execution.flow.inputs:
-        if declaration.get("type") != "FILE":
+        if declaration.get("type") != input_type:
             continue
         *parents, leaf = input_id(declaration).split(".")
         holder: Any = execution.inputs
         for part in parents:
             holder = holder.get(part) if isinstance(holder, dict) else None
-        local = holder.get(leaf) if isinstance(holder, dict) else None
-        if local and not str(local).startswith("kestra://"):
-            folder = settings.execution_dir(execution.namespace, execution.flow_id, execution.id) / "inputs" / leaf
-            holder[leaf] = storage.put_file(Path(local), folder)
+        if isinstance(holder, dict):
+            yield holder, leaf
 
 
 # Executions created in this process, newest last (front ends list and look them up).
@@ -70,21 +83,17 @@ def run_execution(execution: Execution, listeners: events.EventBus | None = None
     ``tick`` is called on this thread several times a second while it runs; ``reuse``
     holds the earlier task runs of a restart or a replay.
     """
-    if settings.record:
-        from ..store.recorder import start_recording
-
-        start_recording()  # every execution is kept in the store (idempotent, cheap after the first call)
     while True:
         if _slots.acquire(execution, listeners):
             try:
-                Engine(execution, listeners, parent_cancel, tick, reuse).run()
+                Engine(execution, listeners, parent_cancel, tick, reuse, children=_CHILDREN).run()
             finally:
                 _slots.release(execution)
         retry = execution.flow.retry
         if execution.state != states.FAILED or retry is None or retry.behavior != "CREATE_NEW_EXECUTION":
             return execution
         attempts = 1 + sum(1 for _ in _retried(execution))
-        if retry.next_delay(attempts, execution.end_date - execution.start_date) is None:
+        if retry.next_delay(attempts, timedelta(seconds=execution.duration)) is None:
             return execution
         execution.set_state(states.RETRIED)
         successor = Execution(execution.flow, execution.inputs, execution.labels, execution.trigger,
@@ -100,35 +109,18 @@ def restart_execution(execution: Execution, listeners: events.EventBus | None = 
     a new attempt, and what never ran runs now."""
     if execution.state not in (states.FAILED, states.KILLED):
         raise UserError(f"only a FAILED or KILLED execution can be restarted; {execution.id} is {execution.state}")
-    if not isinstance(execution, Execution):  # an earlier process's: it lives here from now on
-        execution = revive(execution)
-        recent.append(execution)
     reuse = resume.for_restart(list(execution.taskruns))
     execution.prepare_restart()
     return run_execution(execution, listeners, tick=tick, reuse=reuse)
 
 
-def revive(stored: Any) -> Execution:
-    """A live Execution from a stored one (an earlier process's), for a restart or a replay."""
-    from ..api import load_flow
-
-    if isinstance(stored, Execution):
-        return stored
-    execution = Execution(load_flow(stored.flow_source), stored.inputs, dict(stored.labels), stored.trigger,
-                          original_id=stored.original_id)
-    execution.id, execution.state = stored.id, stored.state
-    execution.start_date, execution.end_date = stored.start_date, stored.end_date
-    copies: dict[str, Any] = {}
-    for old in stored.taskruns:  # parents come before their children
-        copies[old.id] = resume.copy_run(old, copies.get(old.parent_id), keep_id=True)
-    execution.taskruns.extend(copies.values())
-    execution.outputs.update(stored.outputs)
-    execution.flow_outputs.update(stored.flow_outputs)
+def adopt(execution: Execution) -> Execution:
+    """An execution rebuilt from the store joins this process's recent executions."""
+    recent.append(execution)
     return execution
 
 
-def prepare_replay(execution: Any, from_task: str, value: str | None = None,
-                   flow: Flow | None = None) -> tuple[Execution, resume.Reuse]:
+def prepare_replay(execution: Any, from_task: str, flow: Flow, value: str | None = None) -> tuple[Execution, resume.Reuse]:
     """The new execution of a Replay, and the earlier task runs it copies (run it with ``reuse``)."""
     candidates = [run for run in execution.taskruns
                   if run.task_id == from_task and (value is None or run.value == value)]
@@ -137,18 +129,10 @@ def prepare_replay(execution: Any, from_task: str, value: str | None = None,
         what = f"`{from_task}`" + (f" with value `{value}`" if value is not None else "")
         raise UserError(f"execution {execution.id} has no task run of {what} (its task runs: {known})")
     reuse = resume.for_replay(list(execution.taskruns), candidates[0])
-    replay = Execution(flow or revive(execution).flow, execution.inputs, dict(execution.labels), execution.trigger,
+    replay = Execution(flow, execution.inputs, dict(execution.labels), execution.trigger,
                        original_id=execution.original_id)
     recent.append(replay)
     return replay, reuse
-
-
-def replay_execution(execution: Any, from_task: str, value: str | None = None, flow: Flow | None = None,
-                     listeners: events.EventBus | None = None) -> Execution:
-    """Kestra's Replay: a new execution that copies the task runs before ``from_task`` (its run for
-    loop value ``value``) and runs that task and everything after it again."""
-    replay, reuse = prepare_replay(execution, from_task, value, flow)
-    return run_execution(replay, listeners, reuse=reuse)
 
 
 def _retried(execution: Execution):
@@ -207,6 +191,37 @@ class _FlowSlots:
         with self._cond:
             self._running[execution.flow.key] -= 1
             self._cond.notify_all()
+
+
+class _Children:
+    """How a Subflow task's child execution is created and run: the engine is handed this."""
+
+    @staticmethod
+    def create(parent: ExecutionRecord, namespace: str, flow_id: str, revision: int | None,
+               inputs: Mapping[str, Any], labels: Mapping[str, str]) -> Execution:
+        ancestry = (*parent.ancestry, f"{parent.namespace}.{parent.flow_id}")
+        if len(ancestry) >= settings.max_subflow_depth:
+            chain = " -> ".join((*ancestry, f"{namespace}.{flow_id}"))
+            raise SubflowDepthError(f"subflows nest deeper than {settings.max_subflow_depth} levels ({chain}); "
+                                    "raise nb_orchestra.configure(max_subflow_depth=...) if that is intended")
+        trigger = {"executionId": parent.id, "namespace": parent.namespace,
+                   "flowId": parent.flow_id, "flowRevision": parent.revision}
+        child = create_execution(registry.find_flow(namespace, flow_id, revision), inputs, labels=labels,
+                                 trigger=trigger)
+        child.ancestry = ancestry
+        child.secrets.update(parent.secrets.values())  # what the parent hides, its child hides too
+        return child
+
+    @staticmethod
+    def run(child: ExecutionRecord, wait: bool, cancel: threading.Event) -> None:
+        assert isinstance(child, Execution)
+        if wait:
+            run_execution(child, parent_cancel=cancel)
+        else:
+            run_in_background(child)
+
+
+_CHILDREN = _Children()
 
 
 def _set_state(execution: Execution, state: str, listeners: events.EventBus | None) -> None:

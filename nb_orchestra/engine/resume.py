@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from . import states
-from .execution import Attempt, TaskRun
+from ..records import states
+from ..records.execution import Attempt, TaskRun
 
 Key = tuple  # (task id, loop values from the outermost)
 

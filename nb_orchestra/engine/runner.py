@@ -30,10 +30,13 @@ from typing import Any, Callable, Sequence
 from .. import expressions
 from ..config import settings
 from ..errors import UserError
-from ..plugins.base import ExitExecution, Group, TaskFailure
-from . import events, resume, states
-from .context import LEVEL_RANK, TaskCancelled, TaskContext, execution_variables
-from .execution import Attempt, AttrDict, Execution, LogRecord, TaskRun, now
+from ..records import events, states
+from . import resume
+from ..plugins.base import ExitExecution, Group, TaskCancelled, TaskFailure
+from ..store.kv import StoreKV
+from .context import LEVEL_RANK, Children, RunContext, execution_variables
+from ..records.execution import Attempt, AttrDict, LogRecord, TaskRun, now
+from .execution import Execution
 from .runtime import Runtime
 
 WAIT_SLICE = 0.1  # seconds the coordinator blocks at most before checking interrupts and kills
@@ -83,11 +86,13 @@ class Engine:
 
     def __init__(self, execution: Execution, listeners: events.EventBus | None = None,
                  parent_cancel: threading.Event | None = None, tick: Callable[[], None] | None = None,
-                 reuse: "resume.Reuse | None" = None):
+                 reuse: "resume.Reuse | None" = None, *, children: Children):
         self.execution = execution
         self.flow = execution.flow
         self.listeners = listeners or events.EventBus()
-        self.runtime = Runtime(execution.secrets, execution.logs)
+        self.kv = StoreKV()
+        self.children = children  # how Subflow tasks start child executions
+        self.runtime = Runtime(self.kv, execution.secrets, execution.logs)
         self._parent_cancel = parent_cancel
         # Called on the coordinator's thread at least every WAIT_SLICE: a front end on the
         # kernel's main thread redraws from there (output from other threads is unreliable).
@@ -132,8 +137,9 @@ class Engine:
         """Record a log line of a task run (or of the execution when ``run`` is None)."""
         if task is not None and task.log_level and LEVEL_RANK.get(level, 2) < LEVEL_RANK[task.log_level]:
             return
-        record = LogRecord(run.task_id if run else None, run.id if run else None,
-                           run.value if run else None, level, self.runtime.mask(message))
+        value = self.runtime.mask(run.value) if run is not None and run.value is not None else None
+        record = LogRecord(run.task_id if run else None, run.id if run else None, value, level,
+                           self.runtime.mask(message))
         self.execution.logs.append(record)
         if events.bus or self.listeners:
             self._publish(events.LogEmitted(self.execution, record))
@@ -253,11 +259,11 @@ class Engine:
 
     def _start_task(self, block: _Block, task: Any) -> None:
         parent = block.scope.owner
-        earlier = self._earlier_run(task, parent, block)
-        if earlier is not None and block.phase == MAIN and self._reuse.keep(earlier):
-            self._adopt(block, earlier, parent)
+        reuse, earlier = self._reuse, self._earlier_run(task, parent, block)
+        if reuse is not None and earlier is not None and block.phase == MAIN and reuse.keep(earlier):
+            self._adopt(reuse, block, earlier, parent)
             return
-        if earlier is not None and self._reuse.same_objects:  # restart: a new attempt of the same run
+        if reuse is not None and earlier is not None and reuse.same_objects:  # restart: a new attempt of the same run
             run = earlier
             run.end_date, run.message = None, None
         else:
@@ -288,23 +294,23 @@ class Engine:
         path = parent.path if parent is not None else ()
         return self._reuse.find(task.id, path + (block.value,) if block.value is not None else path)
 
-    def _adopt(self, block: _Block, earlier: Any, parent: TaskRun | None) -> None:
+    def _adopt(self, reuse: resume.Reuse, block: _Block, earlier: Any, parent: TaskRun | None) -> None:
         """Keep an earlier run (and everything under it) instead of running the task again."""
-        run = earlier if self._reuse.same_objects else resume.copy_run(earlier, parent)
-        self._keep_subtree(earlier, run)
+        run = earlier if reuse.same_objects else resume.copy_run(earlier, parent)
+        self._keep_subtree(reuse, earlier, run)
         self._blocks[run.id] = block
         self._todo.append((self._after_run, run))
 
-    def _keep_subtree(self, earlier: Any, run: TaskRun) -> None:
+    def _keep_subtree(self, reuse: resume.Reuse, earlier: Any, run: TaskRun) -> None:
         self.execution.taskruns.append(run)
         if run.outputs:
             self._record_outputs(run, dict(run.outputs))
         self._set_run_state(run, run.state)
-        for child in self._reuse.children.get(earlier.id, []):
-            self._keep_subtree(child, child if self._reuse.same_objects else resume.copy_run(child, run))
+        for child in reuse.children.get(earlier.id, []):
+            self._keep_subtree(reuse, child, child if reuse.same_objects else resume.copy_run(child, run))
 
     def _start_flowable(self, run: TaskRun, task: Any, variables: dict[str, Any]) -> None:
-        ctx = TaskContext(self, task, run, variables, self._cancel_of(run))
+        ctx = RunContext(self, task, run, variables, self._cancel_of(run))
         try:
             plan = task.plugin.plan(ctx)
         except (UserError, TaskFailure, ValueError) as exc:
@@ -321,6 +327,7 @@ class Engine:
         self._advance(scope)
 
     def _flowable_done(self, scope: _Scope) -> None:
+        assert scope.owner is not None  # only the root scope has none, and it ends with _main_done
         self._finish_run(scope.owner, scope.state)
 
     def _start_attempt(self, args: tuple) -> None:
@@ -333,7 +340,7 @@ class Engine:
             self._set_run_state(run, states.RUNNING)
         variables["taskrun"]["attemptsCount"] = len(run.attempts) - 1
         cancel = self._cancel_of(run, fresh=True)
-        ctx = TaskContext(self, task, run, variables, cancel)
+        ctx = RunContext(self, task, run, variables, cancel)
         if task.plugin.blocking or task.timeout is not None:
             self._in_flight += 1
             self._executor().submit(self._call_on_worker, run, task, attempt, ctx)
@@ -342,10 +349,10 @@ class Engine:
         else:
             self._attempt_done(run, task, attempt, self._call(ctx))
 
-    def _call_on_worker(self, run: TaskRun, task: Any, attempt: Attempt, ctx: TaskContext) -> None:
+    def _call_on_worker(self, run: TaskRun, task: Any, attempt: Attempt, ctx: RunContext) -> None:
         self._completions.put((run, task, attempt, self._call(ctx)))
 
-    def _call(self, ctx: TaskContext) -> tuple:
+    def _call(self, ctx: RunContext) -> tuple:
         """Run a task body; returns ("ok", outputs, warning) | ("failed", message, outputs) | ..."""
         try:
             return ("ok", ctx.task.plugin.run(ctx), ctx.warning)
@@ -579,7 +586,7 @@ class Engine:
         if run.parent is not None:
             taskrun["parentId"] = run.parent.id
             parents = []
-            parent = run.parent
+            parent: TaskRun | None = run.parent
             while parent is not None:
                 entry: dict[str, Any] = {"taskrun": {"id": parent.id}, "outputs": parent.outputs or {}}
                 if parent.value is not None:

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Any, Iterable
+from typing import Any
 
-from .. import secrets, storage
-from ..errors import TemplateError
-from ..kv import kv_store
-
-MASK = "******"
-
+from .. import internal_storage, secrets
+from ..errors import SecretError, TemplateError
+from ..secrets import SecretValues, mask
+from ..kv import KVStore
 
 class Runtime:
     """The ``ExpressionRuntime`` of one execution."""
 
-    def __init__(self, secrets: set[str] | None = None, logs: list[Any] | None = None) -> None:
+    def __init__(self, kv: KVStore, secrets: SecretValues | None = None, logs: list[Any] | None = None) -> None:
+        self._kv = kv
         # Secret values read so far: shared with the execution, which masks them too.
-        self._secrets: set[str] = secrets if secrets is not None else set()
+        self._secrets = secrets if secrets is not None else SecretValues()
         self._logs = logs if logs is not None else []  # the execution's log records
 
     @staticmethod
@@ -28,8 +26,7 @@ class Runtime:
 
     def kv(self, namespace: str, key: str, error_on_missing: bool, inherit: bool = False) -> Any:
         """``inherit``: no namespace was named, so parent namespaces are searched too (Kestra >= 0.22)."""
-        store = kv_store()
-        found, value = store.get_inherited(namespace, key) if inherit else store.get(namespace, key)
+        found, value = self._kv.get_inherited(namespace, key) if inherit else self._kv.get(namespace, key)
         if not found and error_on_missing:
             raise TemplateError(f"Cannot find the key '{key}' in the KV store of namespace '{namespace}'")
         return value
@@ -38,14 +35,14 @@ class Runtime:
         """A secret set with ``set_secret``, else Kestra's ``SECRET_<NAME>`` (base64); masked in logs."""
         try:
             value = secrets.get_secret(name)
-        except secrets.SecretError as exc:
+        except SecretError as exc:
             raise TemplateError(str(exc)) from None
         if value:
             self._secrets.add(value)
         return value
 
     def read(self, uri: str) -> str:
-        path = storage.to_path(uri)
+        path = internal_storage.to_path(uri)
         if not path.is_file():
             raise TemplateError(f"read(): no file at {uri}")
         return path.read_text(encoding="utf-8")
@@ -60,12 +57,3 @@ class Runtime:
         """Hide every secret value read so far."""
         return mask(message, self._secrets)
 
-
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with each of ``secrets`` replaced by ******, also where JSON escaped it."""
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-        escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
-        if escaped != secret:
-            text = text.replace(escaped, MASK)
-    return text

@@ -1,4 +1,4 @@
-"""Kestra date handling: Java ``DateTimeFormatter`` patterns, date conversion, date functions.
+"""Kestra date handling: Java ``DateTimeFormatter`` patterns and date conversion.
 
 Kestra's ``date``, ``dateAdd``, ``timestamp*`` filters and the ``now()`` function take Java
 patterns (``yyyy-MM-dd'T'HH:mm``), not strftime.  This module compiles such patterns (cached),
@@ -14,19 +14,13 @@ print or read names.  Fractions of seconds are kept to the microsecond (Python's
 
 from __future__ import annotations
 
-import json as json_lib
-import random
 import re
-import uuid as uuid_module
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import yaml as yaml_module
 
 UTC = ZoneInfo("UTC")
 
@@ -149,7 +143,10 @@ def _uses_text(items: tuple[Item, ...]) -> bool:
 
 def _offset_text(dt: datetime, colon: bool, zero: str | None, minutes_optional: bool = False) -> str:
     """``+HH:MM`` / ``+HHMM`` / ``+HH``; ``zero`` replaces a zero offset (``Z``) when given."""
-    seconds = int(dt.utcoffset().total_seconds())
+    offset = dt.utcoffset()
+    if offset is None:
+        raise ValueError(f"date: '{dt.isoformat()}' has no time zone offset to format")
+    seconds = int(offset.total_seconds())
     if seconds == 0 and zero is not None:
         return zero
     sign = "-" if seconds < 0 else "+"
@@ -175,8 +172,9 @@ def zone_id(tz: tzinfo | None) -> str:
 
 
 def _zone_name(dt: datetime) -> str:
-    if getattr(dt.tzinfo, "key", None):
-        return dt.tzname() or dt.tzinfo.key
+    key = getattr(dt.tzinfo, "key", None)
+    if key:
+        return dt.tzname() or key
     return offset_id(dt)
 
 
@@ -531,10 +529,10 @@ def parse_with_format(text: str, format: str, zone: tzinfo = UTC) -> datetime:
         match = _RFC_1123.fullmatch(text)
         if not match:
             raise ValueError(f"cannot parse '{text}' as an RFC 1123 date")
-        fields = {k: v for k, v in match.groupdict().items() if v is not None}
-        if fields["offset"] == "GMT":
-            fields["offset"] = "Z"
-        return _resolve(fields, zone, text)
+        rfc_fields = {k: v for k, v in match.groupdict().items() if v is not None}
+        if rfc_fields["offset"] == "GMT":
+            rfc_fields["offset"] = "Z"
+        return _resolve(rfc_fields, zone, text)
     if format in _NAMED_PRINTERS:
         return parse_iso(text, zone)
     regex, groups = _pattern_parser(NAMED_PATTERNS.get(format, format))
@@ -555,105 +553,3 @@ def _field_value(field: Field, value: str) -> str:
     if field.letter == "S":
         return value[:6]
     return value
-
-
-# ---------------------------------------------------------------------------------------------
-# Global functions
-
-def now(format: str = "iso", timeZone: str | None = None, locale: str | None = None) -> str:  # noqa: N803
-    """``now()``: the current time, already formatted (ISO with microseconds by default)."""
-    return format_datetime(datetime.now(timezone.utc), format, timeZone, locale)
-
-
-def from_json(json: Any = None) -> Any:
-    """``fromJson(json)``: parse JSON text; None gives None."""
-    if json is None:
-        return None
-    if not isinstance(json, str):
-        raise ValueError("The 'fromJson' function expects an argument 'json' with type string.")
-    try:
-        return json_lib.loads(json)
-    except json_lib.JSONDecodeError as error:
-        raise ValueError(f"Invalid json: {error}") from None
-
-
-def from_yaml(yaml: Any) -> Any:
-    """``yaml(yaml)``: parse YAML text (safe loader)."""
-    if not isinstance(yaml, str):
-        raise ValueError("The 'yaml' function expects an argument 'yaml' with type string.")
-    try:
-        return yaml_module.safe_load(yaml)
-    except yaml_module.YAMLError as error:
-        raise ValueError(f"Invalid yaml: {error}") from None
-
-
-def new_uuid() -> str:
-    """``uuid()``: a random UUID text."""
-    return str(uuid_module.uuid4())
-
-
-def random_int(lower: int, upper: int) -> int:
-    """``randomInt(lower, upper)``: a random integer, lower inclusive, upper exclusive."""
-    for name, value in (("lower", lower), ("upper", upper)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"randomInt: the argument '{name}' must be an integer")
-    if upper < lower:
-        raise ValueError("randomInt: upper is less than lower")
-    return lower + int(random.random() * (upper - lower))
-
-
-def range_function(start: Any, end: Any, increment: int = 1) -> list:
-    """``range(start, end, increment=1)``: numbers or single characters, ``end`` included."""
-    if isinstance(increment, bool) or not isinstance(increment, (int, float)):
-        raise ValueError(f"range: the increment must be a number, not '{increment}'")
-    step = int(increment)
-    if step == 0:
-        raise ValueError("range: the increment must be different from 0")
-    if _is_number(start) and _is_number(end):
-        low, high = int(start), int(end)
-        return list(range(low, high + (1 if step > 0 else -1), step))
-    if isinstance(start, str) and isinstance(end, str) and len(start) == len(end) == 1:
-        codes = range(ord(start), ord(end) + (1 if step > 0 else -1), step)
-        return [chr(code) for code in codes]
-    raise ValueError("range: the arguments must be numbers or strings of length 1")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
-
-
-def _extreme(name: str, args: tuple, better: Callable[[Any, Any], bool]) -> Any:
-    best = None
-    for candidate in args:
-        if best is None:
-            best = candidate
-            continue
-        try:
-            if better(candidate, best):
-                best = candidate
-        except TypeError:
-            raise ValueError(f"{name}: cannot compare '{candidate}' with '{best}'") from None
-    return best
-
-
-def max_function(*args: Any) -> Any:
-    """``max(a, b, ...)``: the largest argument (None when called without arguments)."""
-    return _extreme("max", args, lambda a, b: a > b)
-
-
-def min_function(*args: Any) -> Any:
-    """``min(a, b, ...)``: the smallest argument (None when called without arguments)."""
-    return _extreme("min", args, lambda a, b: a < b)
-
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "now": now,
-    "fromJson": from_json,
-    "json": from_json,
-    "yaml": from_yaml,
-    "uuid": new_uuid,
-    "randomInt": random_int,
-    "range": range_function,
-    "max": max_function,
-    "min": min_function,
-}

@@ -84,7 +84,7 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
         if isinstance(obj, (list, tuple)) and isinstance(argument, int):
             if 0 <= argument < len(obj):
                 return obj[argument]
-            return self.undefined(obj=obj, name=argument)
+            return self.undefined(obj=obj, name=str(argument))
         return super().getitem(obj, argument)
 
     def render_source(self, source: str, variables: Mapping[str, Any]) -> str:
@@ -95,7 +95,7 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
 
 
 def _build_environment() -> PebbleEnvironment:
-    from nb_orchestra.expressions import dates, filters  # Kestra's filters and pure functions
+    from nb_orchestra.expressions import filters  # Kestra's filters
 
     env = PebbleEnvironment(
         undefined=PebbleUndefined,
@@ -105,7 +105,6 @@ def _build_environment() -> PebbleEnvironment:
         auto_reload=False,
     )
     env.globals.clear()  # drops range, dict, lipsum, cycler, joiner, namespace
-    env.globals.update(dates.FUNCTIONS)
     env.globals.update(functions.FUNCTIONS)
     env.filters.update(filters.FILTERS)
     env.filters.update(OPERATOR_FILTERS)

@@ -20,7 +20,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from jinja2 import Undefined
@@ -318,24 +318,30 @@ def split(value: Any, delimiter: str, limit: int | None = None) -> list[str] | N
 _JAVA_GROUP = re.compile(r"\\(.)|\$(\d)|\$\{(\w+)\}|(\$)", re.DOTALL)
 
 
+class _GroupRef(NamedTuple):
+    """A ``$1`` or ``${name}`` of a replacement: the group's number or name."""
+
+    group: int | str
+
+
 def _java_replacement(replacement: str) -> Callable[[re.Match[str]], str]:
     """A Java ``replaceAll`` replacement (``$1``, ``${name}``, ``\\$``) as a match -> text function."""
-    parts: list[tuple[bool, str | int]] = []  # (is a group reference, literal text or group)
+    parts: list[str | _GroupRef] = []  # literal text or group reference
     position = 0
     for token in _JAVA_GROUP.finditer(replacement):
-        parts.append((False, replacement[position:token.start()]))
+        parts.append(replacement[position:token.start()])
         escaped, group_number, group_name, lone_dollar = token.groups()
         if lone_dollar:
             raise ValueError(f"replace: illegal group reference in '{replacement}'")
         if escaped is not None:
-            parts.append((False, escaped))
+            parts.append(escaped)
         else:
-            parts.append((True, int(group_number) if group_number else group_name))
+            parts.append(_GroupRef(int(group_number) if group_number else group_name))
         position = token.end()
-    parts.append((False, replacement[position:]))
+    parts.append(replacement[position:])
 
     def expand(match: re.Match[str]) -> str:
-        return "".join((match.group(ref) or "") if is_group else ref for is_group, ref in parts)
+        return "".join(part if isinstance(part, str) else (match.group(part.group) or "") for part in parts)
 
     return expand
 
@@ -772,10 +778,27 @@ def jq(value: Any, expression: str) -> list | None:
     except ImportError:
         raise ValueError("jq: the jq package is not installed; pip install 'nb-orchestra[jq]'") from None
     text = value if isinstance(value, str) else to_json(value)
+    program = _need_str("jq", expression)
+    refused = _JQ_REFUSED.search(_JQ_STRING.sub('""', program))
+    if refused:
+        raise ValueError(f"jq: '{refused.group()}' is not available in expressions (no environment, "
+                         "files or further inputs)")
     try:
-        return jq_module.compile(_need_str("jq", expression)).input_text(text).all()
+        return jq_module.compile(_JQ_SANDBOX.format(program=program)).input_text(text).all()
     except ValueError as error:
         raise ValueError(f"jq: cannot apply '{expression}' to {text[:200]}: {error}") from None
+
+
+# jq reads the process environment ($ENV, env), further inputs and module files: none of that is
+# for templates (the environment holds store passwords and cloud credentials; ``envs`` exposes
+# only ENV_ variables). Refusing the words gives a clear message; the wrapper still shadows them,
+# for the forms the check cannot see (inside string interpolation), and leaves no room for
+# import/include directives, which must open a program.
+_JQ_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JQ_REFUSED = re.compile(r"\$ENV\b|\$__loc__|(?<![\w$.])(?:env|input|inputs|input_filename|import|include)\b")
+_JQ_SANDBOX = ('def env: error("env is not available"); def input: error("input is not available"); '
+               'def inputs: error("inputs is not available"); def input_filename: null; '
+               '{{}} as $ENV | ({program})')
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-"""Kestra functions that need the render context: render, renderOnce, kv, secret, read, errorLogs.
+"""Kestra's global functions, callable from templates.
 
+Pure ones: now, fromJson (alias json), yaml, uuid, randomInt, range, max, min.
+Those that need the render context: render, renderOnce, kv, secret, read, errorLogs.
 They reach the running flow through ``context["_runtime"]`` (an
 :class:`~nb_orchestra.expressions.ExpressionRuntime`), which templates cannot
 name themselves.
@@ -7,15 +9,23 @@ name themselves.
 
 from __future__ import annotations
 
+import json as json_lib
+import random
 import re
+import uuid as uuid_module
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
+import yaml as yaml_module
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from nb_orchestra.errors import TemplateError
+from nb_orchestra.errors import SecretError, TemplateError
+from nb_orchestra.expressions.dates import format_datetime
 from nb_orchestra.expressions.operators import require
+from nb_orchestra.expressions.pebble import RESERVED_NAMES
 
 MAX_RENDERING_PASSES = 100
 _RAW_BLOCK = re.compile(r"\{%-?\s*(raw|verbatim)\s*-?%\}(.*?)\{%-?\s*end\1\s*-?%\}", re.DOTALL)
@@ -32,8 +42,8 @@ def render(context: Context, value: Any, recursive: bool = True, _nbo_scope: Map
     """
     require(value)
     variables = context.get_all()
-    if _nbo_scope:
-        variables = {**variables, **_nbo_scope}
+    if _nbo_scope:  # loop variables only: a template must not replace the runtime behind kv() or secret()
+        variables = {**variables, **{k: v for k, v in _nbo_scope.items() if k not in RESERVED_NAMES}}
     return _render_value(value, lambda text: _render_text(context, text, variables, recursive))
 
 
@@ -54,7 +64,11 @@ def _render_value(value: Any, render_text: Callable[[str], str]) -> Any:
 
 
 def _render_text(context: Context, text: str, variables: Mapping[str, Any], recursive: bool) -> str:
+    from nb_orchestra.expressions.environment import PebbleEnvironment  # that module imports this one
+
     environment = context.environment
+    if not isinstance(environment, PebbleEnvironment):
+        raise TemplateError("render() needs nb_orchestra's Pebble environment")
     if not recursive:
         return environment.render_source(text, variables)
     current = text
@@ -115,7 +129,7 @@ def secret(context: Context, name: Any) -> str:
 
     try:
         return secrets.get_secret(str(name))
-    except secrets.SecretError as exc:
+    except SecretError as exc:
         raise TemplateError(str(exc)) from None
 
 
@@ -132,7 +146,105 @@ def error_logs(context: Context) -> list[dict[str, Any]]:
     return _runtime(context, "errorLogs").error_logs()
 
 
+# ---------------------------------------------------------------------------------------------
+# Pure functions
+
+def now(format: str = "iso", timeZone: str | None = None, locale: str | None = None) -> str:  # noqa: N803
+    """``now()``: the current time, already formatted (ISO with microseconds by default)."""
+    return format_datetime(datetime.now(timezone.utc), format, timeZone, locale)
+
+
+def from_json(json: Any = None) -> Any:
+    """``fromJson(json)``: parse JSON text; None gives None."""
+    if json is None:
+        return None
+    if not isinstance(json, str):
+        raise ValueError("The 'fromJson' function expects an argument 'json' with type string.")
+    try:
+        return json_lib.loads(json)
+    except json_lib.JSONDecodeError as error:
+        raise ValueError(f"Invalid json: {error}") from None
+
+
+def from_yaml(yaml: Any) -> Any:
+    """``yaml(yaml)``: parse YAML text (safe loader)."""
+    if not isinstance(yaml, str):
+        raise ValueError("The 'yaml' function expects an argument 'yaml' with type string.")
+    try:
+        return yaml_module.safe_load(yaml)
+    except yaml_module.YAMLError as error:
+        raise ValueError(f"Invalid yaml: {error}") from None
+
+
+def new_uuid() -> str:
+    """``uuid()``: a random UUID text."""
+    return str(uuid_module.uuid4())
+
+
+def random_int(lower: int, upper: int) -> int:
+    """``randomInt(lower, upper)``: a random integer, lower inclusive, upper exclusive."""
+    for name, value in (("lower", lower), ("upper", upper)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"randomInt: the argument '{name}' must be an integer")
+    if upper < lower:
+        raise ValueError("randomInt: upper is less than lower")
+    return lower + int(random.random() * (upper - lower))
+
+
+def range_function(start: Any, end: Any, increment: int = 1) -> list:
+    """``range(start, end, increment=1)``: numbers or single characters, ``end`` included."""
+    if isinstance(increment, bool) or not isinstance(increment, (int, float)):
+        raise ValueError(f"range: the increment must be a number, not '{increment}'")
+    step = int(increment)
+    if step == 0:
+        raise ValueError("range: the increment must be different from 0")
+    if _is_number(start) and _is_number(end):
+        low, high = int(start), int(end)
+        return list(range(low, high + (1 if step > 0 else -1), step))
+    if isinstance(start, str) and isinstance(end, str) and len(start) == len(end) == 1:
+        codes = range(ord(start), ord(end) + (1 if step > 0 else -1), step)
+        return [chr(code) for code in codes]
+    raise ValueError("range: the arguments must be numbers or strings of length 1")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _extreme(name: str, args: tuple, better: Callable[[Any, Any], bool]) -> Any:
+    best = None
+    for candidate in args:
+        if best is None:
+            best = candidate
+            continue
+        try:
+            if better(candidate, best):
+                best = candidate
+        except TypeError:
+            raise ValueError(f"{name}: cannot compare '{candidate}' with '{best}'") from None
+    return best
+
+
+def max_function(*args: Any) -> Any:
+    """``max(a, b, ...)``: the largest argument (None when called without arguments)."""
+    return _extreme("max", args, lambda a, b: a > b)
+
+
+def min_function(*args: Any) -> Any:
+    """``min(a, b, ...)``: the smallest argument (None when called without arguments)."""
+    return _extreme("min", args, lambda a, b: a < b)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "now": now,
+    "fromJson": from_json,
+    "json": from_json,
+    "yaml": from_yaml,
+    "uuid": new_uuid,
+    "randomInt": random_int,
+    "range": range_function,
+    "max": max_function,
+    "min": min_function,
     "render": render,
     "renderOnce": render_once,
     "kv": kv,

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from nb_orchestra.errors import PebbleSyntaxError
+
 # Pebble binary operators and their precedence (higher binds tighter).
 _PRECEDENCE = {
     "or": 10, "and": 15, "is": 20, "contains": 20,
@@ -45,15 +47,6 @@ _BLOCK_TAGS = {"raw": "endraw", "verbatim": "endverbatim"}
 _PASS_TAGS = {"else", "endif", "endfor", "endmacro", "endfilter", "endblock"}
 _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 _SCOPED_FUNCTIONS = {"render", "renderOnce"}
-
-
-class PebbleSyntaxError(Exception):
-    """A Pebble expression that cannot be parsed; ``tag`` is the offending tag text."""
-
-    def __init__(self, message: str, tag: str = "", line: int = 0):
-        super().__init__(message)
-        self.tag = tag
-        self.line = line
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,9 @@ def tokenize(source: str, pos: int, closers: tuple[str, ...]) -> tuple[list[Toke
     tokens: list[Token] = []
     depth: list[str] = []
     while True:
-        pos = _SPACE.match(source, pos).end()
+        space = _SPACE.match(source, pos)
+        if space is not None:  # always: `\s*` matches the empty string
+            pos = space.end()
         if not depth:
             for closer in closers:
                 if source.startswith(closer, pos):
@@ -146,7 +141,7 @@ def _string_token(source: str, pos: int) -> Token:
     the regex a ``split`` needs).
     """
     quote = source[pos]
-    parts: list[object] = []
+    parts: list[str | list[Token]] = []  # literal text and ``#{...}`` token lists
     text: list[str] = []
     i = pos + 1
     while i < len(source):
@@ -210,7 +205,7 @@ class Parser:
 
     def expect_name(self) -> str:
         token = self.peek()
-        if token is None or token.kind != "name":
+        if token is None or token.kind != "name" or not isinstance(token.value, str):
             raise PebbleSyntaxError(f"expected a name but found {self.describe()}")
         self.index += 1
         return token.value
@@ -343,9 +338,9 @@ class Parser:
         token = self.advance()
         if token.kind in ("int", "float", "str"):
             return repr(token.value)
-        if token.kind == "istr":
+        if token.kind == "istr" and isinstance(token.value, list):
             return self.interpolation(token.value)
-        if token.kind == "name":
+        if token.kind == "name" and isinstance(token.value, str):
             return self.name(token.value)
         if token.value == "(":
             inner = self.expression()
@@ -366,7 +361,7 @@ class Parser:
             return "(loop|_nbo_loop)"
         return name
 
-    def interpolation(self, parts: list[object]) -> str:
+    def interpolation(self, parts: list[str | list[Token]]) -> str:
         pieces = [repr(p) if isinstance(p, str) else Parser(p, self.loop_names).parse_all() for p in parts]
         result = "''"
         for piece in pieces:

@@ -73,6 +73,7 @@ def java_double(number: float) -> str:
         text = repr(number)
         return text if "." in text else text + ".0"
     sign, digits, exponent = Decimal(repr(number)).as_tuple()
+    assert isinstance(exponent, int)  # a letter ('n', 'N', 'F') only for NaN and infinities, returned above
     text = "".join(map(str, digits)).rstrip("0") or "0"
     power = len(digits) - 1 + exponent
     return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"

@@ -12,7 +12,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from nb_orchestra.errors import InputError, UserError
+from nb_orchestra.secrets import SecretValues, mask
+from nb_orchestra.errors import InputError, InputProblem, UserError
 from nb_orchestra.inputs.coercion import coerce_input, input_id, is_required, java_text
 
 Render = Callable[[str, dict], Any]
@@ -66,7 +67,7 @@ class _Resolver:
         self.render = render
         self.values: dict[str, Any] = {}
         self.states: dict[str, str] = {}
-        self.problems: list[str] = []
+        self.problems: list[InputProblem] = []
 
     def resolve(self, ident: str) -> bool:
         """Resolve ``ident`` (once); True when it is enabled and valid."""
@@ -85,7 +86,10 @@ class _Resolver:
                 raise _Problem(f"Invalid input for `{ident}`, missing required input, but received `null`")
             self.values[ident] = None if value is None else self._coerce(declaration, value)
         except _Problem as problem:
-            self.problems.append(str(problem))
+            message = str(problem)
+            if declaration.get("type") == "SECRET":  # the message must not show what was typed
+                message = mask(message, SecretValues([str(self.supplied.get(ident) or "")]))
+            self.problems.append(InputProblem(ident, message))
             return _FAILED
         return _OK
 
@@ -166,6 +170,14 @@ def resolve_inputs(
     if resolver.problems:
         raise InputError(resolver.problems)
     return nest(resolver.values)
+
+
+def missing_inputs(declarations: Iterable[dict], supplied: Mapping[str, Any]) -> list[str]:
+    """Ids of the required inputs that would have no value: none supplied, no ``defaults``, and no
+    ``dependsOn`` (such an input may be disabled, so it is left to resolution)."""
+    return [input_id(declaration) for declaration in declarations
+            if is_required(declaration) and declaration.get("defaults") is None and not declaration.get("dependsOn")
+            and input_id(declaration) not in supplied]
 
 
 def parse_assignments(pairs: Iterable[str], option: str = "-i/--input") -> dict[str, str]:

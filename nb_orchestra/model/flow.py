@@ -11,6 +11,7 @@ from ..errors import Problem
 
 if TYPE_CHECKING:
     from ..plugins.base import TaskPlugin
+    from .triggers import Trigger
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class Flow:
     errors: list[Task] = field(default_factory=list)
     finally_: list[Task] = field(default_factory=list)
     after_execution: list[Task] = field(default_factory=list)
-    triggers: list[dict[str, Any]] = field(default_factory=list)
+    triggers: list[Trigger] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
     concurrency: dict[str, Any] | None = None
     retry: RetryPolicy | None = None

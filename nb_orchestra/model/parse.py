@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import inputs as input_types
 from ..durations import parse_duration
@@ -14,6 +14,9 @@ from ..plugins.base import Prop
 from .defaults import apply_plugin_defaults
 from .flow import Flow, RetryPolicy, Task
 from .yaml_source import Document, Path, format_path, load_document
+
+if TYPE_CHECKING:
+    from .triggers import Trigger
 
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -330,41 +333,30 @@ class _Builder:
             self.problem(("inputs",) + _parse_rel_path(rel), message, warning=True)
         return raw
 
-    def triggers(self, raw: Any) -> list[dict[str, Any]]:
+    def triggers(self, raw: Any) -> list[Trigger]:
         if not isinstance(raw, list):
             return []
+        from .triggers import parse_trigger  # imported only for flows that have triggers
+
+        declared: list[Trigger] = []
         seen: set[str] = set()
         for i, trigger in enumerate(raw):
             path = ("triggers", i)
             if not isinstance(trigger, dict):
                 self.problem(path, "a trigger must be a map with id and type")
                 continue
-            for key in ("id", "type"):
-                if trigger.get(key) is None:
-                    self.problem(path, f"missing required property '{key}' for a trigger")
             trigger_type = trigger.get("type")
             if trigger_type is not None and trigger_type not in TRIGGER_TYPES:
                 self.problem(path + ("type",), f"unknown trigger type '{trigger_type}'{did_you_mean(trigger_type, TRIGGER_TYPES)}")
             if trigger.get("id") in seen:
                 self.problem(path + ("id",), f"Duplicate trigger id with name [{trigger['id']}]")
             seen.add(trigger.get("id"))
-            if str(trigger_type).endswith(".Schedule"):
-                self.cron(trigger, path)
-            from ..triggers import check_trigger  # imported only for flows that have triggers
-
-            for rel, message in check_trigger(trigger):
+            declaration, problems = parse_trigger(trigger)
+            for rel, message in problems:
                 self.problem(path + _parse_rel_path(rel), message)
-        return raw
-
-    def cron(self, trigger: dict[str, Any], path: Path) -> None:
-        cron = trigger.get("cron")
-        if not isinstance(cron, str):
-            self.problem(path, "missing required property 'cron' for a Schedule trigger")
-            return
-        from croniter import croniter  # imported only for flows that have a schedule
-
-        if not croniter.is_valid(cron, second_at_beginning=bool(trigger.get("withSeconds"))):
-            self.problem(path + ("cron",), f"invalid cron expression '{cron}'")
+            if declaration is not None:
+                declared.append(declaration)
+        return declared
 
     def flow_outputs(self, raw: Any) -> list[dict[str, Any]]:
         if not isinstance(raw, list):

@@ -17,6 +17,11 @@ from ..errors import FlowValidationError, Problem
 
 Path = tuple  # of str keys and int indexes
 
+# SnakeYAML's default, which Kestra's parser inherits: a document may reuse collections through
+# aliases this many times. Beyond it, a few hundred bytes could expand to gigabytes ("billion laughs").
+MAX_ALIASES_FOR_COLLECTIONS = 50
+MAX_DEPTH = 200  # nesting of maps and lists; real flows stay far below
+
 try:  # the C loader composes the same nodes, faster
     _BaseLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
@@ -68,6 +73,37 @@ def format_path(path: Path) -> str:
     return out
 
 
+class _Refused(Exception):
+    """The document builds more than a flow may (aliases, depth): one located problem."""
+
+    def __init__(self, message: str, mark: Any):
+        super().__init__(message)
+        self.problem = Problem("", message, mark.line + 1, mark.column + 1)
+
+
+class _Walk:
+    """What the conversion has seen: collections already built (a second visit is an alias), and
+    the collections it is inside of (an alias to one of them is a document that contains itself)."""
+
+    def __init__(self) -> None:
+        self.built: set[int] = set()
+        self.inside: list[int] = []
+        self.aliases = 0
+
+    def enter(self, node: yaml.Node) -> None:
+        if id(node) in self.inside:
+            raise _Refused("invalid YAML: an alias refers to a collection that contains it", node.start_mark)
+        if len(self.inside) >= MAX_DEPTH:
+            raise _Refused(f"invalid YAML: maps and lists nested deeper than {MAX_DEPTH} levels", node.start_mark)
+        if id(node) in self.built:
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES_FOR_COLLECTIONS:
+                raise _Refused(f"invalid YAML: more than {MAX_ALIASES_FOR_COLLECTIONS} aliases to maps or lists "
+                               "(a limit Kestra's parser has too)", node.start_mark)
+        self.built.add(id(node))
+        self.inside.append(id(node))
+
+
 def load_document(text: str, name: str | None = None) -> Document:
     """Parse ``text``; malformed YAML or a duplicate key raises a located FlowValidationError."""
     loader = _FlowLoader(text)
@@ -76,12 +112,23 @@ def load_document(text: str, name: str | None = None) -> Document:
         doc = Document(data=None, text=text)
         problems: list[Problem] = []
         if node is not None:
-            doc.data = _convert(loader, node, (), doc, problems)
+            doc.data = _convert(loader, node, (), doc, problems, _Walk())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         message = f"invalid YAML: {exc.problem or exc.context}"
         raise FlowValidationError([Problem("", message, line, column)], source=text, name=name) from None
+    except yaml.reader.ReaderError as exc:  # a NUL or another character YAML forbids
+        at = exc.position
+        line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problem = Problem("", f"invalid YAML: the character U+{code:04X} is not allowed in YAML", line, column)
+        raise FlowValidationError([problem], source=text, name=name) from None
+    except _Refused as exc:
+        raise FlowValidationError([exc.problem], source=text, name=name) from None
+    except RecursionError:  # the parser itself, before any limit of ours could see the nesting
+        raise FlowValidationError([Problem("", f"invalid YAML: nested too deeply (the limit is {MAX_DEPTH})")],
+                                  source=text, name=name) from None
     finally:
         loader.dispose()
     if problems:
@@ -89,25 +136,34 @@ def load_document(text: str, name: str | None = None) -> Document:
     return doc
 
 
-def _convert(loader: Any, node: yaml.Node, path: Path, doc: Document, problems: list[Problem],
+def _convert(loader: Any, node: yaml.Node, path: Path, doc: Document, problems: list[Problem], walk: _Walk,
              mark: Any = None) -> Any:
     # A map entry is located at its key (``mark``): where people look for ``mesage:``.
     mark = mark or node.start_mark
     doc.positions[path] = (mark.line + 1, mark.column + 1)
     if isinstance(node, yaml.MappingNode):
+        walk.enter(node)
         loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(Problem(format_path(path), "a key must be a plain value, not a map or a list",
+                                        key_node.start_mark.line + 1, key_node.start_mark.column + 1))
+                continue
             key = key_node.value if key_node.tag == _STR_TAG else loader.construct_object(key_node, deep=True)
             if key in result:
                 problems.append(Problem(
                     format_path(path + (key,)), f"duplicate key '{key}' (YAML would keep only the last one)",
                     key_node.start_mark.line + 1, key_node.start_mark.column + 1,
                 ))
-            result[key] = _convert(loader, value_node, path + (key,), doc, problems, key_node.start_mark)
+            result[key] = _convert(loader, value_node, path + (key,), doc, problems, walk, key_node.start_mark)
+        walk.inside.pop()
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(loader, item, path + (i,), doc, problems) for i, item in enumerate(node.value)]
+        walk.enter(node)
+        items = [_convert(loader, item, path + (i,), doc, problems, walk) for i, item in enumerate(node.value)]
+        walk.inside.pop()
+        return items
     if node.tag == _STR_TAG:
         return node.value  # the common case, without PyYAML's constructor dispatch
     return loader.construct_object(node, deep=True)

@@ -22,14 +22,13 @@ import yaml
 
 from nb_orchestra import expressions
 from nb_orchestra.config import settings
-from nb_orchestra.errors import InputError
+from nb_orchestra.errors import InputError, InputProblem
 from nb_orchestra.inputs import input_id, is_required, resolve_inputs
 from nb_orchestra.inputs.coercion import allowed_values, java_text, parse_value
 
 if TYPE_CHECKING:
-    from nb_orchestra.model.flow import Flow
+    from nb_orchestra.api import Flow
 
-_PROBLEM_ID = re.compile(r"Invalid input for `([^`]*)`")
 _JAVA_INT_MAX = 2**31 - 1
 _JAVA_FLOAT_MAX = 3.4028235e38
 _MUTED = "color: var(--jp-ui-font-color2, #757575)"
@@ -239,8 +238,8 @@ class _Field:
         help_text.add_class("nbo-help")
         return help_text
 
-    def show_errors(self, problems: list[str]) -> None:
-        self.error.value = "".join(f'<div style="{_ERROR}">{html.escape(p)}</div>' for p in problems)
+    def show_errors(self, problems: list[InputProblem]) -> None:
+        self.error.value = "".join(f'<div style="{_ERROR}">{html.escape(str(p))}</div>' for p in problems)
 
 
 class InputForm:
@@ -314,13 +313,12 @@ class InputForm:
         flow_vars = {"id": self.flow.id, "namespace": self.flow.namespace, "revision": self.flow.revision}
         return expressions.render_typed(template, {**context, "flow": flow_vars})
 
-    def _show_problems(self, problems: list[str]) -> None:
-        placed: dict[str, list[str]] = {}
-        unplaced: list[str] = []
+    def _show_problems(self, problems: list[InputProblem]) -> None:
+        placed: dict[str, list[InputProblem]] = {}
+        unplaced: list[InputProblem] = []
         for problem in problems:
-            match = _PROBLEM_ID.match(problem)
-            if match and match.group(1) in self.fields:
-                placed.setdefault(match.group(1), []).append(problem)
+            if problem.input_id in self.fields:
+                placed.setdefault(problem.input_id, []).append(problem)
             else:
                 unplaced.append(problem)
         for ident, field in self.fields.items():
@@ -330,7 +328,7 @@ class InputForm:
             self.status.value = ""
             return
         summary = f"{len(problems)} problem(s) with the inputs; see the fields marked in red."
-        self.status.value = "<br>".join(f'<span style="{_ERROR}">{html.escape(line)}</span>'
+        self.status.value = "<br>".join(f'<span style="{_ERROR}">{html.escape(str(line))}</span>'
                                         for line in [summary, *unplaced])
 
     def _changed(self, field: _Field) -> None:

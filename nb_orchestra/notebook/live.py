@@ -19,8 +19,7 @@ from ..views.html import execution_html
 from ..views.text import execution_tree
 
 if TYPE_CHECKING:
-    from ..engine.execution import Execution
-    from ..model.flow import Flow
+    from ..api import Execution, Flow
 
 REFRESH_SECONDS = 0.2
 
@@ -99,8 +98,7 @@ def schedule_widget(flow: "Flow") -> Any:
     executions they started, redrawn every second while this revision is the registered one."""
     import ipywidgets as widgets
 
-    from .. import registry
-    from ..engine import launch
+    from .. import api
     from ..triggers import start_scheduler
     from ..views.html import table_html
 
@@ -111,7 +109,7 @@ def schedule_widget(flow: "Flow") -> Any:
         triggers = [(row.trigger_id, row.cron or "", row.next_fire.isoformat(timespec="seconds") if row.next_fire else "",
                      "enabled" if row.enabled else "disabled") for row in scheduler.rows() if row.flow == name]
         runs = [(ex.trigger["date"].isoformat(timespec="seconds"), ex.id, ex.state)
-                for ex in reversed(launch.recent)
+                for ex in reversed(api.recent_executions())
                 if ex.flow is flow and ex.trigger and "date" in ex.trigger and "backfill" not in ex.labels][:10]
         return [(["trigger", "cron", "next fire", ""], triggers),
                 *([(["scheduled run (trigger.date)", "execution", "state"], runs)] if runs else [])]
@@ -127,7 +125,7 @@ def schedule_widget(flow: "Flow") -> Any:
     view.add_class("nbo-schedule")
 
     def draw() -> None:
-        while any(f is flow for f in registry.flows()) and scheduler.running:
+        while any(f is flow for f in api.registered_flows()) and scheduler.running:
             time.sleep(1.0)
             view.value = html()
 

@@ -1,19 +1,32 @@
-"""What a task plugin declares: its Kestra type name, its properties, how it runs.
+"""The plugin contract: what a task plugin declares, and all it may reach while it runs.
 
 A plugin is a small class. Validation of a flow is driven by the declared
 properties (unknown, missing, wrongly typed), so each plugin only writes the
 code that runs it. Runnable plugins return outputs from ``run``; flowable
 plugins return a :class:`Plan` of child work and let the engine run it.
+
+A plugin reaches the world only through its :class:`TaskContext` (properties,
+logs, files, KV, subflows), as a Kestra plugin reaches it through ``RunContext``;
+the engine implements that protocol. Plugin modules import this contract and the
+layers below it (expressions, internal storage, KV values), never the engine.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Protocol, Sequence
+
+from ..kv import NamespaceKV
+from ..records.execution import ExecutionRecord, TaskRun
+from ..records.states import LOG_LEVELS
 
 if TYPE_CHECKING:
-    from ..engine.context import TaskContext
     from ..model.flow import Task
+
+# Log levels a task may log at, lowest first.
+LEVELS = LOG_LEVELS
 
 # Property kinds understood by validation and by TaskContext.get().
 KINDS = frozenset({
@@ -109,6 +122,8 @@ class TaskPlugin:
         """Extra save-time checks beyond declared properties: (property, message) pairs."""
         return []
 
+    _all_properties: ClassVar[dict[str, Prop]]
+
     @classmethod
     def all_properties(cls) -> dict[str, Prop]:
         """Common task properties and this plugin's own (computed once per class)."""
@@ -131,6 +146,55 @@ class FlowableTask(TaskPlugin):
         "errors": Prop("tasks", dynamic=False, description="Tasks run when a child fails."),
         "finally": Prop("tasks", dynamic=False, description="Tasks run after the children, always."),
     }
+
+
+class TaskContext(Protocol):
+    """What a task sees while it runs (Kestra's ``RunContext``); the engine implements it."""
+
+    task: "Task"
+    run: TaskRun
+    variables: dict[str, Any]   # the expression variables of this task run
+    cancel: threading.Event     # set when the run is killed or times out
+    warning: bool               # a task sets this to end WARNING instead of SUCCESS
+
+    @property
+    def execution(self) -> ExecutionRecord: ...
+
+    @property
+    def storage_dir(self) -> Path:
+        """Where this task run keeps the files it outputs (``kestra:///`` URIs point here)."""
+
+    @property
+    def working_dir(self) -> Path:
+        """A directory for this task's files (shared by the children of a WorkingDirectory)."""
+
+    def get(self, name: str) -> Any:
+        """The declared property ``name``: its default when absent, else rendered and converted."""
+
+    def render(self, value: Any, typed: bool = False) -> Any:
+        """Render a string (or every string in a list/map) against this task run's variables."""
+
+    def log(self, level: str, message: str) -> None: ...
+
+    def info(self, message: str) -> None: ...
+
+    def wait(self, seconds: float) -> None:
+        """Sleep, but raise :class:`TaskCancelled` at once when the run is killed or times out."""
+
+    def pause(self) -> None:
+        """Mark the execution PAUSED until ``Execution.resume()`` (TaskCancelled when killed)."""
+
+    def kv(self, namespace: str) -> NamespaceKV:
+        """The KV store of ``namespace`` (Kestra's ``RunContext.namespaceKv``)."""
+
+    def run_subflow(self, namespace: str, flow_id: str, revision: int | None, inputs: Mapping[str, Any],
+                    labels: Mapping[str, str], wait: bool) -> ExecutionRecord:
+        """Start an execution of a registered flow as a child of this one; with ``wait``, run it to
+        its end (a kill of this run kills it too). Raises a UserError for an unknown flow or bad inputs."""
+
+
+class TaskCancelled(Exception):
+    """Raised inside a task body when its run was killed or timed out."""
 
 
 @dataclass

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .. import storage
+from .. import internal_storage
 from .base import TaskFailure
 
 NSFILE = "nsfile://"
@@ -23,13 +23,13 @@ def stored_file(uri: Any, prop: str | None = None, namespace: str | None = None)
     """
     where = f"property '{prop}': " if prop else ""
     text = str(uri)
-    if namespace is not None and text.startswith(NSFILE):
-        path = storage.namespace_files_dir(namespace) / text[len(NSFILE):].lstrip("/")
-    else:
-        try:
-            path = storage.to_path(text)
-        except ValueError as exc:
-            raise TaskFailure(f"{where}{exc}") from None
+    try:
+        if namespace is not None and text.startswith(NSFILE):
+            path = internal_storage.namespace_file(namespace, text[len(NSFILE):])
+        else:
+            path = internal_storage.to_path(text)
+    except ValueError as exc:
+        raise TaskFailure(f"{where}{exc}") from None
     if not path.is_file():
         raise TaskFailure(f"{where}Unable to find file '{uri}'")
     return path

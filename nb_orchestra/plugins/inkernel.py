@@ -19,8 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..engine.context import TaskContext
-from .base import Prop, TaskFailure, TaskPlugin
+from .base import Prop, TaskContext, TaskFailure, TaskPlugin
 
 
 def notebook_namespace() -> dict[str, Any]:

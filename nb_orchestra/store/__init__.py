@@ -10,18 +10,16 @@ to date and marks the executions of dead processes KILLED. The recorder
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
 
 from ..config import settings
-from ..errors import UserError
-from .base import ExecutionNotFoundError, Store
+from ..errors import ExecutionNotFoundError, UserError
+from .base import Store
 from .records import StoredExecution
 
-__all__ = ["ExecutionNotFoundError", "Store", "StoredExecution", "close_store", "executions", "get_store",
-           "open_store"]
+__all__ = ["ExecutionNotFoundError", "Store", "StoredExecution", "close_store", "get_store", "open_store"]
 
 StoreKey = tuple[Path, "str | None"]
 
@@ -39,7 +37,12 @@ def open_store(home: Path, url: str | None = None) -> Store:
     if not url:
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(home)
+        try:
+            return SQLiteStore(home)
+        except OSError as exc:  # a home that is a file, a read-only or full disk
+            raise UserError(f"cannot keep executions in {home}: {exc.strerror or exc}") from None
+        except sqlite3.Error as exc:
+            raise UserError(f"cannot keep executions in {home / 'store.db'}: {exc}") from None
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 
@@ -68,52 +71,3 @@ def close_store() -> None:
         _stores.clear()
     for store in stores:
         store.close()
-
-
-def executions(flow_id: str | None = None, namespace: str | None = None, limit: int | None = 50, *,
-               state: str | Sequence[str] | None = None, label: str | None = None,
-               since: datetime | None = None) -> list[StoredExecution]:
-    """Past executions, newest first, from the store (what this process ran is written first)."""
-    from .recorder import flush
-
-    flush()
-    return get_store().executions(flow_id=flow_id, namespace=namespace, state=state, label=label, since=since,
-                                  limit=limit)
-
-
-def find_execution(prefix: str | None = None) -> Any:
-    """An execution of this process (live) or of the store, by id or unique id prefix; the newest
-    when ``prefix`` is None. A live one is preferred to its stored copy: it is still being updated."""
-    from ..engine.launch import recent
-
-    if prefix is None:  # the newest, of this process or of an earlier one
-        newest = [*list(recent)[-1:], *executions(limit=1)]
-        if not newest:
-            raise ExecutionNotFoundError("no execution yet")
-        return max(newest, key=lambda ex: ex.start_date)
-    live = [ex for ex in recent if ex.id.startswith(prefix)]
-    if len(live) == 1:
-        return live[0]
-    from .recorder import flush
-
-    flush()
-    return get_store().execution(prefix)
-
-
-def parse_since(text: str | None) -> datetime | None:
-    """``2019-01-01``, ``2019-01-01T09:00`` (UTC unless a zone is given), or an age such as ``2h``, ``7d``."""
-    if text is None:
-        return None
-    from datetime import timezone
-
-    from ..durations import parse_age
-
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    except ValueError:
-        pass
-    try:
-        return datetime.now(timezone.utc) - parse_age(text)
-    except ValueError:
-        raise UserError(f"'{text}' is neither a date (2019-01-01) nor an age (2h, 7d)") from None

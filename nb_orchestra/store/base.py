@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence
 
 from ..config import settings
-from ..engine import states
-from ..engine.execution import AttrDict
-from ..errors import UserError
+from ..records import states
+from ..records.execution import AttrDict
+from ..errors import ExecutionNotFoundError, UserError
 from . import schema
 from .records import StoredAttempt, StoredExecution, StoredLog, StoredTaskRun
-from .serialize import loads
+from .serialize import loads, storable
 
 HOST = socket.gethostname()
 
@@ -55,10 +55,6 @@ _PURGED = (("logs", "execution_id"), ("taskruns", "execution_id"), ("execution_l
            ("executions", "id"))
 
 
-class ExecutionNotFoundError(UserError, LookupError):
-    """No stored execution has that id (or prefix), or the prefix names several."""
-
-
 def to_datetime(value: Any) -> datetime | None:
     """A timestamp column's value (ISO text on SQLite, a datetime on PostgreSQL) as an aware UTC datetime."""
     if value is None:
@@ -66,6 +62,14 @@ def to_datetime(value: Any) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.astimezone(timezone.utc)
+
+
+def required_datetime(value: Any) -> datetime:
+    """A NOT NULL timestamp column's value (see :func:`to_datetime`)."""
+    moment = to_datetime(value)
+    if moment is None:
+        raise ValueError("a required timestamp is missing in the store")
+    return moment
 
 
 def utc_text(value: datetime) -> str:
@@ -101,9 +105,9 @@ class Tx:
         self._ts = ts
 
     def _params(self, params: Sequence[Any]) -> Sequence[Any]:
-        if self._ts is None:
-            return params
-        return [self._ts(p) if isinstance(p, datetime) else p for p in params]
+        ts = self._ts
+        return [storable(p) if type(p) is str else ts(p) if ts is not None and isinstance(p, datetime) else p
+                for p in params]
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; returns the cursor (``rowcount``)."""
@@ -253,7 +257,8 @@ class Store(ABC):
                    since: datetime | None = None, limit: int | None = 50) -> list[StoredExecution]:
         """Stored executions, newest first. ``namespace`` includes its child namespaces;
         ``label`` is ``key=value`` (or ``key``); ``since`` compares the start date."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if flow_id:
             where.append("flow_id = ?")
             params.append(flow_id)
@@ -298,8 +303,8 @@ class Store(ABC):
         history = loads(data["state_history"]) or []
         return StoredExecution(
             id=data["id"], namespace=data["namespace"], flow_id=data["flow_id"], revision=data["revision"],
-            state=data["state"], state_history=[(s, to_datetime(at)) for s, at in history],
-            start_date=to_datetime(data["start_date"]), end_date=to_datetime(data["end_date"]),
+            state=data["state"], state_history=[(s, required_datetime(at)) for s, at in history],
+            start_date=required_datetime(data["start_date"]), end_date=to_datetime(data["end_date"]),
             inputs=loads(data["inputs"], self.home) or {}, labels=loads(data["labels"]) or {},
             trigger=loads(data["trigger"], self.home), original_id=data["original_id"],
             flow_outputs=loads(data["flow_outputs"], self.home) or {}, message=data["message"],
@@ -326,7 +331,9 @@ class Store(ABC):
         with self.transaction(write=False) as tx:
             rows = tx.rows("SELECT task_id, taskrun_id, value, level, message, timestamp FROM logs "
                            "WHERE execution_id = ? ORDER BY seq", (execution_id,))
-        return [StoredLog(*row[:5], to_datetime(row[5])) for row in rows]
+        return [StoredLog(task_id=task_id, taskrun_id=taskrun_id, value=value, level=level, message=message,
+                          timestamp=required_datetime(timestamp))
+                for task_id, taskrun_id, value, level, message, timestamp in rows]
 
     # -- retention -----------------------------------------------------------------------------------
 
@@ -334,7 +341,8 @@ class Store(ABC):
               namespace: str | None = None) -> dict[str, int]:
         """Remove executions that ended before now - ``older_than``: rows, logs and storage folders."""
         cutoff = datetime.now(timezone.utc) - older_than
-        where, params = ["end_date < ?"], [cutoff]
+        where: list[str] = ["end_date < ?"]
+        params: list[Any] = [cutoff]
         if flow_id:
             where.append("flow_id = ?")
             params.append(flow_id)

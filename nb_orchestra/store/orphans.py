@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from ..engine import states
+from ..records import states
 from .base import HOST, to_datetime
 from .serialize import Encoder, loads
 

@@ -13,16 +13,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import UserError
+from ..secrets import redact_url
 from .base import Store
 
 POOL_SIZE = 4
 CONNECT_TIMEOUT = 10.0
 _SCHEMA_LOCK_ID = 0x6E626F  # "nbo"
-
-
-def redact(url: str) -> str:
-    """The URL with its password hidden (for messages and reprs)."""
-    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1******@", url)
 
 
 class PostgresStore(Store):
@@ -35,7 +31,7 @@ class PostgresStore(Store):
         except ImportError:
             raise UserError("a PostgreSQL store needs psycopg and psycopg_pool: "
                             "pip install 'nb-orchestra[postgres]'") from None
-        super().__init__(home, redact(url))
+        super().__init__(home, redact_url(url))
         self._pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, kwargs={"autocommit": True},
                                     open=False, name="nb_orchestra-store")
         self._pool.open(wait=False)

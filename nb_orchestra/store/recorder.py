@@ -21,23 +21,26 @@ import threading
 import time
 from typing import Any
 
-from ..engine import events, states
-from ..engine.execution import Execution, TaskRun
+from ..records import events, states
+from ..records.execution import ExecutionRecord, LogRecord, TaskRun
 from . import StoreKey, current_key, store_for
 from .base import ExecutionBatch
 from .serialize import Encoder
 
 FLUSH_INTERVAL = 0.2
 HEARTBEAT_INTERVAL = 10.0
+# Times one execution's own rows may be refused for what they hold (not for an unreachable store)
+# before the recorder stops trying, says so in that execution's logs, and goes on with the others.
+MAX_REFUSALS = 3
 
 
 class _Track:
     """What has been written of one execution, and which task runs changed since."""
 
     __slots__ = ("execution", "key", "known", "next_seq", "seq_base", "scanned", "logs_written", "labels",
-                 "flow_saved", "changed")
+                 "flow_saved", "changed", "refusals")
 
-    def __init__(self, execution: Execution, key: StoreKey):
+    def __init__(self, execution: ExecutionRecord, key: StoreKey):
         self.execution = execution
         self.key = key
         self.known: set[str] = set()         # ids of the task runs in the store
@@ -48,6 +51,7 @@ class _Track:
         self.labels: dict[str, str] | None = None
         self.flow_saved = False
         self.changed: dict[str, TaskRun] = {}
+        self.refusals = 0                     # writes of this execution alone the store refused
 
 
 class Recorder:
@@ -73,6 +77,8 @@ class Recorder:
         execution = event.execution
         with self._lock:
             track = self._tracks.get(execution.id)
+            if track is not None and track.refusals >= MAX_REFUSALS:
+                return  # given up on: see _give_up
             if track is None:
                 track = self._tracks[execution.id] = _Track(execution, current_key())
                 self.live.add(execution.id)
@@ -119,10 +125,10 @@ class Recorder:
             snapshots = [_snapshot(track, changed[track.execution.id], store.execution_dir) for track in tracks]
             store.write([batch for batch, _ in snapshots])
         except Exception as exc:  # keep the changes for the next flush; say so once per store
-            with self._lock:
-                for track in tracks:
-                    track.changed = {**changed[track.execution.id], **track.changed}
-                    self._dirty.setdefault(track.execution.id, track)
+            if _refused_data(exc):
+                self._isolate(key, tracks, changed, exc)
+                return
+            self._keep(tracks, changed)
             if key not in self._failed_keys:
                 self._failed_keys.add(key)
                 print(f"nb_orchestra: cannot write executions to the store ({exc!r}); retrying", file=sys.stderr)
@@ -139,6 +145,38 @@ class Recorder:
                 if execution.state in states.TERMINAL and execution.id not in self._dirty:
                     self._tracks.pop(execution.id, None)  # a later event (restart) starts a new track
                     self.live.discard(execution.id)
+
+    def _keep(self, tracks: list[_Track], changed: dict[str, dict[str, TaskRun]]) -> None:
+        """Changes that could not be written wait for the next flush."""
+        with self._lock:
+            for track in tracks:
+                track.changed = {**changed[track.execution.id], **track.changed}
+                self._dirty.setdefault(track.execution.id, track)
+
+    def _isolate(self, key: StoreKey, tracks: list[_Track], changed: dict[str, dict[str, TaskRun]],
+                 exc: Exception) -> None:
+        """The store refused a batch for what it holds: write each execution alone, so one bad row
+        never stops the history of the others; give up on one refused MAX_REFUSALS times."""
+        if len(tracks) > 1:
+            for track in tracks:
+                self._write(key, [track], changed)
+            return
+        [track] = tracks
+        track.refusals += 1
+        if track.refusals < MAX_REFUSALS:
+            self._keep(tracks, changed)
+        else:
+            self._give_up(track, exc)
+
+    def _give_up(self, track: _Track, exc: Exception) -> None:
+        execution = track.execution
+        message = (f"this execution could not be written to the store ({type(exc).__name__}: {exc}); "
+                   "its history there is incomplete")
+        execution.logs.append(LogRecord(None, None, None, "WARN", message))
+        print(f"nb_orchestra: execution {execution.id}: {message}", file=sys.stderr)
+        with self._lock:
+            self._dirty.pop(execution.id, None)
+            self.live.discard(execution.id)
 
     def _heartbeat(self) -> None:
         with self._lock:
@@ -163,6 +201,13 @@ class Recorder:
         self.flush()
 
 
+def _refused_data(exc: Exception) -> bool:
+    """True when the store refused what a batch holds (a value, a constraint), not the connection."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"DataError", "IntegrityError", "ProgrammingError", "UnicodeError"}) or (
+        isinstance(exc, (ValueError, TypeError)) and "OperationalError" not in names)
+
+
 def _snapshot(track: _Track, changed: dict[str, TaskRun], execution_dir: Any) -> tuple[ExecutionBatch, tuple]:
     """Rows for what changed in one execution, and the track's progress once they are written."""
     ex = track.execution
@@ -175,9 +220,9 @@ def _snapshot(track: _Track, changed: dict[str, TaskRun], execution_dir: Any) ->
     base = track.seq_base or 0
     rows = [_taskrun_row(ex.id, base + track.next_seq + i, run, encode) for i, run in enumerate(fresh.values())]
     rows += [_taskrun_row(ex.id, -1, run, encode) for key, run in changed.items() if key not in fresh]
-    log_rows = [(ex.id, track.logs_written + i, log.task_id, log.taskrun_id, log.value, log.level,
+    log_rows = [(ex.id, track.logs_written + i, log.task_id, log.taskrun_id, _masked(encode, log.value), log.level,
                  encode.mask(log.message), log.timestamp) for i, log in enumerate(logs[track.logs_written:])]
-    labels = dict(ex.labels)
+    labels = {encode.mask(key): encode.mask(value) for key, value in ex.labels.items()}
     row = (ex.id, ex.namespace, ex.flow_id, None, ex.state, encode.dumps(list(ex.state_history)), ex.start_date,
            ex.end_date, encode.dumps(ex.inputs), encode.dumps(labels), encode.dumps(ex.trigger), ex.original_id,
            encode.dumps(ex.flow_outputs), encode.mask(ex.message) if ex.message else None)
@@ -189,10 +234,15 @@ def _snapshot(track: _Track, changed: dict[str, TaskRun], execution_dir: Any) ->
 
 def _taskrun_row(execution_id: str, seq: int, run: TaskRun, encode: Encoder) -> tuple:
     attempts = [{"state": a.state, "start_date": a.start_date, "end_date": a.end_date} for a in run.attempts]
-    return (run.id, execution_id, seq, run.task_id, run.task_type, run.value, run.iteration, run.parent_id,
+    return (run.id, execution_id, seq, run.task_id, run.task_type, _masked(encode, run.value), run.iteration,
+            run.parent_id,
             encode.dumps(list(run.path)), run.state, encode.dumps(attempts), run.start_date, run.end_date,
             encode.dumps(run.outputs, (run.id,)), encode.dumps(run.metrics) if run.metrics else None,
             encode.mask(run.message) if run.message else None)
+
+
+def _masked(encode: Encoder, text: str | None) -> str | None:
+    return encode.mask(text) if text is not None else None
 
 
 _recorder: Recorder | None = None

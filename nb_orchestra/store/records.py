@@ -12,7 +12,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ..engine.execution import AttrDict, ExecutionView, LogView, TaskRunView
+from ..records.execution import AttrDict, ExecutionView, LogView, TaskRunView
+from ..views.display import ExecutionDisplay
 
 if TYPE_CHECKING:
     from .base import Store
@@ -55,28 +56,16 @@ class StoredLog(LogView):
 
 
 @dataclass(eq=False, repr=False)
-class StoredExecution(ExecutionView):
-    """An execution as the store has it; task runs, logs and outputs load when first read."""
+class StoredExecution(ExecutionDisplay, ExecutionView):
+    """An execution as the store has it (the fields of ExecutionFields, then these); task runs, logs
+    and outputs load when first read."""
 
-    id: str
-    namespace: str
-    flow_id: str
-    revision: int | None
-    state: str
-    state_history: list[tuple[str, datetime]]
-    start_date: datetime
-    end_date: datetime | None
-    inputs: dict[str, Any]
-    labels: dict[str, str]
-    trigger: dict[str, Any] | None
-    original_id: str | None
-    flow_outputs: dict[str, Any]
-    message: str | None
     owner: str | None  # "pid@host" of the process that ran it
     store: "Store" = field(repr=False)
 
+    # Loaded on first read; the view declares them as plain attributes, as the live Execution has them.
     @cached_property
-    def taskruns(self) -> list[StoredTaskRun]:
+    def taskruns(self) -> list[StoredTaskRun]:  # type: ignore[override]
         runs = self.store._load_taskruns(self.id)
         by_id = {run.id: run for run in runs}
         for run in runs:
@@ -84,11 +73,11 @@ class StoredExecution(ExecutionView):
         return runs
 
     @cached_property
-    def logs(self) -> list[StoredLog]:
+    def logs(self) -> list[StoredLog]:  # type: ignore[override]
         return self.store._load_logs(self.id)
 
     @cached_property
-    def outputs(self) -> AttrDict:
+    def outputs(self) -> AttrDict:  # type: ignore[override]
         """Task id -> outputs, nested by loop values: the tree the engine builds."""
         tree = AttrDict()
         for run in self.taskruns:

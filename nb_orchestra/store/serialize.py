@@ -17,9 +17,9 @@ import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path, PurePath
-from typing import Any, Collection
+from typing import Any, Iterable
 
-from ..engine.runtime import MASK
+from ..secrets import mask
 
 TAG = "$nbo"
 REPR_LIMIT = 1000
@@ -27,19 +27,34 @@ PICKLE_NOTE = "pickled Python object: load it only from a store you trust"
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _PLAIN = frozenset({bool, int, float})
 _to_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as every store can keep it: PostgreSQL refuses NUL characters and UTF-8 has no lone
+    surrogates. They become visible stand-ins (\u2400 for NUL, \ufffd for a surrogate); JSON text
+    escapes surrogates itself (see ``Encoder.dumps``) and so reads back unchanged."""
+    if text.isascii():
+        return text.replace("\x00", "\u2400") if "\x00" in text else text
+    return _UNSTORABLE.sub(lambda m: "\u2400" if m.group() == "\x00" else "\ufffd", text)
 
 
 class Encoder:
     """Turns one value tree into JSON text; files go below ``folder`` (relative paths from ``home``)."""
 
-    def __init__(self, secrets: Collection[str] = (), home: Path | None = None, folder: Path | None = None):
+    def __init__(self, secrets: Iterable[str] = (), home: Path | None = None, folder: Path | None = None):
         self.secrets = [s for s in secrets if s]
         self.home = home
         self.folder = folder
 
     def dumps(self, value: Any, where: tuple[str, ...] = ()) -> str | None:
         """JSON text of ``value``; None stays None (a NULL column). ``where`` names its files."""
-        return None if value is None else _to_json(self.encode(value, where))
+        if value is None:
+            return None
+        text = _to_json(self.encode(value, where))
+        # A lone surrogate cannot be encoded as UTF-8: as a JSON escape it can, and reads back the same.
+        return text if text.isascii() else _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
     def encode(self, value: Any, where: tuple[str, ...] = ()) -> Any:
         kind = type(value)
@@ -73,9 +88,7 @@ class Encoder:
         return self._to_file(value, where)
 
     def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return mask(text, self.secrets) if self.secrets else text
 
     def _to_file(self, value: Any, where: tuple[str, ...]) -> dict[str, Any]:
         """A file marker for ``value``, or a repr marker when it can't (or mustn't) be written."""
@@ -108,6 +121,7 @@ class Encoder:
         return {TAG: "file", "format": "pickle", "path": self._relative(path), "type": kind, "note": PICKLE_NOTE}
 
     def _relative(self, path: Path) -> str:
+        assert self.home is not None  # _to_file writes files only with a home
         return path.relative_to(self.home).as_posix()
 
     def _repr(self, value: Any) -> dict[str, Any]:

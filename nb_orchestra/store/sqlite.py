@@ -9,14 +9,32 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .base import Store, utc_text
 
 BUSY_TIMEOUT = 10.0
 FILE_NAME = "store.db"
+
+
+def _while_locked(step: Callable[[], object]) -> None:
+    """Run ``step``, again while another process holds a lock SQLite does not wait for.
+
+    Switching a new file to WAL and creating the schema need locks that SQLite's busy handler
+    does not always wait for: two processes opening a new home at once would otherwise fail.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class SQLiteStore(Store):
@@ -32,9 +50,9 @@ class SQLiteStore(Store):
         self._connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None,
                                            check_same_thread=False)
         self._connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-        self._connection.execute("PRAGMA journal_mode = WAL")
+        _while_locked(lambda: self._connection.execute("PRAGMA journal_mode = WAL"))
         self._connection.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe in WAL
-        self._prepare()
+        _while_locked(self._prepare)
 
     @contextmanager
     def _connect(self, write: bool) -> Iterator[sqlite3.Connection]:

@@ -79,7 +79,7 @@ def _trip(rng: random.Random, taxi: str, year: int, month: int) -> dict[str, str
     payment = rng.choices([1, 2, 3, 4], weights=[70, 27, 2, 1])[0]
     tip = round(fare * rng.uniform(0.1, 0.25), 2) if payment == 1 else 0.0
     tolls = 5.76 if airport and rng.random() < 0.5 else 0.0
-    congestion = (2.5 if taxi == "yellow" else 2.75) if rng.random() < 0.8 else 0.0
+    congestion: float | None = (2.5 if taxi == "yellow" else 2.75) if rng.random() < 0.8 else 0.0
     if (year, month) < _CONGESTION_START:
         congestion = None
     total = fare + extra + 0.5 + tip + tolls + 0.3 + (congestion or 0.0)

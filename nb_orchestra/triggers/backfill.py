@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import date, datetime, timezone
 from typing import Any
 
+from .. import api
 from ..engine.execution import Execution
-from ..engine.launch import create_execution, run_execution
 from ..errors import InputError, UserError
 from ..model.flow import Flow
-from .schedule import ScheduleTrigger, is_schedule
+from ..model.triggers import ScheduleTrigger
 
 Progress = Callable[[int, int, Execution], None]
 BACKFILL_LABELS = {"backfill": "true"}
@@ -32,11 +32,9 @@ def backfill(flow: str | os.PathLike[str] | Flow, start: datetime | date | str, 
     ``concurrency`` still holds). A failed tick does not stop the others.
     ``on_progress(done, total, execution)`` replaces the printed progress.
     """
-    from ..api import load_flow
-
     if concurrency < 1:
         raise UserError("concurrency must be at least 1")
-    flow = load_flow(flow)
+    flow = api.load_flow(flow)
     trigger = schedule_trigger(flow, trigger_id)
     stop = trigger.localize(_datetime(end)) if end is not None else datetime.now(timezone.utc)
     executions = _create(flow, trigger, list(trigger.ticks(_datetime(start), stop)), inputs, labels)
@@ -49,17 +47,17 @@ def backfill(flow: str | os.PathLike[str] | Flow, start: datetime | date | str, 
 
 def schedule_trigger(flow: Flow, trigger_id: str | None = None) -> ScheduleTrigger:
     """The flow's Schedule trigger ``trigger_id`` (or its only one); UserError names the choices."""
-    schedules = [raw for raw in flow.triggers if is_schedule(raw)]
-    ids = ", ".join(str(raw["id"]) for raw in schedules)
+    schedules = [trigger for trigger in flow.triggers if isinstance(trigger, ScheduleTrigger)]
+    ids = ", ".join(trigger.id for trigger in schedules)
     name = f"{flow.namespace}.{flow.id}"
     if not schedules:
         raise UserError(f"flow {name} has no Schedule trigger to backfill")
     if trigger_id is None and len(schedules) > 1:
         raise UserError(f"flow {name} has several Schedule triggers ({ids}): pass trigger_id")
-    chosen = [raw for raw in schedules if trigger_id in (None, raw["id"])]
+    chosen = [trigger for trigger in schedules if trigger_id in (None, trigger.id)]
     if not chosen:
         raise UserError(f"flow {name} has no Schedule trigger '{trigger_id}' (Schedule triggers: {ids})")
-    trigger = ScheduleTrigger.from_dict(chosen[0])
+    trigger = chosen[0]
     if trigger.disabled:
         raise UserError(f"trigger '{trigger.id}' of flow {name} is disabled; Kestra does not backfill disabled triggers")
     return trigger
@@ -94,7 +92,7 @@ def _create(flow: Flow, trigger: ScheduleTrigger, ticks: list[datetime], inputs:
     for tick in ticks:
         variables = trigger.variables(tick)
         try:
-            created.append(create_execution(
+            created.append(api.create(
                 flow, trigger.render_inputs(flow, variables, inputs),
                 labels={**BACKFILL_LABELS, **trigger.labels, **(labels or {})}, trigger=variables))
         except InputError as exc:
@@ -105,7 +103,7 @@ def _create(flow: Flow, trigger: ScheduleTrigger, ticks: list[datetime], inputs:
 def _run(executions: list[Execution], concurrency: int, report: Progress) -> list[Execution]:
     finished: list[Execution] = list(executions)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nbo-backfill") as pool:
-        futures = {pool.submit(run_execution, execution): i for i, execution in enumerate(executions)}
+        futures = {pool.submit(api.start, execution): i for i, execution in enumerate(executions)}
         try:
             for done, future in enumerate(as_completed(futures), start=1):
                 finished[futures[future]] = future.result()

@@ -1,11 +1,11 @@
 """The in-kernel scheduler: one background thread that starts executions at their cron ticks.
 
 ``arm(flow)`` (called for every registered flow revision) replaces that flow's
-triggers. Schedule ticks of one trigger never overlap: a tick that comes due
-while the trigger's previous execution still runs waits for it to end, as in
-Kestra. Flow triggers are fired by a :class:`FlowTriggerListener`; the
-scheduler only keeps their enabled flag and last execution so both kinds list
-together.
+triggers, here and in the Flow-trigger listener's index. Schedule ticks of one
+trigger never overlap: a tick that comes due while the trigger's previous
+execution still runs waits for it to end, as in Kestra. Flow triggers are fired
+by a :class:`FlowTriggerListener`; the scheduler only keeps their enabled flag
+and last execution so both kinds list together.
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..engine import events, states
+from .. import api
 from ..engine.execution import Execution
-from ..engine.launch import create_execution, run_in_background
 from ..errors import UserError
 from ..model.flow import Flow
+from ..model.triggers import FlowTrigger, ScheduleTrigger
+from ..records import events, states
 from .clock import Clock, RealClock
-from .flow_trigger import FlowTrigger, FlowTriggerListener, TriggerKey, is_flow_trigger
-from .schedule import ScheduleTrigger, is_schedule
+from .flow_trigger import FlowTriggerListener, TriggerKey
 from .state import TriggerState, default_state
 
 _SECOND = timedelta(seconds=1)
@@ -50,14 +51,13 @@ class _Armed:
     enabled: bool
     next_due: datetime | None = None
     last: Execution | None = None
+    # The last execution has not ended: set when it is created, cleared when its end event is handled
+    # (not when its state changes, so stopAfter applies before the next tick may fire).
+    busy: bool = False
 
     @property
     def key(self) -> TriggerKey:
         return (*self.flow.key, self.trigger.id)
-
-    @property
-    def busy(self) -> bool:
-        return self.last is not None and self.last.state not in states.TERMINAL
 
     def due(self, now: datetime) -> bool:
         return self.enabled and self.next_due is not None and self.next_due <= now
@@ -70,11 +70,12 @@ class Scheduler:
         self.clock = clock or RealClock()
         self.state = state or default_state()
         self._armed: dict[TriggerKey, _Armed] = {}
+        self._watched: dict[str, _Armed] = {}  # execution id -> the trigger whose last execution it is
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._flow_triggers = FlowTriggerListener(self.clock, self._is_enabled, self._started)
 
     # -- life cycle ------------------------------------------------------------------------
@@ -108,17 +109,19 @@ class Scheduler:
 
     def arm(self, flow: Flow) -> None:
         """Replace ``flow``'s armed triggers with its Schedule and Flow triggers."""
-        parsed = [ScheduleTrigger.from_dict(raw) if is_schedule(raw) else FlowTrigger.from_dict(raw)
-                  for raw in flow.triggers if is_schedule(raw) or is_flow_trigger(raw)]
         with self._lock:
             previous = self._remove(flow.namespace, flow.id)
-            for trigger in parsed:
+            for trigger in flow.triggers:
+                if not isinstance(trigger, (ScheduleTrigger, FlowTrigger)):
+                    continue
                 armed = _Armed(flow, trigger, enabled=not (trigger.disabled or flow.disabled))
                 before = previous.get(armed.key)
-                armed.last = before.last if before is not None else None
+                if before is not None and before.last is not None:
+                    self._watch(armed, before.last, busy=before.busy)
                 if isinstance(trigger, ScheduleTrigger):
                     armed.next_due = self._first_due(armed)
                 self._armed[armed.key] = armed
+        self._flow_triggers.arm(flow)
         self._wake.set()
 
     def _remove(self, namespace: str, flow_id: str) -> dict[TriggerKey, _Armed]:
@@ -149,7 +152,7 @@ class Scheduler:
         """Every armed trigger, by flow then trigger id."""
         with self._lock:
             return [TriggerRow(
-                flow=f"{a.flow.namespace}.{a.flow.id}", trigger_id=a.trigger.id, type=a.trigger.type.rsplit(".", 1)[-1],
+                flow=f"{a.flow.namespace}.{a.flow.id}", trigger_id=a.trigger.id, type=a.trigger.kind,
                 cron=a.trigger.cron if isinstance(a.trigger, ScheduleTrigger) else None,
                 next_fire=a.next_due if a.enabled else None, last_execution_id=a.last.id if a.last else None,
                 last_state=a.last.state if a.last else None, enabled=a.enabled,
@@ -190,7 +193,15 @@ class Scheduler:
     def _started(self, key: TriggerKey, execution: Execution) -> None:
         with self._lock:
             if key in self._armed:
-                self._armed[key].last = execution
+                self._watch(self._armed[key], execution)
+
+    def _watch(self, armed: _Armed, execution: Execution, busy: bool = True) -> None:
+        """``execution`` is ``armed``'s last one; while ``busy``, its end events are awaited."""
+        if armed.last is not None:
+            self._watched.pop(armed.last.id, None)
+        armed.last, armed.busy = execution, busy
+        if busy:
+            self._watched[execution.id] = armed
 
     # -- firing ----------------------------------------------------------------------------
 
@@ -213,14 +224,14 @@ class Scheduler:
         assert isinstance(trigger, ScheduleTrigger)
         variables = trigger.variables(tick)
         try:
-            execution = create_execution(armed.flow, trigger.render_inputs(armed.flow, variables),
+            execution = api.create(armed.flow, trigger.render_inputs(armed.flow, variables),
                                          labels=trigger.labels, trigger=variables)
         except UserError as exc:
             print(f"nb_orchestra: schedule {'.'.join(armed.key)} at {tick.isoformat()} did not start "
                   f"an execution: {exc}", file=sys.stderr)
             return
-        armed.last = execution
-        run_in_background(execution)
+        self._watch(armed, execution)
+        api.start(execution, background=True)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -237,15 +248,20 @@ class Scheduler:
         return min(dues, default=None)
 
     def _on_event(self, event: events.Event) -> None:
-        """Execution ends: wake the loop (a waiting tick may go) and apply ``stopAfter``."""
-        if not isinstance(event, events.ExecutionChanged):
+        """A trigger's execution changes state: apply ``stopAfter``; when it ends, wake the loop (a waiting
+        tick may go). One dictionary look-up per event, however many triggers are armed."""
+        if type(event) is not events.ExecutionChanged or event.execution.id not in self._watched:
             return
         with self._lock:
-            for armed in self._armed.values():
-                if armed.last is event.execution:
-                    if event.state in armed.trigger.stop_after:
-                        armed.enabled = False
-                    self._wake.set()
+            armed = self._watched.get(event.execution.id)
+            if armed is None or armed.last is not event.execution:
+                return
+            if event.state in armed.trigger.stop_after:
+                armed.enabled = False
+            if event.state in states.TERMINAL:
+                armed.busy = False
+                del self._watched[event.execution.id]
+            self._wake.set()
 
     def settle(self, timeout: float = 10.0) -> None:
         """Block until no tick is due and no execution a trigger started is running (tests, scripts)."""

@@ -12,13 +12,13 @@ import json
 from html import escape
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..engine import states
-from ..engine.runtime import mask
-from .pictures import STATE_COLORS
+from ..records import states
+from ..secrets import mask
+from .svg import STATE_COLORS
 from .text import ICONS, format_seconds
 
 if TYPE_CHECKING:
-    from ..engine.execution import Execution, LogRecord, TaskRun
+    from ..records.execution import ExecutionView, LogView, TaskRunView
 
 MAX_CHILDREN = 50       # task runs (or loop values) shown under one parent
 MAX_LOG_LINES = 20      # log lines shown per task run (the last ones)
@@ -49,38 +49,39 @@ def state_badge(state: str) -> str:
     return f'<span class="nbo-badge" style="background:{_color(state)}">{ICONS.get(state, "?")} {escape(state)}</span>'
 
 
-def execution_header_html(ex: "Execution") -> str:
+def execution_header_html(ex: "ExecutionView") -> str:
     counts = ", ".join(f"{n} {escape(state)}" for state, n in sorted(ex.counts().items()))
     return (f'<div class="nbo-head">{state_badge(ex.state)} <b>{escape(ex.namespace)}.{escape(ex.flow_id)}</b> '
             f'<code>{escape(ex.id)}</code> <span class="nbo-meta">{format_seconds(ex.duration)}'
             f'{" · " + counts if counts else ""}</span></div>')
 
 
-def execution_html(ex: "Execution") -> str:
+def execution_html(ex: "ExecutionView") -> str:
     """The live progress tree: header, then task runs nested under their parents."""
-    children: dict[str | None, list["TaskRun"]] = {}
+    children: dict[str | None, list["TaskRunView"]] = {}
     for run in ex.taskruns:
         children.setdefault(run.parent_id, []).append(run)
-    logs: dict[str | None, list["LogRecord"]] = {}
+    logs: dict[str | None, list["LogView"]] = {}
     for record in ex.logs:
         logs.setdefault(record.taskrun_id, []).append(record)
-    body = _runs_html(children.get(None, []), children, logs)
+    body = _runs_html(children.get(None, []), None, children, logs)
     general = _logs_html(logs.get(None, []), ex.state == states.KILLED)
-    return f'<div class="nbo-exec">{STYLE}{execution_header_html(ex)}{general}{body}</div>'
+    return mask(f'<div class="nbo-exec">{STYLE}{execution_header_html(ex)}{general}{body}</div>', ex.secrets)
 
 
-def _runs_html(runs: list["TaskRun"], children: dict, logs: dict) -> str:
+def _runs_html(runs: list["TaskRunView"], parent: "TaskRunView | None", children: dict, logs: dict) -> str:
+    """The children ``runs`` of ``parent`` (None for the top-level runs)."""
     if not runs:
         return ""
-    if any(run.value is not None and (run.parent is None or run.parent.value != run.value) for run in runs):
+    if any(run.value is not None and (parent is None or parent.value != run.value) for run in runs):
         return _loop_groups_html(runs, children, logs)
     items = [_run_html(run, children, logs) for run in runs[:MAX_CHILDREN]]
     return "<ul>" + "".join(items) + _more(len(runs) - MAX_CHILDREN, "task runs") + "</ul>"
 
 
-def _loop_groups_html(runs: list["TaskRun"], children: dict, logs: dict) -> str:
+def _loop_groups_html(runs: list["TaskRunView"], children: dict, logs: dict) -> str:
     """ForEach children grouped under one row per loop value."""
-    groups: dict[str, list["TaskRun"]] = {}
+    groups: dict[str | None, list["TaskRunView"]] = {}
     for run in runs:
         groups.setdefault(run.value, []).append(run)
     items = []
@@ -93,7 +94,7 @@ def _loop_groups_html(runs: list["TaskRun"], children: dict, logs: dict) -> str:
     return "<ul>" + "".join(items) + _more(len(groups) - MAX_CHILDREN, "values") + "</ul>"
 
 
-def _group_state(group: list["TaskRun"]) -> str:
+def _group_state(group: list["TaskRunView"]) -> str:
     if any(run.state not in states.TERMINAL for run in group):
         return states.RUNNING
     state = states.SUCCESS
@@ -102,7 +103,7 @@ def _group_state(group: list["TaskRun"]) -> str:
     return state
 
 
-def _run_html(run: "TaskRun", children: dict, logs: dict) -> str:
+def _run_html(run: "TaskRunView", children: dict, logs: dict) -> str:
     color = _color(run.state)
     attempts = f" · {len(run.attempts)} attempts" if len(run.attempts) > 1 else ""
     message = f' <span class="nbo-msg">{escape(run.message)}</span>' if run.message else ""
@@ -110,10 +111,10 @@ def _run_html(run: "TaskRun", children: dict, logs: dict) -> str:
             f'<span class="nbo-state" style="color:{color}">{escape(run.state)}</span> '
             f'<span class="nbo-meta">{format_seconds(run.duration)}{attempts}</span>{message}'
             f'{_logs_html(logs.get(run.id, []), run.state == states.FAILED)}'
-            f'{_runs_html(children.get(run.id, []), children, logs)}</li>')
+            f'{_runs_html(children.get(run.id, []), run, children, logs)}</li>')
 
 
-def _logs_html(records: list["LogRecord"], expanded: bool) -> str:
+def _logs_html(records: list["LogView"], expanded: bool) -> str:
     if not records:
         return ""
     shown = records[-MAX_LOG_LINES:]
@@ -132,25 +133,26 @@ def outputs_table_html(outputs: dict[str, Any], title: str = "Outputs", secrets:
     """Outputs as text, with the execution's secret values masked (the table ends up in saved notebooks)."""
     if not outputs:
         return ""
-    rows = "".join(f"<tr><td><code>{escape(str(key))}</code></td><td><pre>{escape(mask(_short(value), secrets))}</pre>"
-                   f"</td></tr>" for key, value in outputs.items())
+    rows = "".join(f"<tr><td><code>{escape(mask(str(key), secrets))}</code></td>"
+                   f"<td><pre>{escape(_short(value, secrets))}</pre></td></tr>" for key, value in outputs.items())
     return f"<table><tr><th>{escape(title)}</th><th>value</th></tr>{rows}</table>"
 
 
-def _short(value: Any, limit: int = 400) -> str:
+def _short(value: Any, secrets: Iterable[str], limit: int = 400) -> str:
+    """The value as JSON text, masked, then cut to ``limit`` (cut first, a secret could show its start)."""
     try:
         text = json.dumps(value, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
+    text = mask(text, secrets)
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def execution_report_html(ex: "Execution") -> str:
+def execution_report_html(ex: "ExecutionView") -> str:
     """The finished execution: tree, task outputs, flow outputs."""
     tree = execution_html(ex)
-    secrets = getattr(ex, "secrets", ())  # a stored execution was masked when written
-    tables = (outputs_table_html(dict(ex.outputs), secrets=secrets)
-              + outputs_table_html(ex.flow_outputs, "Flow outputs", secrets))
+    tables = (outputs_table_html(dict(ex.outputs), secrets=ex.secrets)
+              + outputs_table_html(ex.flow_outputs, "Flow outputs", ex.secrets))
     return tree[:-len("</div>")] + tables + "</div>"
 
 

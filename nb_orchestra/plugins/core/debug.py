@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...engine.context import TaskContext
-from ..base import Prop, TaskPlugin
+from ..base import Prop, TaskContext, TaskPlugin
 
 
 class Return(TaskPlugin):

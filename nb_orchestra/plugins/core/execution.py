@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 from ... import expressions
-from ...engine.context import TaskContext
-from ..base import ExitExecution, Prop, TaskFailure, TaskPlugin
+from ..base import ExitExecution, Prop, TaskContext, TaskFailure, TaskPlugin
 
 
 class Fail(TaskPlugin):

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ... import expressions
-from ...engine.context import TaskContext
-from ...errors import UserError
-from ..base import FlowableTask, Group, Plan, Prop, TaskFailure, TaskPlugin
+from ...errors import FlowDisabledError, InputError
+from ..base import FlowableTask, Group, Plan, Prop, TaskContext, TaskFailure, TaskPlugin
 
 _TASKS = Prop("tasks", required=True, dynamic=False, description="Child tasks.")
 
@@ -195,12 +194,7 @@ class Pause(TaskPlugin):
             ctx.wait(duration.total_seconds())
             return None
         ctx.log("INFO", "paused: call resume() on the execution (or %flow resume) to continue")
-        ctx.engine.set_paused(True)
-        resume = ctx.execution._resume
-        while not resume.wait(0.1):
-            ctx.wait(0)  # raises TaskCancelled when killed
-        resume.clear()
-        ctx.engine.set_paused(False)
+        ctx.pause()
         return None
 
 
@@ -227,25 +221,16 @@ class Subflow(TaskPlugin):
     }
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
-        from ...engine.launch import create_execution, run_in_background, run_execution
-        from ...registry import find_flow
-
         namespace, flow_id, revision = ctx.get("namespace"), ctx.get("flowId"), ctx.get("revision")
-        flow = find_flow(namespace, flow_id, revision)
-        parent = ctx.execution
-        labels = dict(parent.labels) if ctx.get("inheritLabels") else {}
+        labels = dict(ctx.execution.labels) if ctx.get("inheritLabels") else {}
         labels.update(_labels(ctx.render(ctx.task.props.get("labels") or {})))
-        trigger = {"executionId": parent.id, "namespace": parent.namespace,
-                   "flowId": parent.flow_id, "flowRevision": parent.revision}
+        wait = ctx.get("wait")
         try:
-            child = create_execution(flow, ctx.get("inputs"), labels=labels, trigger=trigger)
-        except UserError as exc:
+            child = ctx.run_subflow(namespace, flow_id, revision, ctx.get("inputs"), labels, wait)
+        except (InputError, FlowDisabledError) as exc:  # an unknown flow keeps Kestra's own message
             raise TaskFailure(f"subflow {namespace}.{flow_id}: {exc}") from None
-        ctx.info(f"started subflow {namespace}.{flow_id}, execution {child.id}")
-        if not ctx.get("wait"):
-            run_in_background(child)
+        if not wait:
             return {"executionId": child.id}
-        run_execution(child, parent_cancel=ctx.cancel)
         outputs = {"executionId": child.id, "state": child.state, "outputs": child.flow_outputs}
         if child.state in ("FAILED", "KILLED") and ctx.get("transmitFailed"):
             raise TaskFailure(f"subflow {namespace}.{flow_id} execution {child.id} ended {child.state}", outputs)

@@ -20,10 +20,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from ... import expressions, storage
+from ... import expressions, internal_storage
 from ...durations import format_duration, parse_duration
-from ...engine.context import TaskCancelled, TaskContext
-from ..base import Prop, TaskFailure, TaskPlugin
+from ..base import Prop, TaskCancelled, TaskContext, TaskFailure, TaskPlugin
 from ..files import stored_file
 
 if TYPE_CHECKING:
@@ -358,7 +357,7 @@ class Download(_HttpTask):
                 raise TaskFailure(f"No response from server: {uri} answered {response.status_code} with an empty body")
             ctx.log("WARN", f"File '{uri}' is empty")
         ctx.log("DEBUG", f"File '{uri}' downloaded with size '{length}'")
-        return {"uri": storage.to_uri(target), "code": response.status_code, "length": length,
+        return {"uri": internal_storage.to_uri(target), "code": response.status_code, "length": length,
                 "headers": _header_map(response)}
 
 

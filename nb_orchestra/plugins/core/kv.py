@@ -8,17 +8,18 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ... import expressions
-from ...engine.context import TaskContext
-from ...kv import KV_TYPES, KVStoreError, convert, kv_store
-from ..base import Prop, TaskFailure, TaskPlugin
+from ...errors import KVStoreError
+from ...kv import KV_TYPES, NamespaceKV, convert
+from ..base import Prop, TaskContext, TaskFailure, TaskPlugin
 
 _KEY = Prop("string", required=True, description="The key (letters, digits, '.', '_', '-').")
 _NAMESPACE = Prop("string", description="The namespace of the KV store; the flow's namespace by default.")
 _ERROR_ON_MISSING = Prop("bool", default=False, description="Fail when the key has no value.")
 
 
-def _namespace(ctx: TaskContext) -> str:
-    return ctx.get("namespace") or ctx.execution.namespace
+def _kv(ctx: TaskContext) -> NamespaceKV:
+    """The KV store of the ``namespace`` property, or of the flow's namespace."""
+    return ctx.kv(ctx.get("namespace") or ctx.execution.namespace)
 
 
 @contextmanager
@@ -59,9 +60,8 @@ class Set(TaskPlugin):
         with _store_errors():
             if kv_type and isinstance(value, str):
                 value = convert(value, kv_type)
-            kv_store().set(_namespace(ctx), ctx.get("key"), value,
-                           expires=datetime.now(timezone.utc) + ttl if ttl is not None else None,
-                           overwrite=ctx.get("overwrite"))
+            _kv(ctx).set(ctx.get("key"), value, expires=datetime.now(timezone.utc) + ttl if ttl is not None else None,
+                         overwrite=ctx.get("overwrite"))
         return None
 
 
@@ -73,10 +73,10 @@ class Get(TaskPlugin):
     properties = {"key": _KEY, "namespace": _NAMESPACE, "errorOnMissing": _ERROR_ON_MISSING}
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
-        namespace, key = _namespace(ctx), ctx.get("key")
+        kv, key = _kv(ctx), ctx.get("key")
         with _store_errors():
-            found, value = kv_store().get(namespace, key, expired_error=True)
-        _require(found, ctx, key, namespace)
+            found, value = kv.get(key, expired_error=True)
+        _require(found, ctx, key, kv.namespace)
         return {"value": value}
 
 
@@ -88,10 +88,10 @@ class Delete(TaskPlugin):
     properties = {"key": _KEY, "namespace": _NAMESPACE, "errorOnMissing": _ERROR_ON_MISSING}
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
-        namespace, key = _namespace(ctx), ctx.get("key")
+        kv, key = _kv(ctx), ctx.get("key")
         with _store_errors():
-            deleted = kv_store().delete(namespace, key)
-        _require(deleted, ctx, key, namespace)
+            deleted = kv.delete(key)
+        _require(deleted, ctx, key, kv.namespace)
         return {"deleted": deleted}
 
 
@@ -106,4 +106,4 @@ class GetKeys(TaskPlugin):
     }
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
-        return {"keys": kv_store().keys(_namespace(ctx), ctx.get("prefix") or "")}
+        return {"keys": _kv(ctx).keys(ctx.get("prefix") or "")}

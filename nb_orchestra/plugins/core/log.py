@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...engine.context import LEVELS, TaskContext
-from ..base import Prop, TaskPlugin
+from ..base import LEVELS, Prop, TaskContext, TaskPlugin
 
 
 class Log(TaskPlugin):

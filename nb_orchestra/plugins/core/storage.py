@@ -10,10 +10,9 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Callable
 from urllib.parse import urlparse
 
-from ... import storage
+from ... import internal_storage
 from ...config import settings
-from ...engine.context import TaskContext
-from ..base import Prop, TaskFailure, TaskPlugin
+from ..base import Prop, TaskContext, TaskFailure, TaskPlugin
 from ..files import stored_file
 
 _URI = Prop("string", required=True, description="A kestra:// internal-storage URI.")
@@ -41,7 +40,7 @@ class PurgeCurrentExecutionFiles(TaskPlugin):
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         ex = ctx.execution
         folder = settings.execution_dir(ex.namespace, ex.flow_id, ex.id)
-        uris = [storage.to_uri(p) for p in sorted(folder.rglob("*")) if p.is_file()] if folder.is_dir() else []
+        uris = [internal_storage.to_uri(p) for p in sorted(folder.rglob("*")) if p.is_file()] if folder.is_dir() else []
         shutil.rmtree(folder, ignore_errors=True)
         return {"uris": uris}
 
@@ -60,7 +59,7 @@ class Write(TaskPlugin):
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         target = _new_file(ctx, ctx.get("extension") or ".tmp")
         target.write_bytes(ctx.get("content").encode("utf-8"))
-        return {"uri": storage.to_uri(target)}
+        return {"uri": internal_storage.to_uri(target)}
 
 
 class Size(TaskPlugin):
@@ -89,7 +88,7 @@ class Delete(TaskPlugin):
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         uri = ctx.get("uri")
         try:
-            path = storage.to_path(uri)
+            path = internal_storage.to_path(uri)
         except ValueError as exc:
             raise TaskFailure(str(exc)) from None
         deleted = path.is_file()
@@ -124,7 +123,7 @@ class Concat(TaskPlugin):
                     shutil.copyfileobj(source, out)
                 if separator is not None:
                     out.write(separator.encode("utf-8"))
-        return {"uri": storage.to_uri(target)}
+        return {"uri": internal_storage.to_uri(target)}
 
 
 class Split(TaskPlugin):
@@ -227,7 +226,7 @@ class _Parts:
         kept = []
         for path in self.paths:
             if path.stat().st_size:
-                kept.append(storage.to_uri(path))
+                kept.append(internal_storage.to_uri(path))
             else:
                 path.unlink()
         return kept

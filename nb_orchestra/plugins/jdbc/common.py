@@ -12,6 +12,7 @@ annotated strings such as ``LocalDateTime::"2024-01-02T03:04:05"``).
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 import uuid
@@ -19,12 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Protocol, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Protocol, Sequence, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ...engine.context import TaskCancelled, TaskContext
-from ...storage import to_uri
-from ..base import Prop, TaskFailure, TaskPlugin
+from ...internal_storage import to_uri
+from ..base import Prop, TaskCancelled, TaskContext, TaskFailure, TaskPlugin
 
 FETCH_TYPES = ("FETCH", "FETCH_ONE", "STORE", "NONE")
 
@@ -57,6 +59,22 @@ QUERIES_PROPS: dict[str, Prop] = {
                         description="All statements in one transaction, rolled back on any error."),
 }
 
+QUERY_OUTPUTS: dict[str, str] = {
+    "row": "First row (fetchType FETCH_ONE).",
+    "rows": "All rows (FETCH).",
+    "uri": "kestra:// URI of an Ion file of the rows (STORE).",
+    "size": "Number of rows fetched.",
+}
+
+QUERIES_OUTPUTS: dict[str, str] = {"outputs": "One entry (row/rows/uri/size) per statement that returned rows."}
+
+# A database in a file (DuckDB, SQLite) can be uploaded when the task ends.
+DATABASE_FILE_PROPS: dict[str, Prop] = {
+    "outputDbFile": Prop("bool", default=False, description="Upload the database file (output `databaseUri`)."),
+}
+
+DATABASE_FILE_OUTPUTS: dict[str, str] = {"databaseUri": "kestra:// URI of the database file (outputDbFile)."}
+
 
 @dataclass
 class ResultSet:
@@ -81,8 +99,13 @@ class Session(Protocol):
     def close(self) -> None: ...
 
 
-class JdbcQueryTask(TaskPlugin):
+SessionT = TypeVar("SessionT", bound=Session)
+
+
+class JdbcQueryTask(TaskPlugin, Generic[SessionT]):
     """``Query`` (``multi = False``) and ``Queries`` of a driver; subclasses open the session.
+
+    Generic over the driver's session type, so that ``finish`` gets the session ``open`` made.
 
     A ``Queries`` task runs in one transaction unless ``transaction: false``; a
     ``Query`` only when ``query_transaction`` (DuckDB runs its statements one by
@@ -93,10 +116,10 @@ class JdbcQueryTask(TaskPlugin):
     multi: ClassVar[bool] = False
     query_transaction: ClassVar[bool] = False
 
-    def open(self, ctx: TaskContext, transactional: bool) -> Session:
+    def open(self, ctx: TaskContext, transactional: bool) -> SessionT:
         raise NotImplementedError
 
-    def finish(self, ctx: TaskContext, session: Session, outputs: dict[str, Any]) -> dict[str, Any]:
+    def finish(self, ctx: TaskContext, session: SessionT, outputs: dict[str, Any]) -> dict[str, Any]:
         """Add driver-specific outputs once the connection is closed (DuckDB's files)."""
         return outputs
 
@@ -274,9 +297,7 @@ def cell(value: Any, zone: ZoneInfo | None) -> Any:
 def store_rows(ctx: TaskContext, rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Write rows as Ion lines to the task run's storage: ``{"uri", "size"}``."""
     simpleion = _ion()
-    target = ctx.storage_dir
-    target.mkdir(parents=True, exist_ok=True)
-    path = target / f"{ctx.run.task_id}_{uuid.uuid4().hex[:12]}.ion"
+    path = storage_path(ctx, f"{ctx.run.task_id}_{uuid.uuid4().hex[:12]}.ion")
     size = 0
     with path.open("w", encoding="utf-8") as out:
         for row in rows:
@@ -284,6 +305,13 @@ def store_rows(ctx: TaskContext, rows: Iterable[dict[str, Any]]) -> dict[str, An
             out.write("\n")
             size += 1
     return {"uri": to_uri(path), "size": size}
+
+
+def storage_path(ctx: TaskContext, name: str) -> Path:
+    """Where a file ``name`` that the task run outputs goes (its storage folder, created)."""
+    folder = ctx.storage_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
 
 
 def _ion() -> Any:
@@ -330,6 +358,9 @@ def _iso_duration(delta: timedelta) -> str:
     return f"P{delta.days}DT{hours}H{minutes}M{fraction}S"
 
 
-def missing_extra(package: str, extra: str, what: str) -> TaskFailure:
-    """The failure of a task whose optional driver is not installed."""
-    return TaskFailure(f"{what} tasks need the {package} package: pip install 'nb-orchestra[{extra}]'")
+def import_driver(module: str, extra: str, what: str) -> ModuleType:
+    """The optional driver ``module``; a task failure telling how to install it when it is missing."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise TaskFailure(f"{what} tasks need the {module} package: pip install 'nb-orchestra[{extra}]'") from None

@@ -21,12 +21,12 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from ...engine.context import TaskContext
-from ...storage import put_file
-from ..base import Prop, TaskFailure
+from ...internal_storage import put_file
+from ..base import Prop, TaskContext, TaskFailure
 from ..files import stored_file, write_input_files
-from .common import (QUERIES_PROPS, QUERY_PROPS, JdbcQueryTask, ResultSet, check_url, connection_props,
-                     missing_extra, rewrite_parameters)
+from .common import (DATABASE_FILE_OUTPUTS, DATABASE_FILE_PROPS, QUERIES_OUTPUTS, QUERIES_PROPS, QUERY_OUTPUTS,
+                     QUERY_PROPS, JdbcQueryTask, ResultSet, check_url, connection_props, import_driver,
+                     rewrite_parameters)
 
 SCHEME = "jdbc:duckdb:"
 _INSTALL = re.compile(r"^\s*INSTALL\s+['\"]?(\w+)", re.IGNORECASE)
@@ -40,18 +40,16 @@ _DUCKDB_PROPS: dict[str, Prop] = {
     "outputFiles": Prop("list", description="Names of files the SQL writes to `{{ outputFiles.<name> }}`; "
                         "uploaded after the run."),
     "databaseUri": Prop("string", description="kestra:// URI of an existing DuckDB database file to open."),
-    "outputDbFile": Prop("bool", default=False, description="Upload the database file (output `databaseUri`)."),
+    **DATABASE_FILE_PROPS,
 }
+_DUCKDB_OUTPUTS: dict[str, str] = {"outputFiles": "outputFiles name -> kestra:// URI.", **DATABASE_FILE_OUTPUTS}
 
 
 class DuckDbSession:
     """A DuckDB connection; remembers the files the task uploads when it ends."""
 
     def __init__(self, ctx: TaskContext, database: Path, output_files: dict[str, str], transactional: bool):
-        try:
-            import duckdb
-        except ImportError:
-            raise missing_extra("duckdb", "duckdb", "DuckDB") from None
+        duckdb = import_driver("duckdb", "duckdb", "DuckDB")
         self.ctx = ctx
         self.duckdb = duckdb
         self.errors: tuple[type[BaseException], ...] = (duckdb.Error,)
@@ -66,14 +64,15 @@ class DuckDbSession:
 
     def script(self, sql: str, params: dict[str, Any] | None) -> Iterator[ResultSet]:
         """Run every statement of ``sql``; the last one's rows, if it returns rows."""
-        text, used = rewrite_parameters(sql, params or {}, lambda name: f"${name}")
+        values = params or {}
+        text, used = rewrite_parameters(sql, values, lambda name: f"${name}")
         result = None
         for statement in self.duckdb.extract_statements(text):
             if self._skip_install(statement.query):
                 continue
             names = set(used).intersection(_NAMED.findall(statement.query))
             if names:
-                self.con.execute(statement.query, {name: params[name] for name in names})
+                self.con.execute(statement.query, {name: values[name] for name in names})
             else:
                 self.con.execute(statement.query)
             result = ResultSet(self._columns(), self._rows()) if self._returns_rows(statement) else None
@@ -126,7 +125,7 @@ class DuckDbSession:
         self.con.close()
 
 
-class _DuckDbTask(JdbcQueryTask):
+class _DuckDbTask(JdbcQueryTask[DuckDbSession]):
     query_transaction = True
 
     def open(self, ctx: TaskContext, transactional: bool) -> DuckDbSession:
@@ -179,14 +178,7 @@ class Query(_DuckDbTask):
     """Run SQL on DuckDB; the last statement's rows become the output."""
 
     type = "io.kestra.plugin.jdbc.duckdb.Query"
-    outputs = {
-        "row": "First row (fetchType FETCH_ONE).",
-        "rows": "All rows (FETCH).",
-        "uri": "kestra:// URI of an Ion file of the rows (STORE).",
-        "size": "Number of rows fetched.",
-        "outputFiles": "outputFiles name -> kestra:// URI.",
-        "databaseUri": "kestra:// URI of the database file (outputDbFile).",
-    }
+    outputs = {**QUERY_OUTPUTS, **_DUCKDB_OUTPUTS}
     properties = {**_DUCKDB_PROPS, **QUERY_PROPS}
 
 
@@ -194,10 +186,6 @@ class Queries(_DuckDbTask):
     """Run several statements on DuckDB; one output per statement that returns rows."""
 
     type = "io.kestra.plugin.jdbc.duckdb.Queries"
-    outputs = {
-        "outputs": "One entry (row/rows/uri/size) per statement that returned rows.",
-        "outputFiles": "outputFiles name -> kestra:// URI.",
-        "databaseUri": "kestra:// URI of the database file (outputDbFile).",
-    }
+    outputs = {**QUERIES_OUTPUTS, **_DUCKDB_OUTPUTS}
     multi = True
     properties = {**_DUCKDB_PROPS, **QUERIES_PROPS}

@@ -11,14 +11,15 @@ as Kestra and stream the file through the connection in one transaction.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
-from ...engine.context import TaskContext
-from ...storage import to_uri
-from ..base import Prop, TaskFailure, TaskPlugin
+from ...internal_storage import to_uri
+from ..base import Prop, TaskContext, TaskFailure, TaskPlugin
 from ..files import stored_file
-from .common import (QUERIES_PROPS, QUERY_PROPS, JdbcQueryTask, ResultSet, check_url, connection_props,
-                     interrupt_on_cancel, missing_extra, rewrite_parameters, statement_errors)
+from .common import (QUERIES_OUTPUTS, QUERIES_PROPS, QUERY_OUTPUTS, QUERY_PROPS, JdbcQueryTask, ResultSet, check_url,
+                     connection_props, import_driver, interrupt_on_cancel, rewrite_parameters, statement_errors,
+                     storage_path)
 
 SCHEMES = ("jdbc:postgresql:", "postgresql:", "postgres:")
 SSL_MODES = ("DISABLE", "ALLOW", "PREFER", "REQUIRE", "VERIFY_CA", "VERIFY_FULL")
@@ -33,11 +34,7 @@ _PG_PROPS: dict[str, Prop] = {
 
 
 def _psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError:
-        raise missing_extra("psycopg", "postgres", "PostgreSQL") from None
-    return psycopg
+    return import_driver("psycopg", "postgres", "PostgreSQL")
 
 
 def connect(ctx: TaskContext, autocommit: bool) -> Any:
@@ -100,7 +97,7 @@ def _result_sets(cursor: Any) -> Iterator[ResultSet]:
             return
 
 
-class _PgQueryTask(JdbcQueryTask):
+class _PgQueryTask(JdbcQueryTask[PgSession]):
     def open(self, ctx: TaskContext, transactional: bool) -> PgSession:
         return PgSession(ctx, transactional)
 
@@ -109,12 +106,7 @@ class Query(_PgQueryTask):
     """Run SQL on PostgreSQL in one call."""
 
     type = "io.kestra.plugin.jdbc.postgresql.Query"
-    outputs = {
-        "row": "First row (fetchType FETCH_ONE).",
-        "rows": "All rows (FETCH).",
-        "uri": "kestra:// URI of an Ion file of the rows (STORE).",
-        "size": "Number of rows fetched.",
-    }
+    outputs = QUERY_OUTPUTS
     properties = {**_PG_PROPS, **QUERY_PROPS}
 
 
@@ -122,7 +114,7 @@ class Queries(_PgQueryTask):
     """Run several statements on PostgreSQL in one transaction; one output per row-returning statement."""
 
     type = "io.kestra.plugin.jdbc.postgresql.Queries"
-    outputs = {"outputs": "One entry (row/rows/uri/size) per statement that returned rows."}
+    outputs = QUERIES_OUTPUTS
     multi = True
     properties = {**_PG_PROPS, **QUERIES_PROPS}
 
@@ -148,56 +140,78 @@ _COPY_PROPS: dict[str, Prop] = {
 }
 
 
-def copy_statement(ctx: TaskContext, query: str | None, direction: str) -> str:
-    """``COPY <table> (<columns>) | (<query>) <direction> WITH (...)`` with only the options set."""
-    parts = ["COPY"]
+def copy_statement(ctx: TaskContext, query: str | None, direction: str) -> Any:
+    """``COPY <table> (<columns>) | (<query>) <direction> WITH (...)`` with only the options set,
+    composed by psycopg: names are quoted identifiers, values are literals."""
+    sql = _psycopg().sql
+    parts = [sql.SQL("COPY")]
     if query is None:
         table = ctx.get("table")
         if not table:
             raise TaskFailure("property 'table' is required" + ("" if direction.startswith("FROM")
                                                                  else " when 'sql' is not set"))
-        parts.append(table)
+        parts.append(_name(sql, "table", table, qualified=True))
         columns = ctx.get("columns") or []
         if columns:
-            parts.append(f"({', '.join(columns)})")
+            parts.append(_names(sql, "columns", columns))
     else:
-        parts.append(f"({query})")
-    parts.append(direction)
-    options = [] if ctx.get("format") == "TEXT" else [f"FORMAT {ctx.get('format')}"]
-    options += [name.upper() for name in ("oids", "freeze") if ctx.get(name)]
-    for prop, option in (("delimiter", "DELIMITER"), ("nullString", "NULL")):
+        parts.append(sql.SQL("({})").format(sql.SQL(query)))  # the task's own SQL, as Query runs it
+    parts.append(sql.SQL(direction))
+    data_format = ctx.get("format")
+    if data_format not in _FORMATS:
+        raise TaskFailure(f"property 'format': {data_format!r} is not one of {', '.join(_FORMATS)}")
+    options = [] if data_format == "TEXT" else [sql.SQL(f"FORMAT {data_format}")]
+    options += [sql.SQL(name.upper()) for name in ("oids", "freeze") if ctx.get(name)]
+    for prop, option in (("delimiter", "DELIMITER"), ("nullString", "NULL"), ("quote", "QUOTE"),
+                         ("escape", "ESCAPE"), ("encoding", "ENCODING")):
         if ctx.get(prop) is not None:
-            options.append(f"{option} {_literal(ctx.get(prop))}")
+            options.append(sql.SQL(f"{option} {{}}").format(sql.Literal(str(ctx.get(prop)))))
     if ctx.get("header") is not None:
-        options.append(f"HEADER {'TRUE' if ctx.get('header') else 'FALSE'}")
-    for prop, option in (("quote", "QUOTE"), ("escape", "ESCAPE")):
-        if ctx.get(prop) is not None:
-            options.append(f"{option} {_literal(ctx.get(prop))}")
+        options.append(sql.SQL("HEADER TRUE" if ctx.get("header") else "HEADER FALSE"))
     force_quote = ctx.get("forceQuote") or []
     if force_quote:
-        options.append("FORCE_QUOTE " + ("*" if force_quote == ["*"] else f"({', '.join(force_quote)})"))
+        options.append(sql.SQL("FORCE_QUOTE {}").format(
+            sql.SQL("*") if force_quote == ["*"] else _names(sql, "forceQuote", force_quote)))
     for prop, option in (("forceNotNull", "FORCE_NOT_NULL"), ("forceNull", "FORCE_NULL")):
         if ctx.get(prop):
-            options.append(f"{option} ({', '.join(ctx.get(prop))})")
-    if ctx.get("encoding") is not None:
-        options.append(f"ENCODING {_literal(ctx.get('encoding'))}")
+            options.append(sql.SQL(f"{option} {{}}").format(_names(sql, prop, ctx.get(prop))))
     if options:
-        parts.append(f"WITH ({', '.join(options)})")
-    return " ".join(parts)
+        parts.append(sql.SQL("WITH ({})").format(sql.SQL(", ").join(options)))
+    return sql.SQL(" ").join(parts)
 
 
-def _literal(value: Any) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+_FORMATS = ("TEXT", "CSV", "BINARY")
+# A name as PostgreSQL reads it unquoted (then folded to lower case), or one in double quotes.
+_NAME = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")'
+_TABLE = re.compile(rf"{_NAME}(?:\.{_NAME})?")
+_COLUMN = re.compile(_NAME)
+
+
+def _name(sql: Any, prop: str, text: Any, qualified: bool = False) -> Any:
+    """``text`` as a quoted identifier (``schema.table`` when ``qualified``), meaning what PostgreSQL
+    makes of it unquoted; anything else is refused, so a value never becomes SQL."""
+    text = str(text).strip()
+    if not (_TABLE if qualified else _COLUMN).fullmatch(text):
+        what = "a table name or schema.table" if qualified else "a column name"
+        raise TaskFailure(f"property '{prop}': {text!r} is not {what} (letters, digits and _, or a \"quoted name\")")
+    parts = re.findall(_NAME, text)
+    return sql.Identifier(*(p[1:-1].replace('""', '"') if p.startswith('"') else p.lower() for p in parts))
+
+
+def _names(sql: Any, prop: str, names: list[Any]) -> Any:
+    return sql.SQL("({})").format(sql.SQL(", ").join(_name(sql, prop, name) for name in names))
 
 
 class _Copy(TaskPlugin):
     blocking = True
 
-    def copy(self, ctx: TaskContext, sql: str, transfer: Any) -> int:
-        """Run ``sql`` (a COPY) in one transaction, ``transfer(copy)`` moving the data; the row count."""
-        ctx.log("DEBUG", f"Starting query: {sql}")
+    def copy(self, ctx: TaskContext, statement: Any, transfer: Any) -> int:
+        """Run ``statement`` (a composed COPY) in one transaction, ``transfer(copy)`` moving the data;
+        the row count."""
         conn = connect(ctx, autocommit=False)
         try:
+            sql = statement.as_string(conn)
+            ctx.log("DEBUG", f"Starting query: {sql}")
             with interrupt_on_cancel(ctx, conn.cancel_safe), statement_errors(ctx, (_psycopg().Error,), sql, "COPY"):
                 with conn.cursor() as cursor:
                     with cursor.copy(sql) as copy:
@@ -237,9 +251,7 @@ class CopyOut(_Copy):
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         sql = copy_statement(ctx, ctx.get("sql"), "TO STDOUT")
-        target = ctx.storage_dir
-        target.mkdir(parents=True, exist_ok=True)
-        path = target / f"{ctx.run.task_id}.{_EXTENSIONS[ctx.get('format')]}"
+        path = storage_path(ctx, f"{ctx.run.task_id}.{_EXTENSIONS[ctx.get('format')]}")
 
         def receive(copy: Any) -> None:
             with path.open("wb") as out:

@@ -14,12 +14,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
 
-from ...engine.context import TaskContext
-from ...storage import put_file
-from ..base import Prop, TaskFailure
+from ...internal_storage import put_file
+from ..base import Prop, TaskContext, TaskFailure
 from ..files import stored_file
-from .common import (QUERIES_PROPS, QUERY_PROPS, JdbcQueryTask, ResultSet, check_url, connection_props,
-                     )
+from .common import (DATABASE_FILE_OUTPUTS, DATABASE_FILE_PROPS, QUERIES_OUTPUTS, QUERIES_PROPS, QUERY_OUTPUTS,
+                     QUERY_PROPS, JdbcQueryTask, ResultSet, check_url, connection_props)
 
 SCHEME = "jdbc:sqlite:"
 _MEMORY = ("", ":memory:")
@@ -27,7 +26,7 @@ _MEMORY = ("", ":memory:")
 _SQLITE_PROPS: dict[str, Prop] = {
     **connection_props(),
     "sqliteFile": Prop("string", description="kestra:// URI of a database file copied to the url's file first."),
-    "outputDbFile": Prop("bool", default=False, description="Upload the database file (output `databaseUri`)."),
+    **DATABASE_FILE_PROPS,
 }
 
 
@@ -69,7 +68,7 @@ class SqliteSession:
         self.con.close()
 
 
-class _SqliteTask(JdbcQueryTask):
+class _SqliteTask(JdbcQueryTask[SqliteSession]):
     def open(self, ctx: TaskContext, transactional: bool) -> SqliteSession:
         name = check_url(ctx.get("url"), SCHEME)[len(SCHEME):]
         database = name if name in _MEMORY else str(ctx.working_dir / name)
@@ -91,13 +90,7 @@ class Query(_SqliteTask):
     """Run one SQL statement on SQLite."""
 
     type = "io.kestra.plugin.jdbc.sqlite.Query"
-    outputs = {
-        "row": "First row (fetchType FETCH_ONE).",
-        "rows": "All rows (FETCH).",
-        "uri": "kestra:// URI of an Ion file of the rows (STORE).",
-        "size": "Number of rows fetched.",
-        "databaseUri": "kestra:// URI of the database file (outputDbFile).",
-    }
+    outputs = {**QUERY_OUTPUTS, **DATABASE_FILE_OUTPUTS}
     properties = {**_SQLITE_PROPS, **QUERY_PROPS}
 
 
@@ -105,9 +98,6 @@ class Queries(_SqliteTask):
     """Run several statements on SQLite; one output per statement that returns rows."""
 
     type = "io.kestra.plugin.jdbc.sqlite.Queries"
-    outputs = {
-        "outputs": "One entry (row/rows/uri/size) per statement that returned rows.",
-        "databaseUri": "kestra:// URI of the database file (outputDbFile).",
-    }
+    outputs = {**QUERIES_OUTPUTS, **DATABASE_FILE_OUTPUTS}
     multi = True
     properties = {**_SQLITE_PROPS, **QUERIES_PROPS}

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
-from ... import storage
+from ... import internal_storage
 from ..base import TaskFailure
 from ..files import stored_file
 
@@ -26,7 +26,7 @@ def copy_namespace_files(config: dict[str, Any], work: Path, namespace: str) -> 
     ``folderPerNamespace`` are accepted and ignored). ``ifExists``: OVERWRITE
     (default), SKIP/IGNORE, WARN, FAIL.
     """
-    root = storage.namespace_files_dir(namespace)
+    root = internal_storage.namespace_files_dir(namespace)
     if not root.is_dir():
         return 0
     include = [glob_regex(p) for p in _as_list(config.get("include"))]
@@ -87,7 +87,7 @@ def collect_output_files(patterns: list[str], work: Path, target_dir: Path) -> d
     found: dict[str, str] = {}
     for relative in _walk(work):
         if any(m.fullmatch(f"{base}/{relative}") for m in matchers):
-            found[relative] = storage.put_file(work / relative, target_dir, _stored_name(relative))
+            found[relative] = internal_storage.put_file(work / relative, target_dir, _stored_name(relative))
     return found
 
 

@@ -8,8 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from ...engine.context import TaskContext
-from ..base import Prop
+from ..base import Prop, TaskContext
 from . import venvs
 from .runner import COMMON_SCRIPT_PROPS, Launch, ScriptTask
 

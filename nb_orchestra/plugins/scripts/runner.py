@@ -16,19 +16,20 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, ClassVar
 
-from ...engine.context import TaskCancelled, TaskContext
-from ..base import Prop, TaskFailure, TaskPlugin
+from ..base import Prop, TaskCancelled, TaskContext, TaskFailure, TaskPlugin
 from ..files import write_input_files
 from . import files
 from .protocol import LineProtocol
 
 POLL = 0.1         # how often a waiting runner looks at ctx.cancel (seconds)
 KILL_GRACE = 1.0   # SIGTERM, then SIGKILL after this long
+DRAIN_GRACE = 1.0  # reading what a finished script wrote, before stopping what it left running
 SHIM_DIR = Path(__file__).with_name("_shim")
 DEFAULT_INTERPRETER = ["/bin/sh", "-c"]
 DOCKER_RUNNER = "io.kestra.plugin.scripts.runner.docker.Docker"
@@ -102,8 +103,8 @@ class ScriptTask(TaskPlugin):
         localize = files.Localizer(work, namespace)
         commands = self.commands(ctx, work, localize, launch)
         before = [localize(str(c)) for c in ctx.get("beforeCommands") or []]
-        direct = launch.argv is not None and not before and ctx.task.props.get("interpreter") is None
-        argv = launch.argv if direct else self._shell_argv(ctx, before, commands)
+        direct = not before and ctx.task.props.get("interpreter") is None
+        argv = launch.argv if direct and launch.argv is not None else self._shell_argv(ctx, before, commands)
         env = self._env(ctx, work, output_dir, launch)
 
         protocol = LineProtocol(ctx.log)
@@ -146,7 +147,8 @@ def run_process(argv: list[str], cwd: Path, env: dict[str, str], ctx: TaskContex
     Returns the exit code. When ``ctx.cancel`` is set (kill, timeout) the
     process group is stopped and TaskCancelled raised, within about POLL s.
     """
-    group = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt"
+    # Windows has no sessions: a new process group there (the constant exists only on Windows).
+    group = ({"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP")} if os.name == "nt"
              else {"start_new_session": True})
     try:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
@@ -158,11 +160,19 @@ def run_process(argv: list[str], cwd: Path, env: dict[str, str], ctx: TaskContex
     for reader in readers:
         reader.start()
     try:
-        while proc.poll() is None or any(r.is_alive() for r in readers):
+        while proc.poll() is None:
             if ctx.cancel.wait(POLL):
                 raise TaskCancelled()
+        # The task ends with its main process, as in Kestra. Its output is read to the end, unless a
+        # process it left running in the background still holds the pipes: that one is stopped.
+        drained_by = time.monotonic() + DRAIN_GRACE
+        while any(r.is_alive() for r in readers) and time.monotonic() < drained_by:
+            if ctx.cancel.wait(POLL):
+                raise TaskCancelled()
+        if any(r.is_alive() for r in readers):
+            ctx.log("WARN", "stopped the processes the script left running in the background")
     finally:
-        if proc.poll() is None or ctx.cancel.is_set():
+        if proc.poll() is None or ctx.cancel.is_set() or any(r.is_alive() for r in readers):
             _stop_group(proc)
         for reader in readers:
             reader.join(timeout=KILL_GRACE)

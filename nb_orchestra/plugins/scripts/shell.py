@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ...engine.context import TaskContext
-from ..base import Prop
+from ..base import Prop, TaskContext
 from .runner import COMMON_SCRIPT_PROPS, Launch, ScriptTask
 
 

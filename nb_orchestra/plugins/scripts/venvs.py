@@ -19,8 +19,7 @@ import threading
 from pathlib import Path
 
 from ...config import settings
-from ...engine.context import TaskContext
-from ..base import TaskFailure
+from ..base import TaskContext, TaskFailure
 
 _lock = threading.Lock()
 _READY = ".nb_orchestra-ready"

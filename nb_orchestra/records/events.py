@@ -15,25 +15,25 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Union
 
 if TYPE_CHECKING:
-    from .execution import Execution, LogRecord, TaskRun
+    from .execution import ExecutionRecord, LogRecord, TaskRun
 
 
 @dataclass(frozen=True)
 class ExecutionChanged:
-    execution: "Execution"
+    execution: "ExecutionRecord"
     state: str
 
 
 @dataclass(frozen=True)
 class TaskRunChanged:
-    execution: "Execution"
+    execution: "ExecutionRecord"
     taskrun: "TaskRun"
     state: str
 
 
 @dataclass(frozen=True)
 class LogEmitted:
-    execution: "Execution"
+    execution: "ExecutionRecord"
     record: "LogRecord"
 
 

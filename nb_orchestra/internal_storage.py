@@ -37,6 +37,15 @@ def namespace_files_dir(namespace: str) -> Path:
     return settings.home / "namespaces" / namespace
 
 
+def namespace_file(namespace: str, relative: str) -> Path:
+    """The namespace file at ``relative`` (``nsfile:///relative``), refusing paths that leave the
+    namespace's folder."""
+    parts = [part for part in PurePosixPath(unquote(relative.replace("\\", "/"))).parts if part.strip("/")]
+    if ".." in parts:
+        raise ValueError(f"'{relative}' leaves the namespace files of {namespace}")
+    return namespace_files_dir(namespace).joinpath(*parts)
+
+
 def task_run_dir(namespace: str, flow_id: str, execution_id: str, task_id: str, taskrun_id: str) -> Path:
     """Where the files a task run produces are kept (Kestra's internal-storage layout)."""
     return settings.execution_dir(namespace, flow_id, execution_id) / "tasks" / task_id / taskrun_id

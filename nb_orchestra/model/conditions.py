@@ -1,0 +1,283 @@
+"""What a Flow trigger asks of an upstream execution: conditions, preconditions and their time window.
+
+Each is parsed once from its YAML map (``check_*`` first lists the problems of
+the map) into an immutable object with the pure test it stands for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
+
+from ..durations import parse_duration
+from ..records.execution import ExecutionView
+
+Problems = list[tuple[str, str]]
+
+# Kestra's State.Type names (stopAfter, Flow trigger `states`, conditions).
+STATE_NAMES = frozenset({
+    "CREATED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "SUCCESS", "WARNING", "FAILED", "KILLED",
+    "CANCELLED", "QUEUED", "RETRYING", "RETRIED", "SKIPPED", "BREAKPOINT",
+})
+CONDITION_PREFIXES = ("io.kestra.plugin.core.condition.", "io.kestra.core.models.conditions.types.")
+CONDITION_KINDS = ("ExecutionFlow", "ExecutionNamespace", "ExecutionStatus", "ExecutionLabels")
+COMPARISONS = ("EQUALS", "PREFIX", "SUFFIX")
+WINDOW_TYPES = ("DURATION_WINDOW", "SLIDING_WINDOW", "DAILY_TIME_DEADLINE", "DAILY_TIME_WINDOW")
+
+
+def check_states(value: Any, prop: str) -> Problems:
+    """A list of Kestra state names, or nothing."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        return [(prop, "must be a list of execution states")]
+    return [(f"{prop}[{i}]", f"unknown execution state '{state}' (expected one of {', '.join(sorted(STATE_NAMES))})")
+            for i, state in enumerate(value) if state not in STATE_NAMES]
+
+
+def _labels_match(wanted: Mapping[str, str], execution: ExecutionView) -> bool:
+    return all(execution.labels.get(key) == value for key, value in wanted.items())
+
+
+def _wanted_labels(raw: Any) -> dict[str, str]:
+    """Labels to match, written as a map or as a list of ``{key, value}``."""
+    pairs = [(item["key"], item["value"]) for item in raw] if isinstance(raw, list) else (raw or {}).items()
+    return {str(k): str(v) for k, v in pairs}
+
+
+def _check_labels(raw: Any, prop: str) -> Problems:
+    if raw is None or isinstance(raw, Mapping):
+        return []
+    if isinstance(raw, list) and all(isinstance(item, Mapping) and "key" in item and "value" in item for item in raw):
+        return []
+    return [(prop, "must be a map of label to value or a list of {key, value}")]
+
+
+def _optional_states(raw: Any) -> frozenset[str] | None:
+    return None if raw is None else frozenset(raw)
+
+
+# -- conditions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One entry of a Flow trigger's ``conditions``: all of them must hold for an execution to count.
+
+    ``kind`` is ExecutionFlow (``namespace`` and ``flow_id``), ExecutionNamespace (``namespace``
+    compared as ``comparison`` says), ExecutionStatus (``in_``/``not_in``) or ExecutionLabels (``labels``).
+    """
+
+    kind: str
+    namespace: str | None = None
+    flow_id: str | None = None
+    comparison: str = "EQUALS"
+    in_: frozenset[str] | None = None
+    not_in: frozenset[str] = frozenset()
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Condition:
+        """Read a condition map that :func:`check_condition` accepts."""
+        kind = _kind(str(raw["type"]))
+        namespace = str(raw["namespace"]) if raw.get("namespace") is not None else None
+        return cls(kind=kind, namespace=namespace,
+                   flow_id=str(raw["flowId"]) if raw.get("flowId") is not None else None,
+                   comparison=raw.get("comparison") or ("PREFIX" if raw.get("prefix") else "EQUALS"),
+                   in_=_optional_states(raw.get("in")), not_in=frozenset(raw.get("notIn") or ()),
+                   labels=_wanted_labels(raw.get("labels")))
+
+    def holds(self, execution: ExecutionView, state: str) -> bool:
+        """True when ``execution``, now in ``state``, passes this condition."""
+        if self.kind == "ExecutionFlow":
+            return execution.namespace == self.namespace and execution.flow_id == self.flow_id
+        if self.kind == "ExecutionNamespace":
+            wanted, namespace = str(self.namespace), execution.namespace
+            if self.comparison == "PREFIX":
+                return namespace.startswith(wanted)
+            return namespace.endswith(wanted) if self.comparison == "SUFFIX" else namespace == wanted
+        if self.kind == "ExecutionStatus":
+            return (self.in_ is None or state in self.in_) and state not in self.not_in
+        return _labels_match(self.labels, execution)
+
+
+def _kind(condition_type: str) -> str:
+    return condition_type.rsplit(".", 1)[-1].removesuffix("Condition")
+
+
+def check_condition(condition: Any) -> Problems:
+    """Problems with one entry of ``conditions``, relative to it (``.flowId``...)."""
+    if not isinstance(condition, Mapping) or not isinstance(condition.get("type"), str):
+        return [("", "a condition must be a map with a type")]
+    kind, known = _kind(condition["type"]), condition["type"].startswith(CONDITION_PREFIXES)
+    if not known or kind not in CONDITION_KINDS:
+        return [(".type", (f"condition type '{condition['type']}' is not supported by nb_orchestra "
+                          f"(supported: {', '.join(CONDITION_KINDS)})"))]
+    required = {"ExecutionFlow": ("namespace", "flowId"), "ExecutionNamespace": ("namespace",),
+                "ExecutionLabels": ("labels",)}.get(kind, ())
+    problems = [(f".{prop}", f"missing required property '{prop}'") for prop in required if not condition.get(prop)]
+    if condition.get("comparison") not in (None, *COMPARISONS):
+        problems.append((".comparison", f"must be one of {', '.join(COMPARISONS)}"))
+    problems += _check_labels(condition.get("labels"), ".labels")
+    return problems + check_states(condition.get("in"), ".in") + check_states(condition.get("notIn"), ".notIn")
+
+
+# -- preconditions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpstreamFlow:
+    """One entry of ``preconditions.flows``: a namespace, optionally a flow, states and labels."""
+
+    namespace: str
+    flow_id: str | None = None
+    states: frozenset[str] | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> UpstreamFlow:
+        return cls(namespace=str(raw["namespace"]),
+                   flow_id=str(raw["flowId"]) if raw.get("flowId") is not None else None,
+                   states=_optional_states(raw.get("states")), labels=_wanted_labels(raw.get("labels")))
+
+    def holds(self, execution: ExecutionView, state: str) -> bool:
+        """True when ``execution``, now in ``state``, is this upstream flow ending as wanted."""
+        return (execution.namespace == self.namespace and self.flow_id in (None, execution.flow_id)
+                and (self.states is None or state in self.states) and _labels_match(self.labels, execution))
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """``preconditions.timeWindow``: the period in which every upstream flow must have matched.
+
+    The default is Kestra's: a DURATION_WINDOW of one day.
+    """
+
+    type: str = "DURATION_WINDOW"
+    window: timedelta = timedelta(days=1)
+    window_advance: timedelta = timedelta()
+    deadline: time | None = None
+    start_time: time | None = None
+    end_time: time | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any] | None) -> TimeWindow:
+        """Read a ``timeWindow`` map that :func:`check_time_window` accepts (None: the default window)."""
+        raw = raw or {}
+
+        def clock_time(prop: str) -> time | None:
+            return _parse_time(raw[prop]) if raw.get(prop) else None
+
+        return cls(type=raw.get("type") or "DURATION_WINDOW",
+                   window=parse_duration(raw["window"]) if raw.get("window") else timedelta(days=1),
+                   window_advance=parse_duration(raw["windowAdvance"]) if raw.get("windowAdvance") else timedelta(),
+                   deadline=clock_time("deadline"), start_time=clock_time("startTime"), end_time=clock_time("endTime"))
+
+    def bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        """The period that contains ``now`` (UTC), as Kestra computes it."""
+        if self.type == "SLIDING_WINDOW":
+            return now - self.window, now
+        if self.type == "DURATION_WINDOW":
+            start = now.replace(microsecond=0)
+            if self.window >= timedelta(days=1):
+                start = start.replace(hour=0)
+            if self.window >= timedelta(hours=1):
+                start = start.replace(minute=0)
+            minutes = int(self.window.total_seconds() // 60)
+            if minutes:
+                start = start.replace(second=0, minute=minutes * (start.minute // minutes))
+            start += self.window_advance
+            return start, start + self.window - timedelta(milliseconds=1)
+        if self.type == "DAILY_TIME_DEADLINE":
+            assert self.deadline is not None
+            day = _day_start(now, self.deadline)
+            return day, day + _time_of_day(self.deadline)
+        assert self.start_time is not None and self.end_time is not None
+        day = _day_start(now, self.start_time)
+        return day + _time_of_day(self.start_time), day + _time_of_day(self.end_time)
+
+
+def _parse_time(text: Any) -> time:
+    return time.fromisoformat(str(text).replace("Z", "+00:00"))
+
+
+def _time_of_day(t: time) -> timedelta:
+    return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second, microseconds=t.microsecond)
+
+
+def _day_start(now: datetime, t: time) -> datetime:
+    """Midnight of ``now``'s day in the offset a daily time is written with (UTC when none)."""
+    local = now.astimezone(t.tzinfo or timezone.utc)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """A Flow trigger's ``preconditions``: every upstream flow must match inside the time window."""
+
+    id: str
+    flows: tuple[UpstreamFlow, ...]
+    time_window: TimeWindow = TimeWindow()
+    reset_on_success: bool = True
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Preconditions:
+        """Read a ``preconditions`` map that :func:`check_preconditions` accepts."""
+        return cls(id=str(raw["id"]), flows=tuple(UpstreamFlow.from_dict(f) for f in raw["flows"]),
+                   time_window=TimeWindow.from_dict(raw.get("timeWindow")),
+                   reset_on_success=bool(raw.get("resetOnSuccess", True)))
+
+    def matched(self, execution: ExecutionView, state: str) -> list[int]:
+        """The positions in ``flows`` that ``execution``, now in ``state``, satisfies."""
+        return [i for i, upstream in enumerate(self.flows) if upstream.holds(execution, state)]
+
+
+def check_preconditions(pre: Any) -> Problems:
+    """Problems with a ``preconditions`` map, relative to it (``.flows[0].namespace``...)."""
+    if not isinstance(pre, Mapping):
+        return [("", "must be a map with id and flows")]
+    problems: Problems = [] if pre.get("id") else [(".id", "missing required property 'id'")]
+    if pre.get("where"):
+        problems.append((".where", "execution filters (where) are not supported by nb_orchestra; use flows"))
+    if "resetOnSuccess" in pre and not isinstance(pre["resetOnSuccess"], bool):
+        problems.append((".resetOnSuccess", "must be true or false"))
+    flows = pre.get("flows")
+    if not isinstance(flows, list) or not flows:
+        problems.append((".flows", "must list the upstream flows ({namespace, flowId, states})"))
+        flows = []
+    for i, upstream in enumerate(flows):
+        if not isinstance(upstream, Mapping) or not upstream.get("namespace"):
+            problems.append((f".flows[{i}].namespace", "missing required property 'namespace'"))
+            continue
+        problems += check_states(upstream.get("states"), f".flows[{i}].states")
+        problems += _check_labels(upstream.get("labels"), f".flows[{i}].labels")
+    return problems + check_time_window(pre.get("timeWindow"))
+
+
+def check_time_window(tw: Any) -> Problems:
+    """Problems with a ``timeWindow`` map, relative to the preconditions (``.timeWindow.window``...)."""
+    if tw is None:
+        return []
+    if not isinstance(tw, Mapping):
+        return [(".timeWindow", "must be a map")]
+    kind = tw.get("type") or "DURATION_WINDOW"
+    if kind not in WINDOW_TYPES:
+        return [(".timeWindow.type", f"must be one of {', '.join(WINDOW_TYPES)}")]
+    needed = {"DAILY_TIME_DEADLINE": ("deadline",), "DAILY_TIME_WINDOW": ("startTime", "endTime")}.get(kind, ())
+    problems = [(f".timeWindow.{p}", f"a time window of type `{kind}` must have a {p}")
+                for p in needed if not tw.get(p)]
+    for prop in ("window", "windowAdvance"):
+        if tw.get(prop):
+            try:
+                parse_duration(tw[prop])
+            except ValueError as exc:
+                problems.append((f".timeWindow.{prop}", str(exc)))
+    for prop in ("deadline", "startTime", "endTime"):
+        if tw.get(prop):
+            try:
+                _parse_time(tw[prop])
+            except ValueError:
+                problems.append((f".timeWindow.{prop}", f"'{tw[prop]}' is not a time such as 09:00:00"))
+    return problems

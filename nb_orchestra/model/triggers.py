@@ -1,0 +1,306 @@
+"""A flow's triggers, parsed once with the flow: Schedule, Flow, and the other types as declared.
+
+:func:`parse_trigger` reads one trigger map of a flow into a typed, immutable
+declaration and lists its problems. Front ends (the scheduler, backfills, the
+Flow-trigger listener) read these declarations and never look at the map again;
+``raw`` keeps it for what the declaration does not model (a Webhook's ``key``...).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .. import expressions
+from ..durations import parse_duration
+from ..errors import UserError
+from ..records import states
+from ..records.execution import ExecutionView
+from .conditions import Condition, Preconditions, Problems, check_condition, check_preconditions, check_states
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self needs Python 3.11
+
+    from .cron import Cron
+    from .flow import Flow
+
+SCHEDULE_TYPES = frozenset({"io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule"})
+FLOW_TYPES = frozenset({"io.kestra.plugin.core.trigger.Flow", "io.kestra.core.models.triggers.types.Flow"})
+RECOVER_MODES = ("ALL", "LAST", "NONE")
+# Kestra's schedule conditions (DayWeek, Weekend...) are not evaluated here: flows using them are refused.
+_UNSUPPORTED_SCHEDULE = {"conditions": "schedule conditions", "scheduleConditions": "schedule conditions"}
+
+
+def parse_trigger(raw: Mapping[str, Any]) -> tuple[Trigger | None, Problems]:
+    """The declaration of a trigger map (None when it has problems) and its problems, as
+    (property relative to the trigger, message). Types other than Schedule and Flow are read
+    as a plain :class:`Trigger`."""
+    kind = _declaration_class(raw)
+    problems = kind.check(raw)
+    return (None if problems else kind.build(raw)), problems
+
+
+def check_trigger(raw: Mapping[str, Any]) -> Problems:
+    """The problems of a trigger map, as (property relative to the trigger, message)."""
+    return _declaration_class(raw).check(raw)
+
+
+def _declaration_class(raw: Mapping[str, Any]) -> type[Trigger]:
+    trigger_type = raw.get("type")
+    if trigger_type in SCHEDULE_TYPES:
+        return ScheduleTrigger
+    return FlowTrigger if trigger_type in FLOW_TYPES else Trigger
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trigger:
+    """What every trigger declares (Kestra's AbstractTrigger): id, disabled, labels, stopAfter, inputs."""
+
+    id: str
+    type: str
+    disabled: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+    stop_after: frozenset[str] = frozenset()
+    inputs: Mapping[str, Any] | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Self:
+        """The declaration of a trigger map; UserError lists its problems."""
+        problems = cls.check(raw)
+        if problems:
+            raise UserError(f"trigger '{raw.get('id')}': " + "; ".join(f"{p}: {m}" for p, m in problems))
+        return cls.build(raw)
+
+    @classmethod
+    def check(cls, raw: Mapping[str, Any]) -> Problems:
+        """Problems with the properties every trigger has."""
+        problems = [("", f"missing required property '{key}' for a trigger") for key in ("id", "type")
+                    if raw.get(key) is None]
+        if "disabled" in raw and not isinstance(raw["disabled"], bool):
+            problems.append(("disabled", "must be true or false"))
+        if raw.get("inputs") is not None and not isinstance(raw["inputs"], Mapping):
+            problems.append(("inputs", "must be a map of input id to value"))
+        labels = raw.get("labels")
+        if labels is not None and not isinstance(labels, (Mapping, list)):
+            problems.append(("labels", "must be a map or a list of {key, value}"))
+        return problems + check_states(raw.get("stopAfter"), "stopAfter")
+
+    @classmethod
+    def build(cls, raw: Mapping[str, Any]) -> Self:
+        """The declaration of a trigger map :meth:`check` accepts."""
+        return cls(**cls._fields(raw))
+
+    @classmethod
+    def _fields(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        return {"id": str(raw["id"]), "type": str(raw["type"]), "disabled": bool(raw.get("disabled", False)),
+                "labels": _labels(raw.get("labels")), "stop_after": frozenset(raw.get("stopAfter") or ()),
+                "inputs": raw.get("inputs"), "raw": raw}
+
+    @property
+    def kind(self) -> str:
+        """The type's short name: ``Schedule``, ``Flow``, ``Webhook``..."""
+        return self.type.rsplit(".", 1)[-1]
+
+    def render_inputs(self, flow: Flow, trigger_vars: Mapping[str, Any],
+                      extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The trigger's ``inputs`` rendered with ``flow`` and ``trigger`` variables, then ``extra`` on top."""
+        context = {"flow": {"id": flow.id, "namespace": flow.namespace, "revision": flow.revision},
+                   "trigger": dict(trigger_vars)}
+        rendered = expressions.render_value(dict(self.inputs or {}), context, typed=True)
+        return {**rendered, **(extra or {})}
+
+
+def _labels(raw: Any) -> dict[str, str]:
+    """Kestra accepts labels as a map or as a list of ``{key, value}``."""
+    if isinstance(raw, list):
+        return {str(item["key"]): str(item["value"]) for item in raw if isinstance(item, Mapping) and "key" in item}
+    if isinstance(raw, Mapping):
+        return {str(k): expressions.to_text(v) for k, v in raw.items()}
+    return {}
+
+
+# -- Schedule ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleTrigger(Trigger):
+    """Kestra's ``Schedule`` trigger: cron ticks in a time zone (DST as cron-utils, see ``model/cron.py``).
+
+    Naive datetimes given to its methods are wall-clock time in the trigger's zone.
+    """
+
+    cron: str
+    with_seconds: bool = False
+    timezone: str = "UTC"
+    recover_missed_schedules: str = "ALL"
+    late_maximum_delay: timedelta | None = None
+
+    @classmethod
+    def check(cls, raw: Mapping[str, Any]) -> Problems:
+        """Problems with a Schedule trigger's properties, its cron first."""
+        problems = _check_cron(raw) + super().check(raw)
+        zone = raw.get("timezone")
+        if zone is not None:
+            try:
+                ZoneInfo(str(zone))
+            except (ZoneInfoNotFoundError, ValueError):
+                problems.append(("timezone", f"unknown time zone '{zone}' (use an IANA id such as Europe/Paris)"))
+        recover = raw.get("recoverMissedSchedules")
+        if recover is not None and recover not in RECOVER_MODES:
+            problems.append(("recoverMissedSchedules", f"must be one of {', '.join(RECOVER_MODES)}, not '{recover}'"))
+        if "withSeconds" in raw and not isinstance(raw["withSeconds"], bool):
+            problems.append(("withSeconds", "must be true or false"))
+        if raw.get("lateMaximumDelay") is not None:
+            try:
+                parse_duration(raw["lateMaximumDelay"])
+            except ValueError as exc:
+                problems.append(("lateMaximumDelay", str(exc)))
+        for prop, what in _UNSUPPORTED_SCHEDULE.items():
+            if raw.get(prop):
+                message = f"{what} are not supported by nb_orchestra; remove them or use a cron that says it"
+                problems.append((prop, message))
+        return problems
+
+    @classmethod
+    def _fields(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        delay = raw.get("lateMaximumDelay")
+        return {**super()._fields(raw), "cron": str(raw["cron"]), "with_seconds": bool(raw.get("withSeconds", False)),
+                "timezone": str(raw.get("timezone") or "UTC"),
+                "recover_missed_schedules": str(raw.get("recoverMissedSchedules") or "ALL"),
+                "late_maximum_delay": parse_duration(delay) if delay else None}
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def localize(self, when: datetime) -> datetime:
+        """``when`` in the trigger's zone; a naive datetime is read as wall-clock time in that zone."""
+        return when.replace(tzinfo=self.zone) if when.tzinfo is None else when.astimezone(self.zone)
+
+    def next_after(self, when: datetime) -> datetime | None:
+        """The first tick strictly after ``when``."""
+        return self._cron.next_after(self.localize(when))
+
+    def previous_before(self, when: datetime) -> datetime | None:
+        """The last tick strictly before ``when``."""
+        return self._cron.previous_before(self.localize(when))
+
+    def tick_at_or_after(self, when: datetime) -> datetime | None:
+        """``when`` itself when it is a tick, else the next one."""
+        return self._cron.tick_at_or_after(self.localize(when))
+
+    def ticks(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        """Every tick in ``[start, end)``, in order."""
+        return self._cron.between(self.localize(start), self.localize(end))
+
+    def variables(self, tick: datetime) -> dict[str, Any]:
+        """``trigger.date``, ``trigger.next`` and ``trigger.previous`` for an execution of ``tick``."""
+        tick = self.localize(tick).replace(microsecond=0)
+        return {"date": tick, "next": self.next_after(tick), "previous": self.previous_before(tick)}
+
+    @functools.cached_property
+    def _cron(self) -> Cron:
+        from .cron import Cron  # croniter is slow to import: loaded for flows with a Schedule only
+
+        return Cron(self.cron, self.with_seconds, self.zone)
+
+
+def _check_cron(raw: Mapping[str, Any]) -> Problems:
+    cron = raw.get("cron")
+    if not isinstance(cron, str):
+        return [("", "missing required property 'cron' for a Schedule trigger")]
+    from .cron import is_valid  # croniter is slow to import: loaded for flows with a Schedule only
+
+    return [] if is_valid(cron, raw.get("withSeconds") is True) else [("cron", f"invalid cron expression '{cron}'")]
+
+
+# -- Flow ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which upstream executions may fire a Flow trigger (what the listener indexes it by).
+
+    ``flow``: executions of ``namespace``.``flow_id``; ``namespace``: of any flow of that namespace;
+    ``prefix``: of namespaces starting with ``namespace``; ``any``: every execution.
+    """
+
+    kind: Literal["flow", "namespace", "prefix", "any"]
+    namespace: str = ""
+    flow_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlowTrigger(Trigger):
+    """Kestra's ``Flow`` trigger (1.x shape): start a flow when executions of other flows change state.
+
+    It fires for an upstream execution whose new state is in ``states`` (default: the terminal
+    states) and passes every condition; with ``preconditions``, once every listed upstream
+    flow has matched inside the time window. A flow never triggers itself (Kestra prevents
+    that recursion).
+    """
+
+    states: frozenset[str] = states.TERMINAL
+    conditions: tuple[Condition, ...] = ()
+    preconditions: Preconditions | None = None
+
+    @classmethod
+    def check(cls, raw: Mapping[str, Any]) -> Problems:
+        """Problems with a Flow trigger's properties."""
+        problems = super().check(raw) + check_states(raw.get("states"), "states")
+        conditions = raw.get("conditions") or []
+        if not isinstance(conditions, list):
+            problems.append(("conditions", "must be a list of conditions"))
+            conditions = []
+        for i, condition in enumerate(conditions):
+            problems += [(f"conditions[{i}]{rel}", message) for rel, message in check_condition(condition)]
+        if raw.get("preconditions") is not None:
+            problems += [(f"preconditions{rel}", message) for rel, message in check_preconditions(raw["preconditions"])]
+        return problems
+
+    @classmethod
+    def _fields(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        pre = raw.get("preconditions")
+        return {**super()._fields(raw), "states": frozenset(raw.get("states") or states.TERMINAL),
+                "conditions": tuple(Condition.from_dict(c) for c in raw.get("conditions") or ()),
+                "preconditions": Preconditions.from_dict(pre) if pre is not None else None}
+
+    def matches(self, execution: ExecutionView, state: str) -> bool:
+        """The new ``state`` is listened to and every condition holds for ``execution``."""
+        if state == states.CREATED or state not in self.states:
+            return False
+        for condition in self.conditions:  # a plain loop: this runs for every event a trigger may fire on
+            if not condition.holds(execution, state):
+                return False
+        return True
+
+    def variables(self, execution: ExecutionView, state: str) -> dict[str, Any]:
+        """``trigger.*`` of the execution this trigger starts."""
+        return {"executionId": execution.id, "namespace": execution.namespace, "flowId": execution.flow_id,
+                "flowRevision": execution.revision, "state": state, "outputs": dict(execution.flow_outputs)}
+
+    def selectors(self) -> tuple[Selector, ...]:
+        """The upstream executions that may fire this trigger; one that none selects never does.
+
+        A condition on the flow or namespace narrows it; else, with preconditions that reset once
+        met, the upstream flows they list (only an execution that matches one can complete them);
+        else any execution.
+        """
+        for condition in self.conditions:
+            if condition.kind == "ExecutionFlow":
+                return (Selector("flow", str(condition.namespace), str(condition.flow_id)),)
+        by_namespace = sorted((c for c in self.conditions
+                               if c.kind == "ExecutionNamespace" and c.comparison != "SUFFIX"),
+                              key=lambda c: c.comparison != "EQUALS")  # an exact namespace narrows more
+        if by_namespace:
+            exact = by_namespace[0].comparison == "EQUALS"
+            return (Selector("namespace" if exact else "prefix", str(by_namespace[0].namespace)),)
+        if self.preconditions is not None and self.preconditions.reset_on_success:
+            return tuple(Selector("flow", up.namespace, up.flow_id) if up.flow_id is not None
+                         else Selector("namespace", up.namespace) for up in self.preconditions.flows)
+        return (Selector("any"),)

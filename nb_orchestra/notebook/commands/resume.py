@@ -1,0 +1,33 @@
+"""``%flow resume``: resume a PAUSED execution."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from IPython.core.error import UsageError
+
+from ... import api
+from ...records import states
+from .shared import add_execution_argument
+
+if TYPE_CHECKING:
+    from ..magics import FlowMagics
+    from .shared import Subcommands
+
+
+def add_parser(subcommands: Subcommands) -> None:
+    """Add ``resume``."""
+    parser = subcommands.add_parser("resume", help="resume a paused execution",
+                                    description="Resume a PAUSED execution.")
+    add_execution_argument(parser)
+    parser.set_defaults(handler=handle)
+
+
+def handle(magics: FlowMagics, args: argparse.Namespace) -> None:
+    """Resume the execution; a UsageError when it is not PAUSED."""
+    execution = api.find_execution(args.execution)
+    if execution.state != states.PAUSED:
+        raise UsageError(f"execution {execution.id} is {execution.state}, not PAUSED")
+    execution.resume()
+    print(f"resumed {execution.id}")

@@ -1,0 +1,297 @@
+"""The record of one run of a flow: the execution, its TaskRuns, their Attempts and logs."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from ..secrets import SecretValues
+from . import states
+
+if TYPE_CHECKING:
+    from ..model.flow import Flow
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    """A short, URL-safe, unique id like Kestra's base62 execution ids."""
+    return uuid.uuid4().hex[:22]
+
+
+class AttrDict(dict):
+    """A dict whose keys also read as attributes: ``ex.outputs.task.value``.
+
+    Keys win over dict methods, so an output named ``values`` or ``keys``
+    reads as the output, as it does in Kestra's expressions.
+    """
+
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("_") and dict.__contains__(self, name):
+            return _wrap(dict.__getitem__(self, name))
+        return super().__getattribute__(name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return _wrap(dict.__getitem__(self, key))
+
+    def __dir__(self) -> list[str]:
+        return [*map(str, self.keys()), *dir(dict)]
+
+
+def _wrap(value: Any) -> Any:
+    return AttrDict(value) if type(value) is dict else value
+
+
+class TaskRunView:
+    """What a task run shows, live (TaskRun) or read back from the store."""
+
+    __slots__ = ()
+    id: str
+    task_id: str
+    task_type: str | None
+    value: str | None
+    parent_id: str | None
+    state: str
+    attempts: list[Any]
+    start_date: datetime | None
+    end_date: datetime | None
+    outputs: dict[str, Any] | None
+    metrics: list[dict[str, Any]]
+    message: str | None
+
+    @property
+    def duration(self) -> float | None:
+        end = self.end_date or (now() if self.state not in states.TERMINAL else None)
+        return (end - self.start_date).total_seconds() if end and self.start_date else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "task_id": self.task_id, "type": self.task_type, "value": self.value,
+            "parent_id": self.parent_id, "state": self.state, "attempts": len(self.attempts),
+            "start_date": self.start_date, "end_date": self.end_date, "outputs": self.outputs,
+            "metrics": self.metrics, "message": self.message,
+        }
+
+    def __repr__(self) -> str:
+        value = f"[{self.value}]" if self.value is not None else ""
+        return f"TaskRun({self.task_id}{value} {self.state})"
+
+
+class LogView:
+    """What a log line shows, live or read back."""
+
+    __slots__ = ()
+    task_id: str | None
+    taskrun_id: str | None
+    value: str | None
+    level: str
+    message: str
+    timestamp: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task_id": self.task_id, "taskrun_id": self.taskrun_id, "value": self.value,
+                "level": self.level, "message": self.message, "timestamp": self.timestamp}
+
+    def __repr__(self) -> str:
+        return f"[{self.level}] {self.task_id or '-'}: {self.message}"
+
+
+@dataclass(eq=False, repr=False, init=False)
+class ExecutionFields:
+    """The fields every execution has, declared once: the live record sets them in its ``__init__``,
+    the store's dataclass takes them as constructor arguments."""
+
+    id: str
+    namespace: str
+    flow_id: str
+    revision: int | None
+    state: str
+    state_history: list[tuple[str, datetime]]
+    start_date: datetime
+    end_date: datetime | None
+    inputs: dict[str, Any]
+    labels: dict[str, str]
+    trigger: dict[str, Any] | None
+    original_id: str | None
+    flow_outputs: dict[str, Any]
+    message: str | None
+
+
+class ExecutionView(ExecutionFields):
+    """What front ends read of an execution, live (Execution) or read back (StoredExecution)."""
+
+    taskruns: list[Any]
+    logs: list[Any]
+    outputs: "AttrDict"
+    # Secret values to hide wherever this execution is shown; a stored one was masked when written.
+    secrets: Iterable[str] = ()
+
+    @property
+    def duration(self) -> float:
+        return ((self.end_date or now()) - self.start_date).total_seconds()
+
+    def taskrun(self, task_id: str, value: str | None = None) -> Any:
+        """The (last) run of ``task_id``, for a given loop value when given."""
+        for run in reversed(self.taskruns):
+            if run.task_id == task_id and (value is None or run.value == value):
+                return run
+        raise KeyError(task_id if value is None else f"{task_id}[{value}]")
+
+    def logs_of(self, task_id: str) -> list[Any]:
+        return [log for log in self.logs if log.task_id == task_id]
+
+    def counts(self) -> dict[str, int]:
+        """Number of task runs in each state."""
+        out: dict[str, int] = {}
+        for run in self.taskruns:
+            out[run.state] = out.get(run.state, 0) + 1
+        return out
+
+    def children(self, parent: Any) -> Iterator[Any]:
+        return (run for run in self.taskruns if run.parent is parent)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "namespace": self.namespace, "flow_id": self.flow_id, "revision": self.revision,
+            "state": self.state, "start_date": self.start_date, "end_date": self.end_date, "inputs": self.inputs,
+            "labels": self.labels, "trigger": self.trigger, "original_id": self.original_id,
+            "outputs": dict(self.outputs), "flow_outputs": self.flow_outputs,
+            "taskruns": [run.to_dict() for run in self.taskruns], "logs": [log.to_dict() for log in self.logs],
+        }
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.namespace}.{self.flow_id} {self.id} {self.state}>"
+
+
+class Attempt:
+    __slots__ = ("state", "start_date", "end_date")
+
+    def __init__(self) -> None:
+        self.state = states.RUNNING
+        self.start_date = now()
+        self.end_date: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"Attempt({self.state})"
+
+
+class TaskRun(TaskRunView):
+    """One run of one task; a task inside a ForEach has one run per loop value."""
+
+    __slots__ = ("id", "task_id", "task_type", "value", "iteration", "parent", "path", "state",
+                 "attempts", "start_date", "end_date", "outputs", "metrics", "message")
+
+    def __init__(self, task_id: str, task_type: str, parent: "TaskRun | None",
+                 value: str | None = None, iteration: int | None = None):
+        self.id = new_id()
+        self.task_id = task_id
+        self.task_type = task_type
+        self.value = value
+        self.iteration = iteration
+        self.parent = parent
+        # Loop values of this run and its ancestors, outermost first: how outputs are keyed.
+        base = parent.path if parent is not None else ()
+        self.path: tuple[str, ...] = base + (value,) if value is not None else base
+        self.state = states.CREATED
+        self.attempts: list[Attempt] = []
+        self.start_date: datetime = now()  # always set for a live run (a stored one may lack it)
+        self.end_date: datetime | None = None
+        self.outputs: dict[str, Any] | None = None
+        self.metrics: list[dict[str, Any]] = []  # counters and timers a task reported
+        self.message: str | None = None  # why it failed, when it did
+
+    @property  # the view declares a plain attribute: a stored run keeps the id itself
+    def parent_id(self) -> str | None:  # type: ignore[override]
+        return self.parent.id if self.parent is not None else None
+
+
+class LogRecord(LogView):
+    __slots__ = ("task_id", "taskrun_id", "value", "level", "message", "timestamp")
+
+    def __init__(self, task_id: str | None, taskrun_id: str | None, value: str | None, level: str, message: str):
+        self.task_id = task_id
+        self.taskrun_id = taskrun_id
+        self.value = value
+        self.level = level
+        self.message = message
+        self.timestamp = now()
+
+
+class ExecutionRecord(ExecutionView):
+    """One run of a flow as the engine keeps it: its data, and the controls to kill, resume and wait.
+
+    ``outputs`` maps task id -> outputs (by loop value inside ForEach). The engine's ``Execution``
+    adds how a notebook shows it."""
+
+    def __init__(self, flow: "Flow", inputs: dict[str, Any], labels: dict[str, str],
+                 trigger: dict[str, Any] | None = None, original_id: str | None = None):
+        self.id = new_id()
+        self.flow = flow
+        self.flow_id = flow.id
+        self.namespace = flow.namespace
+        self.revision = flow.revision
+        self.inputs = inputs
+        self.vars = flow.variables
+        self.labels = labels
+        self.trigger = trigger
+        self.original_id = original_id or self.id
+        # "namespace.id" of the flows whose Subflow tasks started this execution, outermost first.
+        self.ancestry: tuple[str, ...] = ()
+        self.state = states.CREATED
+        self.state_history = [(states.CREATED, now())]
+        self.start_date = now()
+        self.end_date: datetime | None = None
+        self.taskruns: list[TaskRun] = []
+        self.logs: list[LogRecord] = []
+        self.outputs = AttrDict()           # task id -> outputs, nested by loop values
+        self.task_states: dict[str, Any] = {}  # task id -> {"state": ...}, nested likewise
+        self.flow_outputs: dict[str, Any] = {}
+        self.message = None
+        # Secret values read by this execution's expressions: masked in its logs and at rest.
+        self.secrets: SecretValues = SecretValues()
+        self._kill = threading.Event()
+        self._resume = threading.Event()
+        self._done = threading.Event()
+
+    # -- control ------------------------------------------------------------------
+
+    def kill(self) -> None:
+        """Ask the engine to stop this execution: running task runs end KILLED."""
+        self._kill.set()
+
+    def resume(self) -> None:
+        """Resume a PAUSED execution (a Pause task without a duration)."""
+        self._resume.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the execution ends (for executions started in the background)."""
+        return self._done.wait(timeout)
+
+    @property
+    def killed(self) -> bool:
+        return self._kill.is_set()
+
+    def prepare_restart(self) -> None:
+        """Forget the run's results (the engine adopts the kept task runs again) before a restart."""
+        self.taskruns.clear()
+        self.outputs.clear()
+        self.task_states.clear()
+        self.flow_outputs.clear()
+        self.message = None
+        self.end_date = None
+        self._kill.clear()
+        self._done.clear()
+        self.set_state(states.RESTARTED)
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.state_history.append((state, now()))
+        if state in states.TERMINAL:
+            self.end_date = now()

@@ -1,0 +1,20 @@
+"""How IPython shows an execution, live or stored: the text tree, or the HTML report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .html import execution_report_html
+from .text import execution_tree
+
+
+class ExecutionDisplay:
+    """Mixin for Execution and StoredExecution; it must come before any ``__repr__`` in the bases."""
+
+    __slots__ = ()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(execution_tree(self))  # type: ignore[arg-type]
+
+    def _repr_html_(self) -> str:
+        return execution_report_html(self)  # type: ignore[arg-type]

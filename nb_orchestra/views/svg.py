@@ -1,0 +1,69 @@
+"""The SVG kit of the pictures: state colours, fonts, escaping, measuring, text and documents.
+
+Plain string building, no Graphviz: every text and attribute goes through
+:func:`escape_text`/:func:`escape_attr`, so ids, case keys, loop values and messages are
+escaped. Styles are inline attributes (no ``<style>``, no element ids), so the SVG can
+be inlined in a notebook page without touching anything around it.
+"""
+
+from __future__ import annotations
+
+import re
+from xml.sax.saxutils import escape
+
+# Kestra's UI state colours (ui/src/utils/state.js). KILLED is a darker gold than
+# Kestra's #FCE07C and SKIPPED a lighter grey, so that every bar stands out on white.
+STATE_COLORS: dict[str, str] = {
+    "CREATED": "#1761FD",
+    "QUEUED": "#918BA9",
+    "RUNNING": "#8405FF",
+    "PAUSED": "#918BA9",
+    "RETRYING": "#918BA9",
+    "RETRIED": "#918BA9",
+    "RESTARTED": "#1761FD",
+    "SUCCESS": "#029E73",
+    "WARNING": "#DD5F00",
+    "FAILED": "#AB0009",
+    "KILLED": "#C9A100",
+    "CANCELLED": "#918BA9",
+    "SKIPPED": "#C4C0D4",
+}
+UNKNOWN_COLOR = "#918BA9"
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', Arial, sans-serif"
+INK = "#1f2430"
+MUTED = "#6b7080"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def escape_text(value: object) -> str:
+    """Text content, escaped, without the control characters XML 1.0 forbids."""
+    return escape(_CONTROL.sub("", str(value)))
+
+
+def escape_attr(value: object) -> str:
+    """An attribute value for double quotes, escaped."""
+    return escape(_CONTROL.sub("", str(value)), {'"': "&quot;", "\n": "&#10;"})
+
+
+def text_width(text: str, size: float) -> float:
+    """A generous estimate of the rendered width of ``text`` in a sans font."""
+    return len(text) * size * 0.62
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def svg_document(width: float, height: float, title: str, body: list[str]) -> str:
+    """A standalone SVG document on a white background, with a title and the given elements."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{escape_attr(FONT)}" role="img">'
+            f"<title>{escape_text(title)}</title>"
+            f'<rect width="100%" height="100%" fill="#ffffff"/>' + "".join(body) + "</svg>")
+
+
+def text_at(x: float, y: float, text: str, size: float, fill: str = INK, extra: str = "") -> str:
+    """A ``<text>`` element at (x, y); ``extra`` holds further attributes, already escaped."""
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}"{extra}>{escape_text(text)}</text>'
