@@ -15,9 +15,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -136,7 +137,7 @@ def print_table(results: list[Result]) -> None:
              format_value(r.ratio, "x"), format_value(r.measured, r.measured_unit) if r.target else "-",
              format_target(r), r.status) for r in results]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    line = "  ".join("{:<%d}" % w if i == 0 else "{:>%d}" % w for i, w in enumerate(widths))
+    line = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
     print(line.format(*header))
     print("  ".join("-" * w for w in widths))
     for row in rows:

@@ -47,8 +47,9 @@ def current_rss() -> int | None:
 
 def run_engine(n: int) -> Any:
     """A ForEach over ``n`` values with one Return inside, run through nb_orchestra."""
-    import nb_orchestra as nbo
     from scenarios import foreach_return_flow
+
+    import nb_orchestra as nbo
 
     nbo.configure(home=tempfile.mkdtemp(prefix="nbo-bench-"), record=False)  # the engine alone, as in (a), (b)
     nbo.run(foreach_return_flow(3))  # warm-up: lazy imports, template cache

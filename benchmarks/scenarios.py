@@ -9,10 +9,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from pathlib import Path
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 from harness import Result, median, run_python, timed_pair
 
@@ -186,7 +187,7 @@ def scenario_d(cfg: Config) -> list[Result]:
     rows = []
     for label, code, target in (("d. import nb_orchestra (fresh process)", "import nb_orchestra", 0.150),
                                 ("   import nb_orchestra.api (first nbo.run)", "import nb_orchestra.api", None)):
-        s, b = timed_pair(lambda: run_python("-c", code), lambda: run_python("-c", "pass"), runs, cfg.warmup)
+        s, b = timed_pair(lambda code=code: run_python("-c", code), lambda: run_python("-c", "pass"), runs, cfg.warmup)
         rows.append(Result(label, runs, median(s), median(b), "s", measured=median(s) - median(b),
                            measured_unit="s", target=target))
     if rows[0].status != "PASS":

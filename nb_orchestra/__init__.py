@@ -12,14 +12,15 @@ from .errors import FlowValidationError, InputError, Problem, TemplateError, Use
 __version__ = "0.1.0"
 
 __all__ = [
-    "Execution", "Flow", "FlowValidationError", "backfill", "executions", "InputError", "Problem", "TemplateError", "UserError",
-    "configure", "load_flow", "register_flow", "render", "replay", "run", "set_secret", "__version__",
+    "Execution", "Flow", "FlowValidationError", "backfill", "executions", "InputError", "Problem", "TemplateError",
+    "UserError", "configure", "load_flow", "register_flow", "render", "replay", "run", "set_secret", "__version__",
 ]
 
 _LAZY = {
     "run": "api", "load_flow": "api", "register_flow": "api", "render": "api", "replay": "api",
     "configure": "api", "Execution": "engine.execution", "Flow": "model.flow",
-    "set_secret": "secrets", "backfill": "triggers.backfill", "executions": "api", "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
+    "set_secret": "secrets", "backfill": "triggers.backfill", "executions": "api",
+    "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
 }
 
 if TYPE_CHECKING:

@@ -13,9 +13,10 @@ import dataclasses
 import functools
 import os
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from . import config, expressions, registry
 from .config import Settings, settings

@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 import threading
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any, Sequence
+from typing import Any
 
-from .records.states import LOG_LEVELS as LEVELS
 from .errors import FlowValidationError, UserError
+from .records.states import LOG_LEVELS as LEVELS
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -60,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_validate)
 
     home = argparse.ArgumentParser(add_help=False)
-    home.add_argument("--home", metavar="DIR", help="the nb_orchestra home (default $NB_ORCHESTRA_HOME or .nb_orchestra)")
+    home.add_argument("--home", metavar="DIR",
+                      help="the nb_orchestra home (default $NB_ORCHESTRA_HOME or .nb_orchestra)")
     executions = sub.add_parser("executions", parents=[home], help="list past executions", description=(
         "List executions kept in the store, newest first (also those of earlier kernels and processes)."))
     executions.add_argument("--flow", metavar="ID", help="only this flow's executions")

@@ -50,7 +50,7 @@ class FlowValidationError(UserError):
         head = f"{len(self.problems)} problem(s) in flow" + (f" {self.name}" if self.name else "")
         return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)
 
-    def shifted(self, lines: int, source: str) -> "FlowValidationError":
+    def shifted(self, lines: int, source: str) -> FlowValidationError:
         """The same problems ``lines`` further down ``source`` (a notebook cell under its magic line)."""
         moved = [Problem(p.path, p.message, p.line + lines if p.line else 0, p.column) for p in self.problems]
         return FlowValidationError(moved, source=source, name=self.name)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from .durations import format_duration, parse_duration
-from .errors import KVExpiredError, KVStoreError
+from .errors import KVStoreError
 
 KV_TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON")
 

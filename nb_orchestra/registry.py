@@ -7,7 +7,7 @@ known flow makes a new revision; registering the same text again does not.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import FlowNotFoundError
 from .model.flow import Flow

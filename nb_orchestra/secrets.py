@@ -16,7 +16,8 @@ import os
 import re
 import threading
 import urllib.parse
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .errors import SecretError
 

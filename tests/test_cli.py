@@ -46,7 +46,8 @@ def test_run_json_is_one_object(capsys):
 
 
 def test_failed_execution_exits_1(tmp_path, capsys):
-    path = write(tmp_path, "tasks:\n  - id: f\n    type: io.kestra.plugin.core.execution.Fail\n    errorMessage: nope\n")
+    path = write(tmp_path, "tasks:\n  - id: f\n    type: io.kestra.plugin.core.execution.Fail\n"
+                           "    errorMessage: nope\n")
     assert main(["run", path]) == 1
     captured = capsys.readouterr()
     assert "f: nope" in captured.err and "FAILED" in captured.out
@@ -60,7 +61,8 @@ def test_invalid_flow_and_bad_input_exit_2_with_located_errors(tmp_path, capsys)
     assert "Traceback" not in err
     assert main(["run", HELLO, "--input", "user"]) == 2
     assert "--input takes KEY=VALUE, got 'user'" in capsys.readouterr().err
-    path = write(tmp_path, "inputs:\n  - id: n\n    type: INT\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: x\n")
+    path = write(tmp_path, "inputs:\n  - id: n\n    type: INT\n"
+                           "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: x\n")
     assert main(["run", path, "-i", "n=abc"]) == 2
     assert "Invalid input for `n`" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "missing.yaml")]) == 2
@@ -100,7 +102,8 @@ def test_secret_values_are_masked_in_json_and_in_the_html_report(tmp_path, capsy
     import nb_orchestra
 
     monkeypatch.setenv("SECRET_TOKEN", base64.b64encode(b'p"ss word').decode())
-    body = "tasks:\n  - id: leak\n    type: io.kestra.plugin.core.debug.Return\n    format: \"token={{ secret('TOKEN') }}\"\n"
+    body = ("tasks:\n  - id: leak\n    type: io.kestra.plugin.core.debug.Return\n"
+            "    format: \"token={{ secret('TOKEN') }}\"\n")
     assert main(["run", write(tmp_path, body), "--json"]) == 0
     out = capsys.readouterr().out
     assert json.loads(out)["outputs"]["leak"]["value"] == "token=******"

@@ -368,7 +368,8 @@ def test_trigger_variables_envs_secrets_masked_and_kv(monkeypatch):
     monkeypatch.setenv("ENV_REGION", "eu")
     monkeypatch.setenv("SECRET_TOKEN", base64.b64encode(b"s3cr3t").decode())
     StoreKV().set("tests", "LIMIT", 7)
-    ex = run_fixture("valid/engine/trigger_envs_secrets_kv.yaml", trigger={"date": datetime(2019, 1, 1, 9, tzinfo=timezone.utc)})
+    ex = run_fixture("valid/engine/trigger_envs_secrets_kv.yaml",
+                     trigger={"date": datetime(2019, 1, 1, 9, tzinfo=timezone.utc)})
     assert ex.state == "SUCCESS"
     assert messages(ex, "show") == ["2019-01-01T09:00:00Z eu ****** 8"]
 

@@ -112,7 +112,8 @@ def test_render_typed(ctx):
 
 
 def test_render_typed_raises_on_undefined(ctx):
-    with pytest.raises(TemplateError, match=r"Unable to find `nope` used in the expression `\{\{ inputs.nope \}\}` at line 1"):
+    expected = r"Unable to find `nope` used in the expression `\{\{ inputs.nope \}\}` at line 1"
+    with pytest.raises(TemplateError, match=expected):
         render_typed("{{ inputs.nope }}", ctx)
 
 
@@ -161,8 +162,10 @@ def test_undefined_escape_hatches(ctx):
     assert r("{{ inputs.nope ??? 'a' }}", ctx) == "a"
     assert r("[{{ inputs.opt ??? 'a' }}]", ctx) == "[]"
     assert r("{{ inputs.nope | default('d') }}", ctx) == "d"
-    assert r("{{ inputs.nope is defined }} {{ inputs.user is defined }} {{ inputs.nope.x is not defined }}", ctx) == "false true true"
-    assert r("{{ inputs.nope is null }} {{ inputs.opt is null }} {{ inputs.user is not null }}", ctx) == "true true true"
+    defined = "{{ inputs.nope is defined }} {{ inputs.user is defined }} {{ inputs.nope.x is not defined }}"
+    assert r(defined, ctx) == "false true true"
+    nulls = "{{ inputs.nope is null }} {{ inputs.opt is null }} {{ inputs.user is not null }}"
+    assert r(nulls, ctx) == "true true true"
     assert r("{{ inputs.nope is empty }}", ctx) == "true"
 
 
@@ -358,7 +361,8 @@ def test_if_elseif_else(ctx):
 
 def test_for_loop_index_is_zero_based():
     assert r("{% for i in [10, 20] %}{{ loop.index }}{% endfor %}") == "01"
-    template = "{% for i in ['a', 'b', 'c'] %}{{ loop.revindex }}{{ loop.first }}{{ loop.last }}{{ loop.length }},{% endfor %}"
+    template = ("{% for i in ['a', 'b', 'c'] %}"
+                "{{ loop.revindex }}{{ loop.first }}{{ loop.last }}{{ loop.length }},{% endfor %}")
     assert r(template) == "2truefalse3,1falsefalse3,0falsetrue3,"
 
 

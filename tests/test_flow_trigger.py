@@ -42,11 +42,12 @@ def upstream(flow_id: str = "flow_a", fail: bool = False, namespace: str = "comp
 
 
 def downstream(trigger: str, flow_id: str = "flow_b") -> str:
+    echo = "{{ inputs.date }} from {{ trigger.flowId }}"
     return flow_text(f"""
     inputs:
       - {{id: date, type: STRING, defaults: unset}}
     tasks:
-      - {{id: echo, type: io.kestra.plugin.core.debug.Return, format: "{{{{ inputs.date }}}} from {{{{ trigger.flowId }}}}"}}
+      - {{id: echo, type: io.kestra.plugin.core.debug.Return, format: "{echo}"}}
     triggers:
 {trigger}
     """, flow_id=flow_id, namespace="company.team")
@@ -281,7 +282,8 @@ def test_window_bounds_follow_kestra():
         "2024-01-01T00:00:00.000+00:00", "2024-01-01T23:59:59.999+00:00"]
     assert window_bounds({"window": "PT15M"}, now)[0].isoformat() == "2024-01-01T10:30:00+00:00"
     assert window_bounds({"window": "PT6H", "windowAdvance": "PT6H"}, now)[0].isoformat() == "2024-01-01T16:00:00+00:00"
-    assert window_bounds({"type": "SLIDING_WINDOW", "window": "PT1H"}, now)[0].isoformat() == "2024-01-01T09:37:12+00:00"
+    assert window_bounds({"type": "SLIDING_WINDOW", "window": "PT1H"}, now)[0].isoformat() == (
+        "2024-01-01T09:37:12+00:00")
     start, end = window_bounds({"type": "DAILY_TIME_WINDOW", "startTime": "06:00:00", "endTime": "09:00:00"}, now)
     assert (start.hour, end.hour) == (6, 9)
     assert window_bounds({"type": "DAILY_TIME_DEADLINE", "deadline": "09:00:00+01:00"}, now)[1].isoformat() == (

@@ -405,7 +405,7 @@ def test_valid_declarations_have_no_problems():
     ("- {id: a, type: ARRAY, itemType: INTEGER}",
      [("[0].itemType", "Unknown input type 'INTEGER'; did you mean INT?")]),
     ("- {id: a, type: STRING, validator: '[a-'}",
-     [("[0].validator", "`[a-` is not a valid regular expression: unterminated character set at position 0")]),
+     [("[0].validator", "'[a-' is not a valid regular expression: unterminated character set at position 3")]),
     ("- {id: a, type: STRING, dependsOn: {input: [b]}}",
      [("[0].dependsOn", "Unknown property 'input' for dependsOn; did you mean inputs?")]),
 ])

@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from nb_orchestra.errors import KVExpiredError, KVStoreError
-from nb_orchestra.store.kv import StoreKV
 from nb_orchestra.secrets import set_secret
+from nb_orchestra.store.kv import StoreKV
 
 from .conftest import messages, run_fixture, run_flow
 

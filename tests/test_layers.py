@@ -104,7 +104,8 @@ def test_the_layer_table_names_every_part_of_the_package_once():
     named = [part for row in layer_table() for part in row]
     assert len(named) == len(set(named)), "a part is named in two layers"
     actual = {part_of(_module_name(p)) for p in all_modules()}
-    assert actual == set(named), f"missing from the table: {actual - set(named)}; not in the package: {set(named) - actual}"
+    assert actual == set(named), (
+        f"missing from the table: {actual - set(named)}; not in the package: {set(named) - actual}")
 
 
 def test_no_import_reaches_a_higher_layer():
@@ -145,3 +146,12 @@ def test_the_analysis_sees_imports_in_functions_and_under_type_checking():
     found = imports(PACKAGE / "records" / "execution.py")
     assert ("nb_orchestra.model.flow", True) in {(name, hidden) for name, _line, hidden in found}
     assert part_of("nb_orchestra.engine.launch") == "engine" and part_of("nb_orchestra") == "__init__"
+
+
+def test_the_architecture_names_no_module_that_does_not_exist():
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    files = {path.relative_to(ROOT).as_posix() for folder in ("nb_orchestra", "tests", "benchmarks", "scripts")
+             for path in (ROOT / folder).rglob("*.py")}
+    named = set(re.findall(r"(?<![\w/.])((?:[\w]+/)*[\w]+\.py)\b", text))
+    missing = sorted(name for name in named if not any(f == name or f.endswith("/" + name) for f in files))
+    assert named and not missing, f"docs/architecture.md names modules that do not exist: {missing}"

@@ -96,7 +96,8 @@ def test_invalid_flow_fails_the_cell_with_a_located_message(ip, capsys):
     result = ip.run_cell("%%flow\nid: bad\nnamespace: demo\ntasks:\n  - id: a\n    type: Logg\n")
     assert not result.success
     out = capsys.readouterr().out
-    assert "line 6, column 5: tasks[0].type: unknown task type 'Logg'; did you mean io.kestra.plugin.core.log.Log?" in out
+    assert ("line 6, column 5: tasks[0].type: unknown task type 'Logg'; "
+            "did you mean io.kestra.plugin.core.log.Log?") in out
     assert "    6 |     type: Logg" in out and "Traceback" not in out
 
 

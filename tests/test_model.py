@@ -84,7 +84,9 @@ def test_unknown_task_type_names_the_closest_types():
             type: io.kestra.plugin.core.log.Logg
             message: hi
     """))
-    assert error.message == "unknown task type 'io.kestra.plugin.core.log.Logg'; did you mean io.kestra.plugin.core.log.Log?"
+    assert error.message == (
+        "unknown task type 'io.kestra.plugin.core.log.Logg'; did you mean io.kestra.plugin.core.log.Log?"
+    )
     assert (error.path, error.line, error.column) == ("tasks[0].type", 6, 5)
 
 
@@ -175,15 +177,22 @@ def test_concurrency_labels_retry_and_outputs_sections():
 
 
 def test_labels_as_list_and_map():
-    flow = nb_orchestra.load_flow(flow_text(f"labels:\n  - key: team\n    value: data\ntasks:\n  - id: a\n    type: {LOG}\n    message: x\n"))
+    flow = nb_orchestra.load_flow(flow_text(
+        "labels:\n  - key: team\n    value: data\n"
+        f"tasks:\n  - id: a\n    type: {LOG}\n    message: x\n"
+    ))
     assert flow.labels == {"team": "data"}
-    flow = nb_orchestra.load_flow(flow_text(f"labels:\n  ok: true\ntasks:\n  - id: a\n    type: {LOG}\n    message: x\n"))
+    flow = nb_orchestra.load_flow(flow_text(
+        f"labels:\n  ok: true\ntasks:\n  - id: a\n    type: {LOG}\n    message: x\n"
+    ))
     assert flow.labels == {"ok": "true"}
 
 
 def test_hyphenated_task_id_with_dot_access_is_flagged():
     error = only(load_fixture("invalid/model/hyphenated_task_id.yaml"))
-    assert error.message == "`outputs.my-task` reads as a subtraction in an expression; write outputs['my-task'] instead"
+    assert error.message == (
+        "`outputs.my-task` reads as a subtraction in an expression; write outputs['my-task'] instead"
+    )
     assert (error.line, error.column) == (10, 18)
 
 
@@ -200,13 +209,16 @@ def test_triggers_are_checked():
     found = problems(load_fixture("invalid/model/triggers.yaml"))
     assert [p.message for p in found] == [
         "invalid cron expression '61 * * * *'",
-        "unknown trigger type 'io.kestra.plugin.core.trigger.Schedulee'; did you mean 'io.kestra.plugin.core.trigger.Schedule'?",
+        "unknown trigger type 'io.kestra.plugin.core.trigger.Schedulee'; "
+        "did you mean 'io.kestra.plugin.core.trigger.Schedule'?",
         "Duplicate trigger id with name [t]",
     ]
 
 
 def test_unquoted_dates_stay_strings():
-    flow = nb_orchestra.load_flow(flow_text(f"variables:\n  day: 2024-01-01\ntasks:\n  - id: a\n    type: {LOG}\n    message: x\n"))
+    flow = nb_orchestra.load_flow(flow_text(
+        f"variables:\n  day: 2024-01-01\ntasks:\n  - id: a\n    type: {LOG}\n    message: x\n"
+    ))
     assert flow.variables == {"day": "2024-01-01"}
 
 

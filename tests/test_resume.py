@@ -74,5 +74,6 @@ def test_only_failed_executions_restart_and_replay_names_known_tasks(failed):
     done = failed.restart()
     with pytest.raises(nb_orchestra.UserError, match="only a FAILED or KILLED execution can be restarted"):
         done.restart()
-    with pytest.raises(nb_orchestra.UserError, match=r"has no task run of `nope` \(its task runs: first, loop, r, check"):
+    with pytest.raises(nb_orchestra.UserError,
+                       match=r"has no task run of `nope` \(its task runs: first, loop, r, check"):
         nb_orchestra.replay(done, "nope")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import expressions
 from ..durations import parse_duration
@@ -19,7 +20,6 @@ from ..errors import TemplateError
 from ..internal_storage import task_run_dir
 from ..kv import NamespaceKV
 from ..plugins.base import LEVELS, Prop, TaskCancelled, TaskFailure
-from ..records import states
 from ..records.execution import ExecutionRecord, TaskRun
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class RunContext:
 
     __slots__ = ("engine", "task", "run", "variables", "cancel", "warning", "_props")
 
-    def __init__(self, engine: "Engine", task: "Task", run: TaskRun, variables: dict[str, Any],
+    def __init__(self, engine: Engine, task: Task, run: TaskRun, variables: dict[str, Any],
                  cancel: threading.Event):
         self.engine = engine
         self.task = task
@@ -55,7 +55,7 @@ class RunContext:
         self._props = task.plugin.all_properties()
 
     @property
-    def execution(self) -> "Execution":
+    def execution(self) -> Execution:
         return self.engine.execution
 
     def get(self, name: str) -> Any:
@@ -118,7 +118,7 @@ class RunContext:
         return self.engine.working_dir(self.run)
 
 
-def execution_variables(ex: "Execution", runtime: Any, execution_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+def execution_variables(ex: Execution, runtime: Any, execution_vars: dict[str, Any] | None = None) -> dict[str, Any]:
     """The variables every task run of ``ex`` shares (Kestra's RunVariables, minus the task's own)."""
     variables = {
         "flow": {"id": ex.flow_id, "namespace": ex.namespace, "revision": ex.revision},

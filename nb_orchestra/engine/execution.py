@@ -10,7 +10,7 @@ class Execution(ExecutionDisplay, ExecutionRecord):
     """One run of a flow: ``state``, ``inputs``, ``outputs``, ``taskruns``, ``logs``; ``kill()``,
     ``resume()``, ``wait()``. IPython shows it as a tree."""
 
-    def restart(self) -> "Execution":
+    def restart(self) -> Execution:
         """Run this FAILED or KILLED execution again (Kestra's Restart): what succeeded is kept."""
         from .launch import restart_execution  # launch builds on this module, so it is imported here
 

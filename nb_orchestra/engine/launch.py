@@ -7,10 +7,11 @@ fails validation means no execution is created at all.
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from .. import expressions, internal_storage, registry
 from ..config import settings
@@ -22,6 +23,7 @@ from ..records.execution import ExecutionRecord
 from . import resume
 from .execution import Execution
 from .runner import Engine
+
 
 def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels: Mapping[str, str] | None = None,
                      trigger: dict[str, Any] | None = None, original_id: str | None = None) -> Execution:
@@ -120,7 +122,9 @@ def adopt(execution: Execution) -> Execution:
     return execution
 
 
-def prepare_replay(execution: Any, from_task: str, flow: Flow, value: str | None = None) -> tuple[Execution, resume.Reuse]:
+def prepare_replay(
+    execution: Any, from_task: str, flow: Flow, value: str | None = None
+) -> tuple[Execution, resume.Reuse]:
     """The new execution of a Replay, and the earlier task runs it copies (run it with ``reuse``)."""
     candidates = [run for run in execution.taskruns
                   if run.task_id == from_task and (value is None or run.value == value)]

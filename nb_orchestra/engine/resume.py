@@ -15,8 +15,9 @@ whole subtree and outputs, instead of running again; any other task runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..records import states
 from ..records.execution import Attempt, TaskRun

@@ -23,19 +23,20 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .. import expressions
 from ..config import settings
 from ..errors import UserError
-from ..records import events, states
-from . import resume
 from ..plugins.base import ExitExecution, Group, TaskCancelled, TaskFailure
-from ..store.kv import StoreKV
-from .context import LEVEL_RANK, Children, RunContext, execution_variables
+from ..records import events, states
 from ..records.execution import Attempt, AttrDict, LogRecord, TaskRun, now
+from ..store.kv import StoreKV
+from . import resume
+from .context import LEVEL_RANK, Children, RunContext, execution_variables
 from .execution import Execution
 from .runtime import Runtime
 
@@ -52,7 +53,7 @@ class _Scope:
                  "errors", "finally_", "working_dir", "on_done")
 
     def __init__(self, owner: TaskRun | None, groups: Sequence[Group], limit: int,
-                 errors: Sequence, finally_: Sequence, on_done: Callable[["_Scope"], None]):
+                 errors: Sequence, finally_: Sequence, on_done: Callable[[_Scope], None]):
         self.owner = owner
         self.pending = deque(groups)
         self.limit = limit
@@ -86,7 +87,7 @@ class Engine:
 
     def __init__(self, execution: Execution, listeners: events.EventBus | None = None,
                  parent_cancel: threading.Event | None = None, tick: Callable[[], None] | None = None,
-                 reuse: "resume.Reuse | None" = None, *, children: Children):
+                 reuse: resume.Reuse | None = None, *, children: Children):
         self.execution = execution
         self.flow = execution.flow
         self.listeners = listeners or events.EventBus()
@@ -403,7 +404,8 @@ class Engine:
 
     def _attempt_failed(self, run: TaskRun, task: Any, message: str) -> None:
         self.log(run, None, "ERROR", message)
-        policy = task.retry or (self.flow.retry if self.flow.retry and self.flow.retry.behavior == "RETRY_FAILED_TASK" else None)
+        policy = task.retry or (
+            self.flow.retry if self.flow.retry and self.flow.retry.behavior == "RETRY_FAILED_TASK" else None)
         delay = None
         if policy is not None and not self._halted:
             delay = policy.next_delay(len(run.attempts), now() - run.start_date)

@@ -7,8 +7,9 @@ from typing import Any
 
 from .. import internal_storage, secrets
 from ..errors import SecretError, TemplateError
-from ..secrets import SecretValues, mask
 from ..kv import KVStore
+from ..secrets import SecretValues, mask
+
 
 class Runtime:
     """The ``ExpressionRuntime`` of one execution."""

@@ -54,8 +54,29 @@ def finalize(value: Any) -> str:
     return to_text(value)
 
 
+# Characters one string method of a template may make: generous for flows, far below what exhausts
+# a laptop. Python's own methods would allocate whatever width they are asked for.
+MAX_SIZE = 10_000_000
+_WIDTH_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+_FORMAT_NUMBERS = re.compile(r"\d+")
+
+
 class PebbleEnvironment(ImmutableSandboxedEnvironment):
-    """Sandboxed environment with Pebble's attribute rules."""
+    """Sandboxed environment with Pebble's attribute rules and bounded string widths."""
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's signature)
+        """A call, refusing string methods asked for widths larger than MAX_SIZE."""
+        if isinstance(getattr(__obj, "__self__", None), str) and getattr(__obj, "__name__", "") in _WIDTH_METHODS:
+            if any(isinstance(a, int) and a > MAX_SIZE for a in (*args, *kwargs.values())):
+                raise SecurityError(f"{__obj.__name__}(): a width above {MAX_SIZE:,} characters")
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        """``'...'.format``, refused when its text asks for widths larger than MAX_SIZE."""
+        text = getattr(value, "__self__", None)
+        if isinstance(text, str) and any(int(n) > MAX_SIZE for n in _FORMAT_NUMBERS.findall(text)):
+            raise SecurityError(f"format(): a width above {MAX_SIZE:,} characters")
+        return super().wrap_str_format(value)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``a.b``: key of a map first; attribute of null or of undefined is undefined."""
@@ -203,9 +224,17 @@ def compile_template(source: str) -> CompiledTemplate:
     except PebbleSyntaxError as exc:
         where = exc.tag or source
         raise TemplateError(f"Syntax error in the expression `{where}`: {exc}") from exc
+    except RecursionError:
+        raise TemplateError(f"the expression `{_clip(source)}` is nested too deeply to read") from None
     try:
         template = ENVIRONMENT.from_string(translation.source)
     except TemplateSyntaxError as exc:
         tag = _tag_at(translation, source, exc.lineno or 1, "")
         raise TemplateError(f"Syntax error in the expression `{tag.text}`: {exc.message}") from exc
+    except RecursionError:  # Jinja's compiler, on a translation deeper than Python's stack allows
+        raise TemplateError(f"the expression `{_clip(source)}` is nested too deeply to compile") from None
     return CompiledTemplate(source, translation, template)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import yaml
 from jinja2 import Undefined
 
+from nb_orchestra.expressions import patterns
 from nb_orchestra.expressions.dates import format_datetime, format_instant, get_zone, to_datetime, zoned_datetime
 
 _JAVA_SPACE = "".join(chr(code) for code in range(33))  # what Java's String.trim() removes
@@ -294,13 +295,13 @@ def split(value: Any, delimiter: str, limit: int | None = None) -> list[str] | N
         return None
     text = _need_str("split", value)
     try:
-        pattern = re.compile(_need_str("split", delimiter))
-    except re.error as error:
-        raise ValueError(f"split: the delimiter is not a valid regex: {error}") from None
+        matches = patterns.finditer(_need_str("split", delimiter), text)
+    except patterns.PatternError as error:
+        raise ValueError(f"split: {error}") from None
     limit = 0 if limit is None else int(limit)
     parts: list[str] = []
     start = 0
-    for match in pattern.finditer(text):
+    for match in matches:
         if limit > 0 and len(parts) == limit - 1:
             break
         if match.end() == 0:  # a zero-width match at the start never makes a leading ""
@@ -353,9 +354,9 @@ def _replace_text(text: str, pairs: Mapping, regexp: bool) -> str:
             text = text.replace(search, replacement)
             continue
         try:
-            text = re.sub(search, _java_replacement(replacement), text)
-        except re.error as error:
-            raise ValueError(f"replace: '{search}' is not a valid regex: {error}") from None
+            text = patterns.sub(search, _java_replacement(replacement), text)
+        except patterns.PatternError as error:
+            raise ValueError(f"replace: {error}") from None
         except IndexError:
             raise ValueError(f"replace: '{replacement}' refers to a group that '{search}' does not have") from None
     return text

@@ -200,11 +200,17 @@ def range_function(start: Any, end: Any, increment: int = 1) -> list:
         raise ValueError("range: the increment must be different from 0")
     if _is_number(start) and _is_number(end):
         low, high = int(start), int(end)
-        return list(range(low, high + (1 if step > 0 else -1), step))
+        numbers = range(low, high + (1 if step > 0 else -1), step)
+        if len(numbers) > MAX_RANGE:
+            raise ValueError(f"range: {len(numbers):,} values is more than the {MAX_RANGE:,} a template may make")
+        return list(numbers)
     if isinstance(start, str) and isinstance(end, str) and len(start) == len(end) == 1:
         codes = range(ord(start), ord(end) + (1 if step > 0 else -1), step)
         return [chr(code) for code in codes]
     raise ValueError("range: the arguments must be numbers or strings of length 1")
+
+
+MAX_RANGE = 1_000_000  # values one range() may make: a loop of a million, not a list that fills memory
 
 
 def _is_number(value: Any) -> bool:

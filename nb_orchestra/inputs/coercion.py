@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from nb_orchestra.durations import format_duration, parse_duration
+from nb_orchestra.expressions import patterns
 
 INPUT_TYPES: frozenset[str] = frozenset({
     "STRING", "INT", "FLOAT", "BOOLEAN", "BOOL", "SELECT", "MULTISELECT", "ENUM",
@@ -238,7 +239,9 @@ def _parse_items(type_name: str, default_item_type: str | None) -> Callable[[dic
     def parse(declaration: dict, value: Any) -> list:
         items = _as_list(type_name, value)
         item_type = declaration.get("itemType") or default_item_type
-        item_parser = _PARSERS.get(item_type) if item_type not in ("ARRAY", "MULTISELECT") else None
+        if item_type is None or item_type in ("ARRAY", "MULTISELECT"):
+            return items
+        item_parser = _PARSERS.get(item_type)
         if item_parser is None:
             return items
         return [_parse_item(item_parser, item_type, item) for item in items]
@@ -299,7 +302,7 @@ def allowed_values(declaration: dict) -> list[str] | None:
 
 def _check_pattern(declaration: dict, value: str) -> None:
     pattern = declaration.get("validator")
-    if pattern is not None and not re.fullmatch(pattern, value):
+    if pattern is not None and not patterns.fullmatch(pattern, value):
         raise ValueError(f"it must match the pattern `{pattern}`")
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
+from nb_orchestra.expressions import patterns
 from nb_orchestra.inputs.coercion import INPUT_TYPES, input_id, parse_value
 
 Problems = list[tuple[str, str]]
@@ -39,7 +40,7 @@ _YAML_SEXAGESIMAL = "value became a number (YAML 1.1 reads an unquoted 10:15:30 
 _TEXT_CHOICE_TYPES = ("STRING", "SELECT", "MULTISELECT", "ENUM")
 
 
-def is_known_type(value: Any) -> bool:
+def is_known_type(value: Any) -> TypeGuard[str]:
     """True for one of :data:`INPUT_TYPES` (and safe for unhashable YAML values)."""
     return isinstance(value, str) and value in INPUT_TYPES
 
@@ -73,9 +74,9 @@ def _regex(type_name: str, value: Any) -> str | None:
     if not isinstance(value, str):
         return _string(type_name, value)
     try:
-        re.compile(value)
-    except re.error as exc:
-        return f"`{value}` is not a valid regular expression: {exc}"
+        patterns.compile_pattern(value)
+    except patterns.PatternError as exc:
+        return str(exc)
     return None
 
 

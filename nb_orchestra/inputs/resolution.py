@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from nb_orchestra.secrets import SecretValues, mask
 from nb_orchestra.errors import InputError, InputProblem, UserError
 from nb_orchestra.inputs.coercion import coerce_input, input_id, is_required, java_text
+from nb_orchestra.secrets import SecretValues, mask
 
 Render = Callable[[str, dict], Any]
 
@@ -117,11 +117,11 @@ class _Resolver:
     def _with_rendered_values(self, declaration: dict) -> dict:
         """SELECT/MULTISELECT ``expression`` rendered into ``values``."""
         expression = declaration.get("expression")
-        renderable = declaration.get("type") in ("SELECT", "MULTISELECT") and self.render is not None
-        if expression is None or not renderable:
+        render = self.render
+        if expression is None or render is None or declaration.get("type") not in ("SELECT", "MULTISELECT"):
             return declaration
         ident = input_id(declaration)
-        rendered = self._render(ident, "expression", expression)
+        rendered = self._render(render, ident, "expression", expression)
         values = _as_value_list(rendered)
         if values is None:
             raise _Problem(f"Invalid input for `{ident}`, Invalid expression result. "
@@ -135,12 +135,12 @@ class _Resolver:
             return value
         default = declaration.get("defaults")
         if isinstance(default, str) and "{{" in default and self.render is not None:
-            return self._render(ident, "defaults", default)
+            return self._render(self.render, ident, "defaults", default)
         return default
 
-    def _render(self, ident: str, what: str, template: str) -> Any:
+    def _render(self, render: Render, ident: str, what: str, template: str) -> Any:
         try:
-            return self.render(template, self._context())
+            return render(template, self._context())
         except Exception as exc:  # noqa: BLE001 -- reported as this input's problem
             raise _Problem(f"Invalid input for `{ident}`, Cannot render '{what}'. Cause: {exc}, "
                            f"but received `{template}`") from None

@@ -58,7 +58,7 @@ class Task:
 
     id: str
     type: str
-    plugin: "TaskPlugin"
+    plugin: TaskPlugin
     props: dict[str, Any]
     path: tuple
     disabled: bool = False
@@ -69,9 +69,9 @@ class Task:
     allow_warning: bool = False
     log_level: str | None = None
     # Child task lists by property name (`then`, `tasks`, `errors`...), disabled tasks removed.
-    children: dict[str, list["Task"]] = field(default_factory=dict)
+    children: dict[str, list[Task]] = field(default_factory=dict)
     # Maps of task lists (Switch `cases`).
-    child_maps: dict[str, dict[str, list["Task"]]] = field(default_factory=dict)
+    child_maps: dict[str, dict[str, list[Task]]] = field(default_factory=dict)
 
     def walk(self):
         """This task and every task nested in it, depth first."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import inputs as input_types
 from ..durations import parse_duration
@@ -154,7 +155,9 @@ class _Builder:
                 self.problem(path, str(exc))
         elif prop.kind == "enum":
             if str(value) not in prop.choices:
-                self.problem(path, f"'{value}' is not one of {', '.join(prop.choices)}{did_you_mean(value, prop.choices)}")
+                self.problem(
+                    path, f"'{value}' is not one of {', '.join(prop.choices)}{did_you_mean(value, prop.choices)}"
+                )
         else:
             accepts, expected = _KIND_CHECKS[prop.kind]
             if not accepts(value):
@@ -196,7 +199,10 @@ class _Builder:
         self.check_props(raw, props, path, f"{plugin_cls.type.rsplit('.', 1)[-1]} task '{task_id}'")
         task = Task(
             id=str(task_id), type=type_name, plugin=_instance(plugin_cls), path=path,
-            props={k: v for k, v in raw.items() if props.get(k) is not None and props[k].kind not in ("tasks", "task_map")},
+            props={
+                k: v for k, v in raw.items()
+                if props.get(k) is not None and props[k].kind not in ("tasks", "task_map")
+            },
             disabled=raw.get("disabled") is True,
             run_if=raw.get("runIf"),
             timeout=self.duration(raw.get("timeout")),
@@ -222,7 +228,9 @@ class _Builder:
             return
         task_id = str(task_id)
         if not TASK_ID.match(task_id):
-            self.problem(path + ("id",), f"'{task_id}' is not a valid task id: use letters, digits, '_' and '-' (no dots)")
+            self.problem(
+                path + ("id",), f"'{task_id}' is not a valid task id: use letters, digits, '_' and '-' (no dots)"
+            )
         if task_id in self.task_ids:
             first_line = self.doc.locate(self.task_ids[task_id])[0]
             self.problem(path + ("id",), f"Duplicate task id with name [{task_id}] (first used at line {first_line})")
@@ -252,12 +260,14 @@ class _Builder:
         before = len(self.problems)
         self.check_props(raw, props, path, "retry")
         kind = raw.get("type")
-        needed = {"constant": ("interval",), "exponential": ("interval", "maxInterval"),
-                  "random": ("minInterval", "maxInterval")}.get(kind, ())
+        needed: tuple[str, ...] = ()
+        if kind is not None:
+            needed = {"constant": ("interval",), "exponential": ("interval", "maxInterval"),
+                      "random": ("minInterval", "maxInterval")}.get(kind, ())
         for key in needed:
             if raw.get(key) is None:
                 self.problem(path, f"missing required property '{key}' for a {kind} retry")
-        if len(self.problems) > before:
+        if len(self.problems) > before or kind is None:  # a missing 'type' is always reported above
             return None
         policy = RetryPolicy(
             type=kind, max_attempts=raw.get("maxAttempts", raw.get("maxAttempt")),
@@ -270,7 +280,10 @@ class _Builder:
             self.problem(path + ("interval",), f"'interval' must be less than 'maxDuration' but is {raw['interval']}")
         if policy.max_interval and policy.interval and kind == "exponential" and policy.interval >= policy.max_interval:
             self.problem(path + ("interval",), f"'interval' must be less than 'maxInterval' but is {raw['interval']}")
-        if kind == "random" and policy.min_interval and policy.max_interval and policy.min_interval >= policy.max_interval:
+        if (
+            kind == "random" and policy.min_interval and policy.max_interval
+            and policy.min_interval >= policy.max_interval
+        ):
             self.problem(path + ("minInterval",), "'minInterval' must be less than 'maxInterval'")
         return policy
 
@@ -339,7 +352,7 @@ class _Builder:
         from .triggers import parse_trigger  # imported only for flows that have triggers
 
         declared: list[Trigger] = []
-        seen: set[str] = set()
+        seen: set[Any] = set()  # raw ids, not yet validated (may be missing or non-strings)
         for i, trigger in enumerate(raw):
             path = ("triggers", i)
             if not isinstance(trigger, dict):
@@ -347,7 +360,10 @@ class _Builder:
                 continue
             trigger_type = trigger.get("type")
             if trigger_type is not None and trigger_type not in TRIGGER_TYPES:
-                self.problem(path + ("type",), f"unknown trigger type '{trigger_type}'{did_you_mean(trigger_type, TRIGGER_TYPES)}")
+                self.problem(
+                    path + ("type",),
+                    f"unknown trigger type '{trigger_type}'{did_you_mean(trigger_type, TRIGGER_TYPES)}",
+                )
             if trigger.get("id") in seen:
                 self.problem(path + ("id",), f"Duplicate trigger id with name [{trigger['id']}]")
             seen.add(trigger.get("id"))
@@ -375,7 +391,11 @@ class _Builder:
             if output_id and not OUTPUT_ID.match(output_id):
                 self.problem(path + ("id",), f"'{output_id}' is not a valid output id")
             if output.get("type") is not None and output["type"] not in input_types.INPUT_TYPES:
-                self.problem(path + ("type",), f"unknown output type '{output['type']}'{did_you_mean(output['type'], input_types.INPUT_TYPES)}")
+                self.problem(
+                    path + ("type",),
+                    f"unknown output type '{output['type']}'"
+                    f"{did_you_mean(output['type'], input_types.INPUT_TYPES)}",
+                )
             if output_id in seen:
                 self.problem(path + ("id",), f"Duplicate output with name [{output_id}]")
             seen.add(output_id)

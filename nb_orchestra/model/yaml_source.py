@@ -8,8 +8,9 @@ converted by hand, and each value's position is recorded under its path
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -21,14 +22,18 @@ Path = tuple  # of str keys and int indexes
 # aliases this many times. Beyond it, a few hundred bytes could expand to gigabytes ("billion laughs").
 MAX_ALIASES_FOR_COLLECTIONS = 50
 MAX_DEPTH = 200  # nesting of maps and lists; real flows stay far below
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
-try:  # the C loader composes the same nodes, faster
-    _BaseLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+if TYPE_CHECKING:  # both are SafeConstructor + Resolver over a parser: check against the pure-Python one
     _BaseLoader = yaml.SafeLoader
+else:
+    try:  # the C loader composes the same nodes, faster
+        _BaseLoader = yaml.CSafeLoader
+    except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+        _BaseLoader = yaml.SafeLoader
 
 
-class _FlowLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _FlowLoader(_BaseLoader):
     """SafeLoader that keeps ``2024-01-01`` a string, as Kestra's YAML parser does."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
@@ -106,6 +111,13 @@ class _Walk:
 
 def load_document(text: str, name: str | None = None) -> Document:
     """Parse ``text``; malformed YAML or a duplicate key raises a located FlowValidationError."""
+    surrogate = _LONE_SURROGATE.search(text)
+    if surrogate:  # not Unicode text at all (a bad decode upstream): the YAML reader cannot take it
+        at = surrogate.start()
+        line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+        problem = Problem("", f"invalid YAML: U+{ord(surrogate.group()):04X} is half of a character, not text",
+                          line, column)
+        raise FlowValidationError([problem], source=text, name=name)
     loader = _FlowLoader(text)
     try:
         node = loader.get_single_node()

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..views.html import execution_html
 from ..views.text import execution_tree
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 0.2
 
 
-def bundle(execution: "Execution") -> dict[str, str]:
+def bundle(execution: Execution) -> dict[str, str]:
     return {"text/html": execution_html(execution), "text/plain": execution_tree(execution)}
 
 
@@ -34,7 +35,7 @@ class LiveDisplay:
     In a terminal (``live=False``) nothing is redrawn: the final tree is printed once.
     """
 
-    def __init__(self, execution: "Execution", live: bool = True):
+    def __init__(self, execution: Execution, live: bool = True):
         from IPython.display import display
 
         self.execution = execution
@@ -47,7 +48,7 @@ class LiveDisplay:
             self._last = now
             self._handle.update(bundle(self.execution), raw=True)
 
-    def final(self, execution: "Execution | None" = None) -> None:
+    def final(self, execution: Execution | None = None) -> None:
         from IPython.display import display
 
         self.execution = execution or self.execution
@@ -61,7 +62,7 @@ def with_fallback(widget_class: type, shown: Callable[[], dict[str, str]]) -> ty
     """``widget_class`` whose display also carries ``shown()`` as text/html and text/plain: what
     nbconvert, GitHub and terminals show where widgets cannot render."""
 
-    class Shown(widget_class):  # type: ignore[misc, valid-type]
+    class Shown(widget_class):
         def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
             data = super()._repr_mimebundle_(**kwargs)
             data.update(shown())
@@ -70,7 +71,7 @@ def with_fallback(widget_class: type, shown: Callable[[], dict[str, str]]) -> ty
     return Shown
 
 
-def live_widget(execution: "Execution") -> Any:
+def live_widget(execution: Execution) -> Any:
     """A widget showing ``execution`` live, with a Kill button; starts its drawer thread."""
     import ipywidgets as widgets
 
@@ -93,7 +94,7 @@ def live_widget(execution: "Execution") -> Any:
     return view
 
 
-def schedule_widget(flow: "Flow") -> Any:
+def schedule_widget(flow: Flow) -> Any:
     """The scheduled runs of ``flow`` as they happen: its triggers' next fire times and the
     executions they started, redrawn every second while this revision is the registered one."""
     import ipywidgets as widgets
@@ -106,8 +107,10 @@ def schedule_widget(flow: "Flow") -> Any:
     name = f"{flow.namespace}.{flow.id}"
 
     def tables() -> list[tuple[list[str], list[tuple]]]:
-        triggers = [(row.trigger_id, row.cron or "", row.next_fire.isoformat(timespec="seconds") if row.next_fire else "",
-                     "enabled" if row.enabled else "disabled") for row in scheduler.rows() if row.flow == name]
+        triggers = [(row.trigger_id, row.cron or "",
+                     row.next_fire.isoformat(timespec="seconds") if row.next_fire else "",
+                     "enabled" if row.enabled else "disabled")
+                    for row in scheduler.rows() if row.flow == name]
         runs = [(ex.trigger["date"].isoformat(timespec="seconds"), ex.id, ex.state)
                 for ex in reversed(api.recent_executions())
                 if ex.flow is flow and ex.trigger and "date" in ex.trigger and "backfill" not in ex.labels][:10]

@@ -183,12 +183,14 @@ class FlowMagics(Magics):
 
     def bind(self, name: str, execution: api.Execution) -> None:
         """Bind ``execution`` to the variable ``name``, unless that holds something else already."""
-        current = self.shell.user_ns.get(name)
+        shell = self.shell
+        assert shell is not None  # load_ipython_extension registers these magics with the running shell
+        current = shell.user_ns.get(name)
         if current is not None and not isinstance(current, api.Execution):
             print(f"nb_orchestra: `{name}` already holds a {type(current).__name__}; the execution was not bound "
                   f"to it (use -o NAME)", file=sys.stderr)
             return
-        self.shell.push({name: execution}, interactive=True)
+        shell.push({name: execution}, interactive=True)
 
 
 def _failure_summary(execution: api.Execution) -> str:

@@ -14,9 +14,10 @@ layers below it (expressions, internal storage, KV values), never the engine.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..kv import NamespaceKV
 from ..records.execution import ExecutionRecord, TaskRun
@@ -76,7 +77,7 @@ COMMON_PROPS: dict[str, Prop] = {
 class Group:
     """A sequence of child tasks run one after the other, optionally under a loop value."""
 
-    tasks: Sequence["Task"]
+    tasks: Sequence[Task]
     value: str | None = None
     iteration: int | None = None
 
@@ -92,8 +93,8 @@ class Plan:
     groups: Sequence[Group]
     concurrency: int = 1
     outputs: dict[str, Any] | None = None
-    errors: Sequence["Task"] = ()
-    finally_: Sequence["Task"] = ()
+    errors: Sequence[Task] = ()
+    finally_: Sequence[Task] = ()
     working_dir: bool = False
 
 
@@ -112,13 +113,13 @@ class TaskPlugin:
     # Runs Python of the notebook's kernel: not portable to a Kestra server.
     notebook_only: ClassVar[bool] = False
 
-    def run(self, ctx: "TaskContext") -> dict[str, Any] | None:
+    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
         raise NotImplementedError
 
-    def plan(self, ctx: "TaskContext") -> Plan:
+    def plan(self, ctx: TaskContext) -> Plan:
         raise NotImplementedError
 
-    def check(self, task: "Task") -> list[tuple[str, str]]:
+    def check(self, task: Task) -> list[tuple[str, str]]:
         """Extra save-time checks beyond declared properties: (property, message) pairs."""
         return []
 
@@ -151,7 +152,7 @@ class FlowableTask(TaskPlugin):
 class TaskContext(Protocol):
     """What a task sees while it runs (Kestra's ``RunContext``); the engine implements it."""
 
-    task: "Task"
+    task: Task
     run: TaskRun
     variables: dict[str, Any]   # the expression variables of this task run
     cancel: threading.Event     # set when the run is killed or times out

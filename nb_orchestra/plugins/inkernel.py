@@ -15,9 +15,10 @@ import ast
 import importlib
 import sys
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .base import Prop, TaskContext, TaskFailure, TaskPlugin
 
@@ -73,7 +74,8 @@ class Code(TaskPlugin):
             raise TaskFailure(f"code: {exc.msg} (line {exc.lineno})") from None
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         namespace = dict(notebook_namespace())  # read the notebook's names; assignments stay in the task
-        namespace.update({key: ctx.variables[key] for key in ("inputs", "outputs", "vars", "labels", "flow", "execution")})
+        namespace.update({key: ctx.variables[key]
+                          for key in ("inputs", "outputs", "vars", "labels", "flow", "execution")})
         namespace["taskrun"] = ctx.variables["taskrun"]
         filename = f"<task {ctx.task.id}>"
         with _user_errors():

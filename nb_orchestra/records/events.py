@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .execution import ExecutionRecord, LogRecord, TaskRun
@@ -20,24 +21,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ExecutionChanged:
-    execution: "ExecutionRecord"
+    execution: ExecutionRecord
     state: str
 
 
 @dataclass(frozen=True)
 class TaskRunChanged:
-    execution: "ExecutionRecord"
-    taskrun: "TaskRun"
+    execution: ExecutionRecord
+    taskrun: TaskRun
     state: str
 
 
 @dataclass(frozen=True)
 class LogEmitted:
-    execution: "ExecutionRecord"
-    record: "LogRecord"
+    execution: ExecutionRecord
+    record: LogRecord
 
 
-Event = Union[ExecutionChanged, TaskRunChanged, LogEmitted]
+Event = ExecutionChanged | TaskRunChanged | LogEmitted
 Listener = Callable[[Event], None]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..secrets import SecretValues
 from . import states
@@ -129,7 +130,7 @@ class ExecutionView(ExecutionFields):
 
     taskruns: list[Any]
     logs: list[Any]
-    outputs: "AttrDict"
+    outputs: AttrDict
     # Secret values to hide wherever this execution is shown; a stored one was masked when written.
     secrets: Iterable[str] = ()
 
@@ -188,7 +189,7 @@ class TaskRun(TaskRunView):
     __slots__ = ("id", "task_id", "task_type", "value", "iteration", "parent", "path", "state",
                  "attempts", "start_date", "end_date", "outputs", "metrics", "message")
 
-    def __init__(self, task_id: str, task_type: str, parent: "TaskRun | None",
+    def __init__(self, task_id: str, task_type: str, parent: TaskRun | None,
                  value: str | None = None, iteration: int | None = None):
         self.id = new_id()
         self.task_id = task_id
@@ -230,7 +231,7 @@ class ExecutionRecord(ExecutionView):
     ``outputs`` maps task id -> outputs (by loop value inside ForEach). The engine's ``Execution``
     adds how a notebook shows it."""
 
-    def __init__(self, flow: "Flow", inputs: dict[str, Any], labels: dict[str, str],
+    def __init__(self, flow: Flow, inputs: dict[str, Any], labels: dict[str, str],
                  trigger: dict[str, Any] | None = None, original_id: str | None = None):
         self.id = new_id()
         self.flow = flow

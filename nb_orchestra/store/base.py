@@ -10,16 +10,17 @@ import shutil
 import socket
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence
+from typing import Any, ClassVar
 
 from ..config import settings
+from ..errors import ExecutionNotFoundError, UserError
 from ..records import states
 from ..records.execution import AttrDict
-from ..errors import ExecutionNotFoundError, UserError
 from . import schema
 from .records import StoredAttempt, StoredExecution, StoredLog, StoredTaskRun
 from .serialize import loads, storable
@@ -299,7 +300,7 @@ class Store(ABC):
         return self._execution(found[0])
 
     def _execution(self, row: tuple) -> StoredExecution:
-        data = dict(zip(EXECUTION_COLUMNS, row))
+        data = dict(zip(EXECUTION_COLUMNS, row, strict=True))
         history = loads(data["state_history"]) or []
         return StoredExecution(
             id=data["id"], namespace=data["namespace"], flow_id=data["flow_id"], revision=data["revision"],
@@ -316,7 +317,7 @@ class Store(ABC):
                            (execution_id,))
         runs = []
         for row in rows:
-            data = dict(zip(TASKRUN_COLUMNS, row))
+            data = dict(zip(TASKRUN_COLUMNS, row, strict=True))
             outputs = loads(data["outputs"], self.home)
             runs.append(StoredTaskRun(
                 id=data["id"], task_id=data["task_id"], task_type=data["task_type"], value=data["value"],

@@ -11,7 +11,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from ..kv import KVExpiredError, KVStoreError, _decode, _encode, validate_key
+from ..errors import KVExpiredError, KVStoreError
+from ..kv import _decode, _encode, validate_key
 from . import get_store
 from .base import Store, to_datetime
 

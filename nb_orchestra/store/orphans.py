@@ -56,7 +56,7 @@ def owner_gone(pid: int | None, host: str | None, heartbeat: datetime | None, ex
     return not pid_alive(pid)
 
 
-def reap(store: "Store") -> list[str]:
+def reap(store: Store) -> list[str]:
     """Mark the active executions of dead processes KILLED, with a log line; returns their ids."""
     from .recorder import live_ids
 

@@ -7,10 +7,10 @@ opening a new database at once do not both create the tables.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import UserError
 from ..secrets import redact_url

@@ -135,7 +135,7 @@ class Recorder:
             return
         self._failed_keys.discard(key)
         with self._lock:
-            for track, (batch, (fresh, scanned, logs_written, labels)) in zip(tracks, snapshots):
+            for track, (batch, (fresh, scanned, logs_written, labels)) in zip(tracks, snapshots, strict=True):
                 track.known |= fresh
                 track.next_seq += len(fresh)
                 track.seq_base = batch.seq_base

@@ -42,7 +42,7 @@ class StoredTaskRun(TaskRunView):
     outputs: AttrDict | None
     metrics: list[dict[str, Any]]
     message: str | None
-    parent: "StoredTaskRun | None" = field(default=None, repr=False, compare=False)
+    parent: StoredTaskRun | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(repr=False)
@@ -61,7 +61,7 @@ class StoredExecution(ExecutionDisplay, ExecutionView):
     and outputs load when first read."""
 
     owner: str | None  # "pid@host" of the process that ran it
-    store: "Store" = field(repr=False)
+    store: Store = field(repr=False)
 
     # Loaded on first read; the view declares them as plain attributes, as the live Execution has them.
     @cached_property

@@ -8,7 +8,7 @@ in order, and ``schema_version`` remembers the last one applied.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import UserError
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import pickle
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path, PurePath
-from typing import Any, Iterable
+from typing import Any
 
 from ..secrets import mask
 

@@ -59,7 +59,9 @@ def schedule_trigger(flow: Flow, trigger_id: str | None = None) -> ScheduleTrigg
         raise UserError(f"flow {name} has no Schedule trigger '{trigger_id}' (Schedule triggers: {ids})")
     trigger = chosen[0]
     if trigger.disabled:
-        raise UserError(f"trigger '{trigger.id}' of flow {name} is disabled; Kestra does not backfill disabled triggers")
+        raise UserError(
+            f"trigger '{trigger.id}' of flow {name} is disabled; Kestra does not backfill disabled triggers"
+        )
     return trigger
 
 

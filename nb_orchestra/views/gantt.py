@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from ..records import states
 from ..records.execution import now
@@ -25,13 +26,13 @@ INDENT = 14
 LABEL_LIMIT = 48
 
 
-def _tree_order(ex: "ExecutionView") -> Iterator[tuple["TaskRunView", int]]:
+def _tree_order(ex: ExecutionView) -> Iterator[tuple[TaskRunView, int]]:
     """Task runs depth first, each parent before its children, with their depth."""
-    children: dict[str | None, list["TaskRunView"]] = {}
+    children: dict[str | None, list[TaskRunView]] = {}
     for run in ex.taskruns:
         children.setdefault(run.parent_id, []).append(run)
 
-    def walk(parent_id: str | None, depth: int) -> Iterator[tuple["TaskRunView", int]]:
+    def walk(parent_id: str | None, depth: int) -> Iterator[tuple[TaskRunView, int]]:
         for run in children.get(parent_id, []):
             yield run, depth
             yield from walk(run.id, depth + 1)
@@ -39,11 +40,11 @@ def _tree_order(ex: "ExecutionView") -> Iterator[tuple["TaskRunView", int]]:
     return walk(None, 0)
 
 
-def _run_label(run: "TaskRunView") -> str:
+def _run_label(run: TaskRunView) -> str:
     return clip(run.task_id + (f" [{run.value}]" if run.value is not None else ""), LABEL_LIMIT)
 
 
-def _run_span(run: "TaskRunView", default_start: datetime) -> tuple[datetime, datetime]:
+def _run_span(run: TaskRunView, default_start: datetime) -> tuple[datetime, datetime]:
     """When the run started and ended (now for a run still going).
 
     A stored run may lack its start date: ``default_start`` (the execution's start) stands for it.
@@ -60,7 +61,7 @@ def _ticks(total: float) -> list[float]:
     return [i * step for i in range(int(total / step + 1e-9) + 1)]
 
 
-def _run_tooltip(run: "TaskRunView", seconds: float) -> str:
+def _run_tooltip(run: TaskRunView, seconds: float) -> str:
     attempts = len(run.attempts)
     parts = [_run_label(run), run.state, format_seconds(seconds) or "0ms",
              f"{attempts} attempt{'s' if attempts != 1 else ''}"]
@@ -81,7 +82,7 @@ class _Scale:
         return self.left + max((when - self.start).total_seconds(), 0) / self.total * CHART_W
 
 
-def _gantt_row(run: "TaskRunView", depth: int, y: float, scale: _Scale) -> str:
+def _gantt_row(run: TaskRunView, depth: int, y: float, scale: _Scale) -> str:
     start, end = _run_span(run, scale.start)
     x1, x2 = scale.x(start), scale.x(end)
     seconds = (end - start).total_seconds()
@@ -115,7 +116,7 @@ def _legend(counts: dict[str, int], y: float) -> list[str]:
     return out
 
 
-def gantt_svg(execution: "ExecutionView", max_rows: int = 200) -> str:
+def gantt_svg(execution: ExecutionView, max_rows: int = 200) -> str:
     """One bar per task run, coloured by state, on a time axis from the execution's start."""
     ex = execution
     rows = list(_tree_order(ex))

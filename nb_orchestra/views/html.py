@@ -9,8 +9,9 @@ styles are stripped (GitHub's notebook viewer).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from html import escape
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..records import states
 from ..secrets import mask
@@ -49,19 +50,19 @@ def state_badge(state: str) -> str:
     return f'<span class="nbo-badge" style="background:{_color(state)}">{ICONS.get(state, "?")} {escape(state)}</span>'
 
 
-def execution_header_html(ex: "ExecutionView") -> str:
+def execution_header_html(ex: ExecutionView) -> str:
     counts = ", ".join(f"{n} {escape(state)}" for state, n in sorted(ex.counts().items()))
     return (f'<div class="nbo-head">{state_badge(ex.state)} <b>{escape(ex.namespace)}.{escape(ex.flow_id)}</b> '
             f'<code>{escape(ex.id)}</code> <span class="nbo-meta">{format_seconds(ex.duration)}'
             f'{" · " + counts if counts else ""}</span></div>')
 
 
-def execution_html(ex: "ExecutionView") -> str:
+def execution_html(ex: ExecutionView) -> str:
     """The live progress tree: header, then task runs nested under their parents."""
-    children: dict[str | None, list["TaskRunView"]] = {}
+    children: dict[str | None, list[TaskRunView]] = {}
     for run in ex.taskruns:
         children.setdefault(run.parent_id, []).append(run)
-    logs: dict[str | None, list["LogView"]] = {}
+    logs: dict[str | None, list[LogView]] = {}
     for record in ex.logs:
         logs.setdefault(record.taskrun_id, []).append(record)
     body = _runs_html(children.get(None, []), None, children, logs)
@@ -69,7 +70,7 @@ def execution_html(ex: "ExecutionView") -> str:
     return mask(f'<div class="nbo-exec">{STYLE}{execution_header_html(ex)}{general}{body}</div>', ex.secrets)
 
 
-def _runs_html(runs: list["TaskRunView"], parent: "TaskRunView | None", children: dict, logs: dict) -> str:
+def _runs_html(runs: list[TaskRunView], parent: TaskRunView | None, children: dict, logs: dict) -> str:
     """The children ``runs`` of ``parent`` (None for the top-level runs)."""
     if not runs:
         return ""
@@ -79,9 +80,9 @@ def _runs_html(runs: list["TaskRunView"], parent: "TaskRunView | None", children
     return "<ul>" + "".join(items) + _more(len(runs) - MAX_CHILDREN, "task runs") + "</ul>"
 
 
-def _loop_groups_html(runs: list["TaskRunView"], children: dict, logs: dict) -> str:
+def _loop_groups_html(runs: list[TaskRunView], children: dict, logs: dict) -> str:
     """ForEach children grouped under one row per loop value."""
-    groups: dict[str | None, list["TaskRunView"]] = {}
+    groups: dict[str | None, list[TaskRunView]] = {}
     for run in runs:
         groups.setdefault(run.value, []).append(run)
     items = []
@@ -94,7 +95,7 @@ def _loop_groups_html(runs: list["TaskRunView"], children: dict, logs: dict) -> 
     return "<ul>" + "".join(items) + _more(len(groups) - MAX_CHILDREN, "values") + "</ul>"
 
 
-def _group_state(group: list["TaskRunView"]) -> str:
+def _group_state(group: list[TaskRunView]) -> str:
     if any(run.state not in states.TERMINAL for run in group):
         return states.RUNNING
     state = states.SUCCESS
@@ -103,7 +104,7 @@ def _group_state(group: list["TaskRunView"]) -> str:
     return state
 
 
-def _run_html(run: "TaskRunView", children: dict, logs: dict) -> str:
+def _run_html(run: TaskRunView, children: dict, logs: dict) -> str:
     color = _color(run.state)
     attempts = f" · {len(run.attempts)} attempts" if len(run.attempts) > 1 else ""
     message = f' <span class="nbo-msg">{escape(run.message)}</span>' if run.message else ""
@@ -114,7 +115,7 @@ def _run_html(run: "TaskRunView", children: dict, logs: dict) -> str:
             f'{_runs_html(children.get(run.id, []), run, children, logs)}</li>')
 
 
-def _logs_html(records: list["LogView"], expanded: bool) -> str:
+def _logs_html(records: list[LogView], expanded: bool) -> str:
     if not records:
         return ""
     shown = records[-MAX_LOG_LINES:]
@@ -148,7 +149,7 @@ def _short(value: Any, secrets: Iterable[str], limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def execution_report_html(ex: "ExecutionView") -> str:
+def execution_report_html(ex: ExecutionView) -> str:
     """The finished execution: tree, task outputs, flow outputs."""
     tree = execution_html(ex)
     tables = (outputs_table_html(dict(ex.outputs), secrets=ex.secrets)

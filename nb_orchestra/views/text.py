@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from ..records.execution import ExecutionView, LogView, TaskRunView
 
 ICONS = {"SUCCESS": "✓", "WARNING": "!", "FAILED": "✗", "KILLED": "■", "SKIPPED": "-",
-         "RUNNING": "▶", "RETRYING": "↻", "RESTARTED": "↻", "CREATED": "·", "PAUSED": "‖", "CANCELLED": "■", "QUEUED": "·"}
+         "RUNNING": "▶", "RETRYING": "↻", "RESTARTED": "↻", "CREATED": "·", "PAUSED": "‖", "CANCELLED": "■",
+         "QUEUED": "·"}
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -25,19 +26,19 @@ def format_seconds(seconds: float | None) -> str:
     return f"{int(seconds // 60)}m{seconds % 60:02.0f}s"
 
 
-def execution_header(ex: "ExecutionView") -> str:
+def execution_header(ex: ExecutionView) -> str:
     counts = ", ".join(f"{n} {state}" for state, n in sorted(ex.counts().items()))
     return (f"{ICONS.get(ex.state, '?')} {ex.namespace}.{ex.flow_id}  {ex.id}  {ex.state}  "
             f"{format_seconds(ex.duration)}" + (f"  ({counts})" if counts else ""))
 
 
-def execution_tree(ex: "ExecutionView", max_children: int = 50) -> str:
+def execution_tree(ex: ExecutionView, max_children: int = 50) -> str:
     """The header, then one line per task run nested under its parent.
 
     Long loops show their first ``max_children`` runs and a count of the rest,
     so a 10,000-iteration ForEach stays readable.
     """
-    children: dict[str | None, list["TaskRunView"]] = {}
+    children: dict[str | None, list[TaskRunView]] = {}
     for run in ex.taskruns:
         children.setdefault(run.parent_id, []).append(run)
     lines = [execution_header(ex)]
@@ -85,5 +86,5 @@ def execution_row(ex: ExecutionView) -> tuple[str, ...]:
 def text_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """The headers, then the rows, each column padded to its widest cell."""
     lines = [list(map(str, headers)), *(list(map(str, row)) for row in rows)]
-    widths = [max(len(cell) for cell in column) for column in zip(*lines)]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)) for line in lines)
+    widths = [max(len(cell) for cell in column) for column in zip(*lines, strict=True)]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) for line in lines)

@@ -45,7 +45,7 @@ def short_type(type_name: str) -> str:
 class _Leaf:
     """A runnable task: a rounded box with its id and short type."""
 
-    def __init__(self, task: "Task"):
+    def __init__(self, task: Task):
         self.task = task
         self.label = clip(task.id, ID_LIMIT)
         self.kind = short_type(task.type)
@@ -64,7 +64,7 @@ class _Leaf:
 class _Sequence:
     """Tasks one under the other, joined by arrows, centred on one axis."""
 
-    def __init__(self, tasks: list["Task"]):
+    def __init__(self, tasks: list[Task]):
         self.nodes = [_node(task) for task in tasks]
         self.width = max((node.width for node in self.nodes), default=0)
         self.height = sum(node.height for node in self.nodes) + ARROW_GAP * max(len(self.nodes) - 1, 0)
@@ -127,7 +127,7 @@ class _Row:
 class _Container:
     """A flowable task: a shaded box with a header, around the lanes of its children."""
 
-    def __init__(self, task: "Task"):
+    def __init__(self, task: Task):
         self.task = task
         self.title = clip(task.id, ID_LIMIT)
         self.caption = " · ".join(filter(None, (short_type(task.type), _caption(task))))
@@ -146,11 +146,11 @@ class _Container:
         out.append("</g>")
 
 
-def _node(task: "Task") -> _Leaf | _Container:
+def _node(task: Task) -> _Leaf | _Container:
     return _Container(task) if task.plugin.flowable else _Leaf(task)
 
 
-def _tooltip(task: "Task") -> str:
+def _tooltip(task: Task) -> str:
     description = task.props.get("description")
     return f"<title>{escape_text(task.id)} ({escape_text(task.type)})" + (
         f"\n{escape_text(description)}" if description else "") + "</title>"
@@ -162,7 +162,7 @@ def _arrow(x: float, y1: float, y2: float) -> str:
             f'<path d="M{x - 4:.1f},{tip - 6:.1f} L{x + 4:.1f},{tip - 6:.1f} L{x:.1f},{tip:.1f} Z" fill="#8c93a8"/>')
 
 
-def _caption(task: "Task") -> str:
+def _caption(task: Task) -> str:
     """What a flowable task does with its children, in a few words."""
     kind, props = short_type(task.plugin.type), task.props
     if kind == "If":
@@ -187,7 +187,7 @@ def _concurrency(limit: object) -> str:
     return f"{limit} at a time" if limit != 1 else ""
 
 
-def _lanes(task: "Task") -> list[_Lane]:
+def _lanes(task: Task) -> list[_Lane]:
     """The lanes of a flowable: its branches first, then its errors and finally lists."""
     lanes: list[_Lane] = []
     for prop, tasks in task.children.items():
@@ -204,11 +204,11 @@ def _lanes(task: "Task") -> list[_Lane]:
     return lanes + _side_lanes({prop: task.children.get(prop, []) for prop in _SIDE_LISTS})
 
 
-def _side_lanes(lists: dict[str, list["Task"]]) -> list[_Lane]:
+def _side_lanes(lists: dict[str, list[Task]]) -> list[_Lane]:
     return [_Lane(prop, prop, _Sequence(tasks)) for prop, tasks in lists.items() if tasks]
 
 
-def topology_svg(flow: "Flow") -> str:
+def topology_svg(flow: Flow) -> str:
     """The flow's shape as an SVG document: tasks top-down, flowables as boxes of lanes."""
     row = _Row([_Lane("tasks", None, _Sequence(flow.tasks)), *_side_lanes(
         {"errors": flow.errors, "finally": flow.finally_, "afterExecution": flow.after_execution})], stretch=False)

@@ -51,3 +51,11 @@ def test_a_duration_too_long_for_any_clock_is_a_located_error():
 def test_an_unhashable_key_is_a_located_error():
     with pytest.raises(UserError, match="a key must be a plain value"):
         nb_orchestra.load_flow("id: a\nnamespace: b\n{x: 1}: y\ntasks: []\n")
+
+
+def test_an_expression_nested_too_deeply_fails_its_task_with_a_short_message():
+    deep = "(" * 100 + "1" + ")" * 100
+    ex = nb_orchestra.run(FLOW.format(f'"{{{{ {deep} }}}}"'))
+    assert ex.state == "FAILED"
+    message = ex.taskrun("t").message
+    assert "is nested too deeply" in message and "Traceback" not in message and len(message) < 300

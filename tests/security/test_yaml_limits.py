@@ -43,8 +43,9 @@ def test_billion_laughs_is_refused_quickly_in_little_memory():
 
 
 def test_a_few_aliases_still_work_as_in_kestra():
-    flow = nb_orchestra.load_flow(HEAD + "variables:\n  base: &base {a: 1}\n  copy: *base\n  merged:\n    <<: *base\n"
-                                  "    b: 2\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n")
+    flow = nb_orchestra.load_flow(
+        HEAD + "variables:\n  base: &base {a: 1}\n  copy: *base\n  merged:\n    <<: *base\n    b: 2\n"
+        "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n")
     assert flow.variables["copy"] == {"a": 1} and flow.variables["merged"] == {"a": 1, "b": 2}
 
 

@@ -42,12 +42,17 @@ def handle(magics: FlowMagics, args: argparse.Namespace) -> list[api.Execution]:
 
     def progress(done: int, total: int, execution: api.Execution) -> None:
         status.update({"text/plain": f"backfill {flow.namespace}.{flow.id}: {done} of {total} done "
-                                     f"(last: {when(execution.trigger['date'])} {execution.state})"}, raw=True)
+                                     f"(last: {_tick(execution)} {execution.state})"}, raw=True)
 
     executions = triggers.backfill(flow, args.start, args.end, trigger_id=args.trigger,
                                    inputs=parse_assignments(args.input), concurrency=args.concurrency,
                                    on_progress=progress)
-    rows = [(when(ex.trigger["date"]), ex.id, ex.state, format_seconds(ex.duration)) for ex in executions]
+    rows = [(_tick(ex), ex.id, ex.state, format_seconds(ex.duration)) for ex in executions]
     status.update({"text/plain": triggers.summary(executions, f"backfill {flow.namespace}.{flow.id}"),
                    "text/html": table_html(["trigger.date", "execution", "state", "duration"], rows)}, raw=True)
     return executions
+
+
+def _tick(execution: api.Execution) -> str:
+    """The tick an execution of the backfill ran for: its ``trigger.date`` (always set by backfill)."""
+    return when(execution.trigger["date"] if execution.trigger is not None else None)

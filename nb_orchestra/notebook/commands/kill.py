@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from IPython.core.error import UsageError
+
 from ... import api
 from .shared import add_execution_argument
 
@@ -22,7 +24,13 @@ def add_parser(subcommands: Subcommands) -> None:
 
 def handle(magics: FlowMagics, args: argparse.Namespace) -> None:
     """Ask the execution (or every running one) to stop; print each one asked."""
-    targets = [api.find_execution(args.execution)] if args.execution else api.running_executions()
+    if args.execution:
+        execution = api.find_execution(args.execution)
+        if not isinstance(execution, api.Execution):  # a stored one: its engine is another process's
+            raise UsageError(f"execution {execution.id} was not started by this kernel: it cannot be killed here")
+        targets = [execution]
+    else:
+        targets = api.running_executions()
     for execution in targets:
         execution.kill()
         print(f"kill requested: {execution.namespace}.{execution.flow_id} {execution.id}")

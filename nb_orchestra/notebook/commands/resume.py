@@ -29,5 +29,7 @@ def handle(magics: FlowMagics, args: argparse.Namespace) -> None:
     execution = api.find_execution(args.execution)
     if execution.state != states.PAUSED:
         raise UsageError(f"execution {execution.id} is {execution.state}, not PAUSED")
+    if not isinstance(execution, api.Execution):  # a stored one: its pause lives in another process
+        raise UsageError(f"execution {execution.id} was not started by this kernel: it cannot be resumed here")
     execution.resume()
     print(f"resumed {execution.id}")

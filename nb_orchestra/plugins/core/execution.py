@@ -52,7 +52,8 @@ class Exit(TaskPlugin):
     """End the execution now in ``state``; KILLED also stops running branches."""
 
     type = "io.kestra.plugin.core.execution.Exit"
-    properties = {"state": Prop("enum", default="SUCCESS", choices=("SUCCESS", "WARNING", "KILLED", "FAILED", "CANCELED"),
+    properties = {"state": Prop("enum", default="SUCCESS",
+                                choices=("SUCCESS", "WARNING", "KILLED", "FAILED", "CANCELED"),
                                 description="State the execution ends in.")}
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:

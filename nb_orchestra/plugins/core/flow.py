@@ -82,7 +82,8 @@ class ForEach(FlowableTask):
     properties = {
         **FlowableTask.properties,
         "values": Prop("list_or_string", required=True, description="A list, or an expression giving a JSON array."),
-        "concurrencyLimit": Prop("int", default=1, dynamic=False, description="Value groups run at once; 0 = no limit."),
+        "concurrencyLimit": Prop("int", default=1, dynamic=False,
+                                 description="Value groups run at once; 0 = no limit."),
         "tasks": _TASKS,
     }
     values_property = "values"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Callable
+from typing import IO, Any
 from urllib.parse import urlparse
 
 from ... import internal_storage

@@ -16,13 +16,14 @@ import importlib
 import re
 import threading
 import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Protocol, Sequence, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ...internal_storage import to_uri
@@ -280,7 +281,7 @@ def build_output(ctx: TaskContext, fetch_type: str, results: Iterable[ResultSet]
 
 def _maps(result: ResultSet, zone: ZoneInfo | None) -> Iterator[dict[str, Any]]:
     for row in result.rows:
-        yield {column: cell(value, zone) for column, value in zip(result.columns, row)}
+        yield {column: cell(value, zone) for column, value in zip(result.columns, row, strict=True)}
 
 
 def cell(value: Any, zone: ZoneInfo | None) -> Any:

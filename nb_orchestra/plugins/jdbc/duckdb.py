@@ -18,15 +18,27 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ...internal_storage import put_file
 from ..base import Prop, TaskContext, TaskFailure
 from ..files import stored_file, write_input_files
-from .common import (DATABASE_FILE_OUTPUTS, DATABASE_FILE_PROPS, QUERIES_OUTPUTS, QUERIES_PROPS, QUERY_OUTPUTS,
-                     QUERY_PROPS, JdbcQueryTask, ResultSet, check_url, connection_props, import_driver,
-                     rewrite_parameters)
+from .common import (
+    DATABASE_FILE_OUTPUTS,
+    DATABASE_FILE_PROPS,
+    QUERIES_OUTPUTS,
+    QUERIES_PROPS,
+    QUERY_OUTPUTS,
+    QUERY_PROPS,
+    JdbcQueryTask,
+    ResultSet,
+    check_url,
+    connection_props,
+    import_driver,
+    rewrite_parameters,
+)
 
 SCHEME = "jdbc:duckdb:"
 _INSTALL = re.compile(r"^\s*INSTALL\s+['\"]?(\w+)", re.IGNORECASE)

@@ -12,14 +12,27 @@ as Kestra and stream the file through the connection in one transaction.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ...internal_storage import to_uri
 from ..base import Prop, TaskContext, TaskFailure, TaskPlugin
 from ..files import stored_file
-from .common import (QUERIES_OUTPUTS, QUERIES_PROPS, QUERY_OUTPUTS, QUERY_PROPS, JdbcQueryTask, ResultSet, check_url,
-                     connection_props, import_driver, interrupt_on_cancel, rewrite_parameters, statement_errors,
-                     storage_path)
+from .common import (
+    QUERIES_OUTPUTS,
+    QUERIES_PROPS,
+    QUERY_OUTPUTS,
+    QUERY_PROPS,
+    JdbcQueryTask,
+    ResultSet,
+    check_url,
+    connection_props,
+    import_driver,
+    interrupt_on_cancel,
+    rewrite_parameters,
+    statement_errors,
+    storage_path,
+)
 
 SCHEMES = ("jdbc:postgresql:", "postgresql:", "postgres:")
 SSL_MODES = ("DISABLE", "ALLOW", "PREFER", "REQUIRE", "VERIFY_CA", "VERIFY_FULL")

@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ...internal_storage import put_file
 from ..base import Prop, TaskContext, TaskFailure
 from ..files import stored_file
-from .common import (DATABASE_FILE_OUTPUTS, DATABASE_FILE_PROPS, QUERIES_OUTPUTS, QUERIES_PROPS, QUERY_OUTPUTS,
-                     QUERY_PROPS, JdbcQueryTask, ResultSet, check_url, connection_props)
+from .common import (
+    DATABASE_FILE_OUTPUTS,
+    DATABASE_FILE_PROPS,
+    QUERIES_OUTPUTS,
+    QUERIES_PROPS,
+    QUERY_OUTPUTS,
+    QUERY_PROPS,
+    JdbcQueryTask,
+    ResultSet,
+    check_url,
+    connection_props,
+)
 
 SCHEME = "jdbc:sqlite:"
 _MEMORY = ("", ":memory:")

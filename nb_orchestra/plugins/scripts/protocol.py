@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import re
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 LINE = re.compile(r"^::(\{.*\})::$")
 _LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import shlex
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..base import Prop, TaskContext
 from . import venvs

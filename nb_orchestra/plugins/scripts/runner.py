@@ -15,12 +15,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, ClassVar
+from typing import IO, Any, ClassVar
 
 from ..base import Prop, TaskCancelled, TaskContext, TaskFailure, TaskPlugin
 from ..files import write_input_files
@@ -147,9 +149,11 @@ def run_process(argv: list[str], cwd: Path, env: dict[str, str], ctx: TaskContex
     Returns the exit code. When ``ctx.cancel`` is set (kill, timeout) the
     process group is stopped and TaskCancelled raised, within about POLL s.
     """
-    # Windows has no sessions: a new process group there (the constant exists only on Windows).
-    group = ({"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP")} if os.name == "nt"
-             else {"start_new_session": True})
+    group: dict[str, Any]
+    if sys.platform == "win32":  # no sessions there: a new process group
+        group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    else:
+        group = {"start_new_session": True}
     try:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, **group)

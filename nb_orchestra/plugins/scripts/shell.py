@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..base import Prop, TaskContext
 from .runner import COMMON_SCRIPT_PROPS, Launch, ScriptTask
