@@ -106,7 +106,7 @@ def _parse(text: str, name: str | None) -> Flow:
     return dataclasses.replace(_parsed(text, name))
 
 
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9_][\w.-]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_][\w.-]*\Z")
 
 
 def _looks_like_path(source: str) -> bool:

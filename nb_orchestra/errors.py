@@ -96,6 +96,11 @@ class TemplateError(UserError):
     """An expression that cannot be rendered (syntax, undefined variable, bad filter use)."""
 
 
+class RenderStopped(BaseException):
+    """Raised inside a render whose task run was killed or timed out. A BaseException, like
+    KeyboardInterrupt, so that no handler of template errors turns it into a task failure."""
+
+
 class PebbleSyntaxError(TemplateError):
     """A Pebble expression that cannot be parsed; ``tag`` is the offending tag text."""
 

@@ -35,13 +35,13 @@ def execute(tmp_path, *sources: str) -> nbformat.NotebookNode:
 
 def test_saved_notebook_shows_the_finished_tree_and_outputs_are_python_objects(tmp_path):
     nb = execute(tmp_path, "%load_ext nb_orchestra", FLOW_CELL,
-                 "print(headless.state, headless.outputs.shout['b'].value, type(headless.outputs).__name__)")
+                 "print(headless.state, headless.outputs.shout['b'].value, isinstance(headless.outputs, dict))")
     tree = [o for o in nb.cells[1].outputs if "text/html" in o.get("data", {})]
     assert len(tree) == 1  # one display, updated in place through its display id
     html = tree[0]["data"]["text/html"]
     assert "SUCCESS" in html and "shout" in html and "[b]" in html
     assert "✓ demo.headless" in tree[0]["data"]["text/plain"]
-    assert nb.cells[2].outputs[0]["text"] == "SUCCESS ANN-b AttrDict\n"
+    assert nb.cells[2].outputs[0]["text"] == "SUCCESS ANN-b True\n"
 
 
 def test_missing_input_fails_headless_with_a_short_message(tmp_path):

@@ -30,7 +30,7 @@ from typing import Any
 
 from .. import expressions
 from ..config import settings
-from ..errors import UserError
+from ..errors import RenderStopped, UserError
 from ..plugins.base import ExitExecution, Group, TaskCancelled, TaskFailure
 from ..records import events, states
 from ..records.execution import Attempt, AttrDict, LogRecord, TaskRun, now
@@ -356,8 +356,9 @@ class Engine:
     def _call(self, ctx: RunContext) -> tuple:
         """Run a task body; returns ("ok", outputs, warning) | ("failed", message, outputs) | ..."""
         try:
-            return ("ok", ctx.task.plugin.run(ctx), ctx.warning)
-        except TaskCancelled:
+            with expressions.stop_when(ctx.stopped):
+                return ("ok", ctx.task.plugin.run(ctx), ctx.warning)
+        except (TaskCancelled, RenderStopped):
             return ("cancelled",)
         except ExitExecution as exc:
             return ("exit", exc.state)

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 from nb_orchestra.expressions.environment import compile_template
 from nb_orchestra.expressions.printing import to_text
+from nb_orchestra.expressions.stopping import stop_when
 
-__all__ = ["ExpressionRuntime", "is_truthy", "render", "render_typed", "render_value", "to_text"]
+__all__ = ["ExpressionRuntime", "is_truthy", "render", "render_typed", "render_value", "stop_when", "to_text"]
 
 _FALSE_TEXTS = frozenset({"", "false", "0", "-0"})
 

@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, UndefinedError, pass_context
 from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
@@ -26,6 +27,7 @@ from nb_orchestra.expressions import functions
 from nb_orchestra.expressions.operators import OPERATOR_FILTERS, TESTS
 from nb_orchestra.expressions.pebble import MISSING_PREFIX, PebbleSyntaxError, Tag, Translation, translate
 from nb_orchestra.expressions.printing import to_text
+from nb_orchestra.expressions.stopping import check_stopped
 
 TEMPLATE_CACHE_SIZE = 4096
 _RESULT = "nbo_result"
@@ -49,6 +51,7 @@ class PebbleUndefined(StrictUndefined):
 
 def finalize(value: Any) -> str:
     """How ``{{ value }}`` prints (Kestra's JSON writer)."""
+    check_stopped()
     if type(value) is str:
         return value
     return to_text(value)
@@ -66,6 +69,7 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's signature)
         """A call, refusing string methods asked for widths larger than MAX_SIZE."""
+        check_stopped()
         if isinstance(getattr(__obj, "__self__", None), str) and getattr(__obj, "__name__", "") in _WIDTH_METHODS:
             if any(isinstance(a, int) and a > MAX_SIZE for a in (*args, *kwargs.values())):
                 raise SecurityError(f"{__obj.__name__}(): a width above {MAX_SIZE:,} characters")
@@ -80,6 +84,7 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``a.b``: key of a map first; attribute of null or of undefined is undefined."""
+        check_stopped()
         if isinstance(obj, Mapping):
             try:
                 return obj[attribute]
@@ -93,6 +98,7 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         """``a[b]``: map key, list index (no negative index), else the sandboxed default."""
+        check_stopped()
         if isinstance(obj, Mapping):
             try:
                 return obj[argument]
@@ -127,11 +133,24 @@ def _build_environment() -> PebbleEnvironment:
     )
     env.globals.clear()  # drops range, dict, lipsum, cycler, joiner, namespace
     env.globals.update(functions.FUNCTIONS)
-    env.filters.update(filters.FILTERS)
+    env.filters.update({name: _at_run_time(function) for name, function in filters.FILTERS.items()})
     env.filters.update(OPERATOR_FILTERS)
     env.tests.clear()
     env.tests.update(TESTS)
     return env
+
+
+def _at_run_time(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The filter, marked as needing the render's context: Jinja then never runs it while compiling
+    a constant input (a jq program or a regex would run outside the time limits and the task's stop
+    checks, and again at run time when they fail)."""
+
+    @pass_context
+    @functools.wraps(function)
+    def filter_at_run_time(_context: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return filter_at_run_time
 
 
 ENVIRONMENT = _build_environment()

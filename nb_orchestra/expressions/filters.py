@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import yaml
 from jinja2 import Undefined
 
-from nb_orchestra.expressions import patterns
+from nb_orchestra.expressions import jq_sandbox, patterns
 from nb_orchestra.expressions.dates import format_datetime, format_instant, get_zone, to_datetime, zoned_datetime
 
 _JAVA_SPACE = "".join(chr(code) for code in range(33))  # what Java's String.trim() removes
@@ -774,32 +774,11 @@ def jq(value: Any, expression: str) -> list | None:
     """Run a jq program; always a list of all results. A string input is read as JSON text."""
     if value is None:
         return None
-    try:
-        import jq as jq_module  # optional dependency, imported on first use
-    except ImportError:
-        raise ValueError("jq: the jq package is not installed; pip install 'nb-orchestra[jq]'") from None
     text = value if isinstance(value, str) else to_json(value)
-    program = _need_str("jq", expression)
-    refused = _JQ_REFUSED.search(_JQ_STRING.sub('""', program))
-    if refused:
-        raise ValueError(f"jq: '{refused.group()}' is not available in expressions (no environment, "
-                         "files or further inputs)")
     try:
-        return jq_module.compile(_JQ_SANDBOX.format(program=program)).input_text(text).all()
+        return jq_sandbox.run(_need_str("jq", expression), text)
     except ValueError as error:
         raise ValueError(f"jq: cannot apply '{expression}' to {text[:200]}: {error}") from None
-
-
-# jq reads the process environment ($ENV, env), further inputs and module files: none of that is
-# for templates (the environment holds store passwords and cloud credentials; ``envs`` exposes
-# only ENV_ variables). Refusing the words gives a clear message; the wrapper still shadows them,
-# for the forms the check cannot see (inside string interpolation), and leaves no room for
-# import/include directives, which must open a program.
-_JQ_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_JQ_REFUSED = re.compile(r"\$ENV\b|\$__loc__|(?<![\w$.])(?:env|input|inputs|input_filename|import|include)\b")
-_JQ_SANDBOX = ('def env: error("env is not available"); def input: error("input is not available"); '
-               'def inputs: error("inputs is not available"); def input_filename: null; '
-               '{{}} as $ENV | ({program})')
 
 
 # ---------------------------------------------------------------------------------------------

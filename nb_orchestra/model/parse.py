@@ -19,10 +19,10 @@ from .yaml_source import Document, Path, format_path, load_document
 if TYPE_CHECKING:
     from .triggers import Trigger
 
-FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
-NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
-OUTPUT_ID = re.compile(r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$")
+FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*\Z")
+NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
+TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*\Z")
+OUTPUT_ID = re.compile(r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*\Z")
 # `outputs.my-task.value` is a subtraction in every template language.
 HYPHENATED_OUTPUT = re.compile(r"\b(outputs|tasks)\.([A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)+)")
 

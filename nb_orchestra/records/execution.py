@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..secrets import SecretValues
+from ..secrets import SecretValues, mask
 from . import states
 
 if TYPE_CHECKING:
@@ -48,6 +48,24 @@ class AttrDict(dict):
 
 def _wrap(value: Any) -> Any:
     return AttrDict(value) if type(value) is dict else value
+
+
+class OutputTree(AttrDict):
+    """An execution's outputs (task id -> outputs): its text shows the execution's secret values
+    masked, since ``ex.outputs`` as a cell's value ends up in the saved notebook. The values read
+    from it are the clear ones."""
+
+    __slots__ = ("_secrets",)
+
+    def __init__(self, *args: Any, secrets: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._secrets = secrets
+
+    def __repr__(self) -> str:
+        return mask(dict.__repr__(self), self._secrets)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
 
 
 class TaskRunView:
@@ -251,12 +269,12 @@ class ExecutionRecord(ExecutionView):
         self.end_date: datetime | None = None
         self.taskruns: list[TaskRun] = []
         self.logs: list[LogRecord] = []
-        self.outputs = AttrDict()           # task id -> outputs, nested by loop values
+        # Secret values read by this execution's expressions: masked in its logs and at rest.
+        self.secrets: SecretValues = SecretValues()
+        self.outputs = OutputTree(secrets=self.secrets)  # task id -> outputs, nested by loop values
         self.task_states: dict[str, Any] = {}  # task id -> {"state": ...}, nested likewise
         self.flow_outputs: dict[str, Any] = {}
         self.message = None
-        # Secret values read by this execution's expressions: masked in its logs and at rest.
-        self.secrets: SecretValues = SecretValues()
         self._kill = threading.Event()
         self._resume = threading.Event()
         self._done = threading.Event()

@@ -61,7 +61,10 @@ class SQLiteStore(Store):
             try:
                 yield self._connection
             except BaseException:
-                self._connection.execute("ROLLBACK")
+                try:
+                    self._connection.execute("ROLLBACK")
+                except sqlite3.Error:  # SQLite already rolled back (a full disk): keep the first error
+                    pass
                 raise
             self._connection.execute("COMMIT")
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 
 import nb_orchestra
 from nb_orchestra.errors import TemplateError
+from nb_orchestra.expressions.jq_sandbox import JQ_TIMEOUT
 
 
 @pytest.fixture
@@ -35,3 +37,26 @@ def test_ordinary_programs_and_keys_named_env_still_work():
     assert nb_orchestra.render("{{ [1, 2] | jq('map(. + 1)') }}") == "[[2,3]]"
     assert nb_orchestra.render("{{ 1 | jq('def f: . * 2; f') | first }}") == "2"
     assert nb_orchestra.render("{{ {'x': 'envoy'} | jq('.x') | first }}") == "envoy"
+
+
+def test_a_program_that_never_ends_is_stopped_and_the_next_one_runs():
+    started = time.monotonic()
+    with pytest.raises(TemplateError, match="took more than"):
+        nb_orchestra.render("{{ 1 | jq('def f: f; f') }}")
+    assert time.monotonic() - started < JQ_TIMEOUT + 5
+    assert nb_orchestra.render("{{ 1 | jq('. + 1') | first }}") == "2"
+
+
+def test_a_task_timeout_stops_an_endless_program_at_once():
+    started = time.monotonic()
+    ex = nb_orchestra.run("""
+id: endless_jq
+namespace: security
+tasks:
+  - id: spin
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ 1 | jq('def f: f; f') }}"
+    timeout: PT1S
+""")
+    assert time.monotonic() - started < JQ_TIMEOUT
+    assert ex.state == "FAILED" and "Timeout" in ex.taskrun("spin").message

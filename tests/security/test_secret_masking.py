@@ -184,3 +184,11 @@ tasks:
     with pytest.raises(nb_orchestra.InputError) as info:
         nb_orchestra.run(flow, inputs={"pin": "letmein-now"})
     assert "letmein-now" not in str(info.value) and info.value.problems[0].input_id == "pin"
+
+
+def test_ex_outputs_shown_in_a_cell_is_masked_but_reads_clear(leaky):
+    from IPython.lib.pretty import pretty
+
+    assert_hidden(pretty(leaky.outputs), "ex.outputs as a cell's value")
+    assert_hidden(repr(leaky.outputs), "repr(ex.outputs)")
+    assert leaky.outputs.keep.value == PASSWORD

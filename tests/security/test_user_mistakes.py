@@ -59,3 +59,20 @@ def test_an_expression_nested_too_deeply_fails_its_task_with_a_short_message():
     assert ex.state == "FAILED"
     message = ex.taskrun("t").message
     assert "is nested too deeply" in message and "Traceback" not in message and len(message) < 300
+
+
+def test_a_failed_write_reports_its_own_error_not_cannot_rollback(isolated_home):
+    from nb_orchestra.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(isolated_home)
+    with pytest.raises(OSError, match="No space left on device"):
+        with store.transaction() as tx:
+            tx.execute("ROLLBACK")  # what SQLite does by itself when the disk is full
+            raise OSError(28, "No space left on device")
+
+
+def test_ids_with_a_trailing_newline_are_refused():
+    with pytest.raises(FlowValidationError) as info:
+        nb_orchestra.load_flow('id: "a\\n"\nnamespace: b\ntasks:\n  - id: "t\\n"\n'
+                               "    type: io.kestra.plugin.core.log.Log\n    message: x\n")
+    assert len(info.value.problems) == 2 and all("is not a valid" in p.message for p in info.value.problems)
