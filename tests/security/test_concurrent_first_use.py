@@ -11,16 +11,22 @@ from pathlib import Path
 from nb_orchestra.store.sqlite import FILE_NAME, SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[2]
+PROCESSES = 6
+
+
+def run_at_once(**settings: str) -> None:
+    """PROCESSES new processes, each configuring ``settings`` and running a flow, all at the same time."""
+    code = (f"import nb_orchestra as n; n.configure(**{settings!r}); "
+            f"n.run({str(ROOT / 'examples' / 'hello.yaml')!r}); n.executions()")
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True) for _ in range(PROCESSES)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * PROCESSES, errors
 
 
 def test_six_processes_opening_a_new_home_at_once_lose_nothing(tmp_path):
     home = tmp_path / "new-home"
-    code = (f"import nb_orchestra as n; n.configure(home={str(home)!r}); "
-            f"n.run({str(ROOT / 'examples' / 'hello.yaml')!r}); n.executions()")
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True) for _ in range(6)]
-    errors = [p.communicate(timeout=120)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * 6, errors
+    run_at_once(home=str(home))
     count = sqlite3.connect(home / FILE_NAME).execute("SELECT count(*) FROM executions").fetchone()[0]
     assert count == 6
 
@@ -39,10 +45,5 @@ def test_six_processes_creating_the_postgresql_schema_at_once_lose_nothing(tmp_p
     from ..pg_server import PASSWORD, USER
 
     url = f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{pg_db.server.port}/{pg_db.name}"
-    code = (f"import nb_orchestra as n; n.configure(home={str(tmp_path / 'home')!r}, store={url!r}); "
-            f"n.run({str(ROOT / 'examples' / 'hello.yaml')!r}); n.executions()")
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True) for _ in range(6)]
-    errors = [p.communicate(timeout=120)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * 6, errors
+    run_at_once(home=str(tmp_path / "home"), store=url)
     assert pg_db.query("SELECT count(*) FROM executions") == [(6,)]
