@@ -13,18 +13,19 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Execution", "Flow", "FlowValidationError", "backfill", "executions", "InputError", "Problem", "TemplateError",
-    "UserError", "configure", "load_flow", "register_flow", "render", "replay", "run", "set_secret", "__version__",
+    "UserError", "configure", "load_flow", "register_flow", "render", "replay", "run", "set_secret", "test",
+    "__version__",
 ]
 
 _LAZY = {
     "run": "api", "load_flow": "api", "register_flow": "api", "render": "api", "replay": "api",
     "configure": "api", "Execution": "engine.execution", "Flow": "model.flow",
-    "set_secret": "secrets", "backfill": "triggers.backfill", "executions": "api",
+    "set_secret": "secrets", "backfill": "triggers.backfill", "executions": "api", "test": "api",
     "load_ipython_extension": "notebook", "unload_ipython_extension": "notebook",
 }
 
 if TYPE_CHECKING:
-    from .api import configure, executions, load_flow, register_flow, render, replay, run
+    from .api import configure, executions, load_flow, register_flow, render, replay, run, test
     from .engine.execution import Execution
     from .model.flow import Flow
     from .secrets import set_secret

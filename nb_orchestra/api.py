@@ -18,15 +18,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import config, expressions, registry
+from . import config, expressions, flowtests, registry
 from .config import Settings, settings
 from .engine import launch
 from .engine.context import execution_variables
 from .engine.execution import Execution
 from .engine.runtime import Runtime
-from .errors import ExecutionNotFoundError, FlowNotFoundError, UserError
+from .errors import ExecutionNotFoundError, FlowNotFoundError, FlowValidationError, UserError
+from .model import flowtest
 from .model.flow import Flow
 from .model.parse import parse_flow
+from .model.yaml_source import load_document
 from .plugins import catalog
 from .records import events, states
 from .records.execution import ExecutionView
@@ -79,20 +81,24 @@ def load_flow(source: str | os.PathLike[str] | Flow) -> Flow:
 
 
 def _load_file(path: Path) -> Flow:
+    return _parse(_read_text(path, "flow"), str(path))
+
+
+def _read_text(path: Path, what: str) -> str:
+    """The text of a YAML file (UTF-8, with or without BOM, or UTF-16); short UserErrors."""
     if path.is_dir():
-        raise UserError(f"{path} is a folder, not a flow file")
+        raise UserError(f"{path} is a folder, not a {what} file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise UserError(f"no such flow file: {path}") from None
+        raise UserError(f"no such {what} file: {path}") from None
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
-        text = data.decode("utf-8-sig" if not data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-16")
+        return data.decode("utf-8-sig" if not data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-16")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise UserError(f"{path}, line {line}: not UTF-8 text (save the flow as UTF-8)") from None
-    return _parse(text, str(path))
+        raise UserError(f"{path}, line {line}: not UTF-8 text (save the {what} as UTF-8)") from None
 
 
 @functools.lru_cache(maxsize=64)
@@ -287,23 +293,132 @@ def executions(flow_id: str | None = None, namespace: str | None = None, limit: 
                                   limit=limit)
 
 
-def find_execution(prefix: str | None = None) -> ExecutionView:
-    """An execution of this process (live) or of the store, by id or unique id prefix; the newest
-    when ``prefix`` is None. A live one is preferred to its stored copy: it is still being updated."""
+def find_execution(target: str | None = None) -> ExecutionView:
+    """An execution of this process (live) or of the store: by id or unique id prefix, or by flow
+    (``id`` or ``namespace.id``: its latest execution); the newest of all when ``target`` is None.
+    A live one is preferred to its stored copy: it is still being updated."""
     recent = list(launch.recent)
-    if prefix is None:  # the newest, of this process or of an earlier one
-        newest: list[ExecutionView] = [*recent[-1:], *executions(limit=1)]
-        if not newest:
-            raise ExecutionNotFoundError("no execution yet")
-        return max(newest, key=lambda ex: ex.start_date)
-    live = [ex for ex in recent if ex.id.startswith(prefix)]
+    if target is None:  # the newest, of this process or of an earlier one
+        return _newest([*recent[-1:], *executions(limit=1)], "no execution yet")
+    if not _EXECUTION_ID.match(target) or _names_a_flow(target):
+        namespace, _, flow_id = target.rpartition(".")
+        mine = [ex for ex in recent if target in (ex.flow_id, f"{ex.namespace}.{ex.flow_id}")]
+        stored = executions(flow_id=flow_id, namespace=namespace or None, limit=1)
+        return _newest([*mine[-1:], *stored], f"no execution id starts with '{target}', and no execution "
+                                              f"of a flow named '{target}'")
+    live = [ex for ex in recent if ex.id.startswith(target)]
     if len(live) == 1:
         return live[0]
     recorder.flush()
-    return get_store().execution(prefix)
+    return get_store().execution(target)
+
+
+_EXECUTION_ID = re.compile(r"[0-9a-f]+\Z")  # ids are hexadecimal: other text names a flow
+
+
+def _names_a_flow(name: str) -> bool:
+    return any(name in (f.id, f"{f.namespace}.{f.id}") for f in registry.flows())
+
+
+def _newest(candidates: list[ExecutionView], nothing: str) -> ExecutionView:
+    if not candidates:
+        raise ExecutionNotFoundError(nothing)
+    newest = max(candidates, key=lambda ex: ex.start_date)
+    live = [ex for ex in launch.recent if ex.id == newest.id]  # its live copy, when this process ran it
+    return live[-1] if live else newest
 
 
 def purge(older_than: timedelta, flow_id: str | None = None) -> dict[str, int]:
     """Remove stored executions (with their logs and files) older than ``older_than``; counts per kind."""
     recorder.flush()
     return get_store().purge(older_than, flow_id=flow_id)
+
+
+# -- flow tests -----------------------------------------------------------------------------------
+
+TestRun = flowtests.TestRun
+TestSuite = flowtest.TestSuite
+TestSource = str | os.PathLike[str] | TestSuite
+
+
+def test(source: TestSource | Sequence[TestSource], flow: str | os.PathLike[str] | Flow | None = None, *,
+         parallel: int = flowtests.DEFAULT_PARALLEL, only: Iterable[str] | None = None,
+         keep: str | os.PathLike[str] | None = None) -> TestRun:
+    """Run Kestra flow unit tests: a test YAML text, a test file, a folder (its test files, and the
+    flows beside them), or a list of these. Each case runs in a fresh transient execution that
+    nothing records; ``flow`` is the flow under test (else the flows found beside the tests, else the
+    registered ones). ``only`` keeps the cases with these ids; ``keep`` is a folder where each case's
+    files stay (``keep/<suite id>/<case id>``) instead of being removed. Returns the results (``.ok``)."""
+    sources = [source] if isinstance(source, (str, os.PathLike, flowtest.TestSuite)) else list(source)
+    suites, flows = collect_tests(sources)
+    if flow is not None:
+        tested = load_flow(flow)
+        flows[tested.key] = tested
+    if only is not None:
+        wanted = set(only)
+        suites = [dataclasses.replace(s, test_cases=tuple(c for c in s.test_cases if c.id in wanted)) for s in suites]
+    return flowtests.run_suites(suites, flows, parallel=parallel, keep=Path(keep) if keep is not None else None)
+
+
+def parse_test(text: str, name: str | None = None) -> TestSuite:
+    """Parse and check a test suite YAML text; raises FlowTestValidationError with every problem located."""
+    return flowtest.parse_test_suite(text, name)
+
+
+def collect_tests(sources: Sequence[TestSource]) -> tuple[list[TestSuite], dict[tuple[str, str], Flow]]:
+    """The test suites of ``sources`` and the flows they test, found beside them (by namespace and id).
+
+    A file is read by what it holds (``flowId`` and ``testCases``: a test; ``id``, ``namespace`` and
+    ``tasks``: a flow); a folder gives every ``.yml``/``.yaml`` file under it, in name order. The
+    flow of a test file is looked for among the flow files given, under the folders given, and in
+    the test file's folder (and that folder's parent when it is named ``tests``). Only the flows
+    some test names are parsed.
+    """
+    suites: list[TestSuite] = []
+    candidates: dict[tuple[str, str], Path] = {}
+    beside: list[Path] = []
+    for source in sources:
+        if isinstance(source, flowtest.TestSuite):
+            suites.append(source)
+            continue
+        if isinstance(source, str) and "\n" in source.strip():
+            suites.append(flowtest.parse_test_suite(source))
+            continue
+        path = Path(source)
+        if not path.exists():
+            raise UserError(f"no such test file or folder: {path}")
+        if path.is_dir():
+            for file in _yaml_files(path, recursive=True):
+                _classify(file, suites, candidates, explicit=False)
+        elif _classify(path, suites, candidates, explicit=True):
+            beside += [path.parent, path.parent.parent] if path.parent.name == "tests" else [path.parent]
+    for folder in dict.fromkeys(beside):
+        for file in _yaml_files(folder, recursive=False):
+            _classify(file, None, candidates, explicit=False)
+    wanted = {(suite.namespace, suite.flow_id) for suite in suites}
+    return suites, {key: _load_file(path) for key, path in candidates.items() if key in wanted}
+
+
+def _yaml_files(folder: Path, recursive: bool) -> list[Path]:
+    found = folder.rglob("*") if recursive else folder.glob("*")
+    return sorted(p for p in found if p.suffix in (".yml", ".yaml") and p.is_file())
+
+
+def _classify(path: Path, suites: list[TestSuite] | None, flows: dict[tuple[str, str], Path], explicit: bool) -> bool:
+    """Add a test file to ``suites`` (True) or note a flow file in ``flows``; an explicit file that is
+    no flow is read as a test, so its problems are reported. Without ``suites``, only flows are noted."""
+    text = _read_text(path, "test")
+    try:
+        data = load_document(text).data
+    except FlowValidationError:
+        data = None  # not YAML: the parse below says where, for a file given by name
+    if suites is not None and (flowtest.looks_like_test_suite(data) or (explicit and not _looks_like_flow(data))):
+        suites.append(flowtest.parse_test_suite(text, str(path)))
+        return True
+    if _looks_like_flow(data):
+        flows.setdefault((str(data["namespace"]), str(data["id"])), path)
+    return False
+
+
+def _looks_like_flow(data: Any) -> bool:
+    return isinstance(data, dict) and "tasks" in data and "id" in data and "namespace" in data

@@ -76,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     logs = sub.add_parser("logs", parents=[home], help="print an execution's log lines",
                           description="Print the log lines of a stored execution.")
     logs.add_argument("execution", nargs="?", metavar="EXEC", help="execution id or prefix (default: the newest)")
-    logs.add_argument("--level", type=str.upper, default="TRACE", choices=LEVELS, help="lowest level shown")
+    logs.add_argument("--level", type=str.upper, default="INFO", choices=LEVELS,
+                      help="lowest level shown (default INFO; a note counts the lines it hides)")
     logs.add_argument("--task", metavar="ID", help="only this task's lines")
     logs.set_defaults(handler=_logs)
 
@@ -93,12 +94,27 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("source", metavar="NOTEBOOK_OR_DIR", help="a .ipynb file, or a folder of them")
     export.add_argument("outdir", metavar="OUTDIR", help="where the flow files go")
     export.set_defaults(handler=_export)
+
+    test = sub.add_parser("test", help="run Kestra flow unit tests (test YAML files)", description=(
+        "Run the test cases of Kestra flow test files (flowId + testCases; *.test.yml by convention), each "
+        "in a fresh transient execution that nothing records. A folder gives every test file under it. A "
+        "test's flow is found among the flow files and folders given, or beside the test file (in the parent "
+        "of a tests/ folder). Prints ✓/✗ per case and each failed assertion with its line. Exit code 0 when "
+        "every case passed, 1 when one failed or could not run, 2 for an invalid test or flow."))
+    test.add_argument("paths", nargs="+", metavar="PATH", help="test files, flow files or folders")
+    test.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    test.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE (for CI)")
+    test.add_argument("--case", action="append", metavar="ID", help="only the test case ID (repeatable)")
+    test.add_argument("--parallel", type=int, default=4, metavar="N", help="cases run at once (default 4)")
+    test.add_argument("--keep", metavar="DIR",
+                      help="keep each case's files (storage, namespace files, KV) in DIR/<suite>/<case>")
+    test.set_defaults(handler=_test)
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
     from . import api
-    from .inputs import parse_assignments
+    from .inputs import check_names, parse_assignments
     from .records import states
     from .views.text import execution_tree
 
@@ -106,8 +122,10 @@ def _run(args: argparse.Namespace) -> int:
     for warning in flow.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     listeners = [] if args.json else [_LivePrinter(args.log_level)]
+    inputs = parse_assignments(args.input, "--input")
+    check_names(flow.inputs, inputs)  # a misspelt --input name is an error, not silently ignored
     try:
-        execution = api.run(flow, parse_assignments(args.input, "--input"), listeners=listeners)
+        execution = api.run(flow, inputs, listeners=listeners)
     except KeyboardInterrupt:
         print("interrupted: execution KILLED", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -214,6 +232,22 @@ def _plugins(args: argparse.Namespace) -> int:
         for type_name in api.plugin_types():
             print(type_name)
     return EXIT_OK
+
+
+def _test(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import api
+
+    try:
+        result = api.test(args.paths, parallel=args.parallel, only=args.case, keep=args.keep)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.junit:
+        Path(args.junit).write_text(result.junit_xml(), encoding="utf-8")
+    print(json.dumps(result.to_dict(), default=_to_json, ensure_ascii=False, indent=2) if args.json else result)
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def _export(args: argparse.Namespace) -> int:

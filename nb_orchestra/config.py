@@ -1,10 +1,16 @@
-"""Process-wide settings: where files go, how many worker threads run task bodies."""
+"""Process-wide settings: where files go, how many worker threads run task bodies; a context (a flow
+test case) may run with its own (:func:`scoped`)."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import dataclasses
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from .secrets import redact_url
 
@@ -33,7 +39,53 @@ class Settings:
         return self.home / "storage" / Path(*namespace.split(".")) / flow_id / "executions" / execution_id
 
 
-settings = Settings()
+class _Field:
+    """One setting: read from the settings in effect, written to the process's (a data descriptor,
+    so ``monkeypatch.setattr(settings, "home", ...)`` saves and restores it)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return getattr(current(), self.name)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(_process, self.name, value)
+
+
+class _Current:
+    """The settings in effect: those of the enclosing :func:`scoped` block (a flow test case, on its
+    threads), else the process's. Writes always go to the process's settings."""
+
+    def __getattr__(self, name: str) -> Any:  # the methods of Settings
+        return getattr(current(), name)
+
+    def __repr__(self) -> str:
+        return repr(current())
+
+
+for _name in (f.name for f in dataclasses.fields(Settings)):
+    setattr(_Current, _name, _Field(_name))
+
+_process = Settings()
+_scope: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("nb_orchestra_settings", default=None)
+settings = cast(Settings, _Current())
+
+
+def current() -> Settings:
+    """The Settings object in effect here (see :func:`scoped`)."""
+    return _scope.get() or _process
+
+
+@contextlib.contextmanager
+def scoped(**changes: Any) -> Iterator[Settings]:
+    """Settings changed for the code of this context only (and the engine threads it starts): a flow
+    test case runs with its own home, no store URL and no recording while the kernel goes on as before."""
+    token = _scope.set(dataclasses.replace(current(), **changes))
+    try:
+        yield cast(Settings, _scope.get())
+    finally:
+        _scope.reset(token)
 
 
 def configure(home: str | os.PathLike | None = None, store: str | None = None, workers: int | None = None,

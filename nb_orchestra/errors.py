@@ -40,6 +40,8 @@ class Problem:
 class FlowValidationError(UserError):
     """A flow document that cannot run; carries every problem found at once."""
 
+    document = "flow"  # what the problems are in, as the summary names it
+
     def __init__(self, problems: list[Problem], source: str | None = None, name: str | None = None):
         self.problems = list(problems)
         self.source = source
@@ -47,18 +49,18 @@ class FlowValidationError(UserError):
         super().__init__(self._summary())
 
     def _summary(self) -> str:
-        head = f"{len(self.problems)} problem(s) in flow" + (f" {self.name}" if self.name else "")
+        head = f"{len(self.problems)} problem(s) in {self.document}" + (f" {self.name}" if self.name else "")
         return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)
 
     def shifted(self, lines: int, source: str) -> FlowValidationError:
         """The same problems ``lines`` further down ``source`` (a notebook cell under its magic line)."""
         moved = [Problem(p.path, p.message, p.line + lines if p.line else 0, p.column) for p in self.problems]
-        return FlowValidationError(moved, source=source, name=self.name)
+        return type(self)(moved, source=source, name=self.name)
 
     def pretty(self) -> str:
         """Each problem with the offending YAML line and a caret under the column."""
         lines = self.source.splitlines() if self.source else []
-        out = [f"{len(self.problems)} problem(s) in flow" + (f" {self.name}" if self.name else "") + ":"]
+        out = [f"{len(self.problems)} problem(s) in {self.document}" + (f" {self.name}" if self.name else "") + ":"]
         for p in self.problems:
             out.append(f"  - {p}")
             if p.line and 0 < p.line <= len(lines):
@@ -68,19 +70,28 @@ class FlowValidationError(UserError):
         return "\n".join(out)
 
     def _render_traceback_(self) -> list[str]:
-        return ["FlowValidationError: " + self.pretty()]
+        return [f"{type(self).__name__}: " + self.pretty()]
+
+
+class FlowTestValidationError(FlowValidationError):
+    """A flow test file that cannot run (its format, or what it names in the flow); every problem at once."""
+
+    document = "flow test"
 
 
 @dataclass(frozen=True)
 class InputProblem:
-    """One problem with a flow's inputs: the input it is about (None when it is about none) and
-    the message, which ``str()`` gives as Kestra words it."""
+    """One problem with a flow's inputs: the input it is about (None when it is about none), the
+    message for people ("Must be between 18 and 99 (got 200).") and ``kestra``, the same problem
+    as Kestra words it ("Invalid input for `age`, it must be less than `99`, but received `200`";
+    empty where Kestra has no message). ``str()`` names the input once: "age: Must be ..."."""
 
     input_id: str | None
     message: str
+    kestra: str = ""
 
     def __str__(self) -> str:
-        return self.message
+        return f"{self.input_id}: {self.message}" if self.input_id else self.message
 
 
 class InputError(UserError):
@@ -128,6 +139,20 @@ class ExecutionNotFoundError(UserError, LookupError):
 
 class ExecutionFailed(UserError):
     """A flow run from a notebook cell ended FAILED or KILLED: the cell fails, as a failed run should."""
+
+
+class ExecutionInterrupted(UserError):
+    """A flow run from a notebook cell was interrupted or killed: one line, and the cell fails."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
+class OutputNotFoundError(UserError, AttributeError, KeyError):
+    """``ex.outputs.name`` or ``ex.outputs[name]`` where there is no such output (short, no traceback)."""
+
+    def __str__(self) -> str:  # not KeyError's quoted form
+        return str(self.args[0]) if self.args else ""
 
 
 class MissingInputs(UserError):

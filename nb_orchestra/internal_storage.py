@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
 from .config import settings
+from .errors import UserError
 
 SCHEME = "kestra"
 
@@ -60,3 +61,32 @@ def put_file(source: Path, target_dir: Path, name: str | None = None, move: bool
     target.parent.mkdir(parents=True, exist_ok=True)
     (shutil.move if move else shutil.copyfile)(str(source), str(target))
     return to_uri(target)
+
+
+class LocalFiles:
+    """``ex.file(uri)``: the local file behind a ``kestra:///`` output, to open from Python."""
+
+    __slots__ = ()
+
+    def file(self, uri: str) -> Path:
+        """The path of the file ``uri`` names; UserError when it is not a kestra:/// URI or is gone."""
+        try:
+            path = to_path(uri)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        if not path.is_file():
+            raise UserError(f"no file at {uri} (purged, or another home folder?)")
+        return path
+
+
+def preview(uri: str, lines: int = 10, limit: int = 4096) -> str | None:
+    """The first ``lines`` lines of a text file output, or None for a binary or missing one."""
+    try:
+        path = to_path(uri)
+        head = path.open("rb").read(limit) if path.is_file() else None
+    except (ValueError, OSError):
+        return None
+    if head is None or b"\x00" in head:
+        return None
+    text = head.decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[:lines])

@@ -23,6 +23,11 @@ from nb_orchestra.engine import launch
 
 from .pg_server import pg_db, pg_server  # noqa: F401  (fixtures: a real PostgreSQL for the tests that ask)
 
+pytest_plugins = ["pytester"]  # tests/test_flowtests_front_ends.py runs pytest with the flow-test plugin
+# The YAML fixtures are inputs of tests, not tests of the project: the flow-test plugin would collect
+# the *.test.yml ones (some disabled or failing on purpose); test_flowtests_front_ends.py runs them.
+collect_ignore = ["flows"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):

@@ -77,20 +77,37 @@ tasks:
     mesage: hi
 """
 
+FLOWTEST_CELL = """%%flowtest
+id: greet_tests
+namespace: company.team
+flowId: greet
+testCases:
+  - id: answers_without_the_nap
+    type: io.kestra.core.tests.flow.UnitTest
+    fixtures:
+      inputs: {user: Bob, mood: grumpy}
+      tasks:
+        - id: nap
+    assertions:
+      - value: "{{ outputs.answer.value }}"
+        equalTo: Bob is grumpy
+"""
+
 CELLS = [
     "%load_ext nb_orchestra",
     FLOW_CELL,
     'print("OUTPUT:", greet.outputs.answer.value)',
     BROKEN_CELL,
+    FLOWTEST_CELL,
 ]
-LOAD, FORM, PRINT, BROKEN = range(4)
+LOAD, FORM, PRINT, BROKEN, FLOWTEST = range(5)
 
 # Every text the flow's badge showed in the live widget, recorded by a MutationObserver (a poll
 # from Python could miss a state that lasted less than its interval).
 RECORD_BADGES_JS = """() => {
   window.nboBadges = [];
   const note = () => {
-    const badge = document.querySelector('.nbo-live .nbo-exec .nbo-head .nbo-badge');
+    const badge = document.querySelector('.nbo-runs .nbo-exec .nbo-head .nbo-badge');  // live, then static
     const text = badge && badge.textContent.trim();
     if (text && window.nboBadges[window.nboBadges.length - 1] !== text) window.nboBadges.push(text);
   };
@@ -154,7 +171,7 @@ def picture(page: Any, name: str, readme: bool = False) -> Path:
 
 
 def badge(page: Any) -> str:
-    return page.locator(".nbo-live .nbo-exec .nbo-head .nbo-badge").inner_text().strip()
+    return page.locator(".nbo-runs .nbo-exec .nbo-head .nbo-badge").inner_text().strip()
 
 
 def test_form_execute_live_tree_and_variable(notebook_page):
@@ -175,7 +192,7 @@ def test_form_execute_live_tree_and_variable(notebook_page):
         form.locator(".nbo-execute").click()
         error = form.locator(".nbo-input-user").locator("xpath=..").locator(".nbo-field-error")
         page.wait_for_function("e => e.textContent.trim() !== ''", arg=error.element_handle(), timeout=15_000)
-        assert "user" in error.inner_text()
+        assert error.inner_text().strip() == "Required."  # under the field of `user`, which names it
         assert page.locator(".nbo-live").count() == 0
 
         form.locator(".nbo-input-user input").fill("Ann")
@@ -183,10 +200,12 @@ def test_form_execute_live_tree_and_variable(notebook_page):
         page.evaluate(RECORD_BADGES_JS)
         clicked = time.monotonic()
         form.locator(".nbo-execute").click()
-        live = output.locator(".nbo-live")
-        live.wait_for(timeout=15_000)
+        runs = output.locator(".nbo-runs")
+        runs.locator(".nbo-exec").wait_for(timeout=15_000)
+        # the live widget, then (replaced through its display id) the final tree as static HTML
         page.wait_for_function("() => /SUCCESS/.test(document.querySelector("
-                               "'.nbo-live .nbo-exec .nbo-head .nbo-badge')?.textContent || '')", timeout=30_000)
+                               "'.nbo-runs .nbo-exec .nbo-head .nbo-badge')?.textContent || '')"
+                               " && !document.querySelector('.nbo-live')", timeout=30_000)
         finished = time.monotonic() - clicked
         seen = page.evaluate("() => window.nboBadges")
         print(f"\n[browser] Execute -> SUCCESS in the live tree: {finished:.2f}s; badges seen: {seen}")
@@ -195,12 +214,11 @@ def test_form_execute_live_tree_and_variable(notebook_page):
         assert form.locator(".nbo-field-error").all_inner_texts() == ["", ""]  # errors cleared
         assert "Execution #1 submitted" in form.locator(".nbo-status").inner_text()
 
-        tree = live.locator(".nbo-exec").inner_text()
+        tree = runs.locator(".nbo-exec").inner_text()
         for task in ("hello", "nap", "answer"):
             assert re.search(rf"{task}\s+SUCCESS", tree), tree
-        page.wait_for_function("() => getComputedStyle(document.querySelector('.nbo-live .nbo-kill')).display"
-                               " === 'none'", timeout=10_000)  # Kill is hidden once finished
-        screenshot(page, live.locator(".nbo-exec"), picture(page, "tree.png", readme=True), fit=True)
+        assert output.locator(".nbo-kill").count() == 0  # no widget once finished, no Kill button
+        screenshot(page, runs.locator(".nbo-exec"), picture(page, "tree.png", readme=True), fit=True)
 
         run_cell(page, PRINT)
         assert "OUTPUT: Ann is happy" in output_text(page, PRINT)
@@ -220,3 +238,18 @@ def test_invalid_flow_shows_located_error(notebook_page):
         assert "Traceback" not in text
         assert cell(page, BROKEN).locator(".nbo-form, .nbo-exec").count() == 0
         screenshot(page, cell(page, BROKEN).locator(".jp-OutputArea-output"), picture(page, "invalid-flow.png"))
+
+
+def test_flowtest_cell_shows_its_report(notebook_page):
+    page = notebook_page
+    with artifacts_on_failure(page, "flowtest"):
+        run_cell(page, LOAD)
+        run_cell(page, FORM)  # registers the flow `greet` (its form waits; nothing runs)
+        run_cell(page, FLOWTEST)
+        report = cell(page, FLOWTEST).locator(".nbo-flowtest")
+        report.wait_for(timeout=30_000)
+        text = report.inner_text()
+        print(f"\n[browser] %%flowtest cell shows:\n{text}")
+        assert "✓ SUCCESS" in text and "answers_without_the_nap" in text and "1 passed" in text
+        assert "Traceback" not in output_text(page, FLOWTEST)
+        screenshot(page, report, picture(page, "flowtest.png"), fit=True)

@@ -64,7 +64,9 @@ def test_invalid_flow_and_bad_input_exit_2_with_located_errors(tmp_path, capsys)
     path = write(tmp_path, "inputs:\n  - id: n\n    type: INT\n"
                            "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: x\n")
     assert main(["run", path, "-i", "n=abc"]) == 2
-    assert "Invalid input for `n`" in capsys.readouterr().err
+    assert "n: Not a whole number: `abc`." in capsys.readouterr().err
+    assert main(["run", path, "-i", "nn=1"]) == 2
+    assert "nn: Not an input of this flow; did you mean `n`?" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "missing.yaml")]) == 2
     assert "no such flow file" in capsys.readouterr().err
 

@@ -40,7 +40,8 @@ def test_missing_and_invalid_inputs_raise_before_any_execution():
     text = load_fixture("valid/engine/required_inputs.yaml")
     with pytest.raises(InputError) as info:
         nb_orchestra.run(text, inputs={"count": "1.5"})
-    assert [str(problem) for problem in info.value.problems] == [
+    assert [str(problem) for problem in info.value.problems] == ["name: Required.", "count: Not a whole number: `1.5`."]
+    assert [problem.kestra for problem in info.value.problems] == [
         "Invalid input for `name`, missing required input, but received `null`",
         "Invalid input for `count`, Expected `INT` but received `1.5`, but received `1.5`",
     ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .test_layers import ROOT, _module_name, all_modules, imports, part_of
 
-FRONT_ENDS = {"notebook", "cli"}
+FRONT_ENDS = {"notebook", "cli", "pytest_plugin"}
 BEHIND_THE_DOOR = {"engine", "store", "registry", "model", "plugins"}
 
 

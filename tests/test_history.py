@@ -45,7 +45,9 @@ def test_cli_lists_and_prints_logs_of_an_earlier_process(tmp_path, isolated_home
     [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (row["flow_id"], row["state"], row["labels"]) == ("flaky", "FAILED", {"team": "data"})
     assert main(["logs", row["id"][:10], "--home", str(isolated_home), "--level", "ERROR"]) == 0
-    assert capsys.readouterr().out.strip().endswith("ERROR check[b]: Task failure")
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-2].endswith("ERROR check[b]: Task failure")
+    assert printed[-1] == "(1 DEBUG line hidden: --level DEBUG shows them)"
     assert main(["executions", "--home", str(isolated_home), "--state", "SUCCESS"]) == 0
     assert capsys.readouterr().out.strip() == "no executions"
 

@@ -1,4 +1,4 @@
-"""Flow inputs: coercion, resolution and declaration checks, with Kestra's messages."""
+"""Flow inputs: coercion, resolution and declaration checks; messages for people, Kestra's beside them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from nb_orchestra.errors import InputError, InputProblem
 from nb_orchestra.inputs import (
     INPUT_TYPES,
     check_declarations,
+    check_names,
     coerce_input,
     declaration_warnings,
     input_id,
@@ -21,6 +22,7 @@ from nb_orchestra.inputs import (
     missing_inputs,
     resolve_inputs,
 )
+from nb_orchestra.inputs.coercion import InvalidValue
 
 UTC = timezone.utc
 
@@ -30,9 +32,26 @@ def decl(type_name: str, **properties: Any) -> dict:
 
 
 def problems_of(declarations: list[dict], supplied: dict | None, render=None) -> list[str]:
+    """Each problem as people read it: "<id>: <message>"."""
+    return [str(problem) for problem in input_problems(declarations, supplied, render)]
+
+
+def kestra_problems_of(declarations: list[dict], supplied: dict | None, render=None) -> list[str]:
+    """Each problem as Kestra words it."""
+    return [problem.kestra for problem in input_problems(declarations, supplied, render)]
+
+
+def input_problems(declarations: list[dict], supplied: dict | None, render=None) -> list[InputProblem]:
     with pytest.raises(InputError) as caught:
         resolve_inputs(declarations, supplied, render)
-    return [str(problem) for problem in caught.value.problems]
+    return caught.value.problems
+
+
+def refusal(declaration: dict, value: Any) -> tuple[str, str]:
+    """(the message for people, Kestra's message) of a value ``coerce_input`` refuses."""
+    with pytest.raises(InvalidValue) as caught:
+        coerce_input(declaration, value)
+    return str(caught.value), caught.value.kestra
 
 
 def tiny_render(template: str, context: dict) -> Any:
@@ -91,11 +110,10 @@ def test_datetime_with_offset_is_returned_in_utc():
 
 
 def test_datetime_needs_a_zone():
-    with pytest.raises(ValueError) as caught:
-        coerce_input(decl("DATETIME"), "2024-01-01T10:00:00")
-    assert str(caught.value) == (
+    assert refusal(decl("DATETIME"), "2024-01-01T10:00:00") == (
+        "Not a date and time with a zone (like 2024-01-31T09:30:00Z): `2024-01-01T10:00:00`.",
         "Invalid input for `x`, Expected `DATETIME` but received `2024-01-01T10:00:00`, "
-        "but received `2024-01-01T10:00:00`"
+        "but received `2024-01-01T10:00:00`",
     )
 
 
@@ -113,10 +131,9 @@ def test_file_local_path_and_pathlib(tmp_path: Path):
 
 
 def test_file_missing():
-    with pytest.raises(ValueError) as caught:
-        coerce_input(decl("FILE"), "/no/such/file.csv")
-    assert str(caught.value) == (
-        "Invalid input for `x`, file not found: /no/such/file.csv, but received `/no/such/file.csv`"
+    assert refusal(decl("FILE"), "/no/such/file.csv") == (
+        "File not found: `/no/such/file.csv`.",
+        "Invalid input for `x`, file not found: /no/such/file.csv, but received `/no/such/file.csv`",
     )
 
 
@@ -127,32 +144,35 @@ def test_boolean_yes_is_false_not_an_error():
     assert coerce_input(decl("BOOLEAN"), "1") is False
 
 
-@pytest.mark.parametrize("text", ["1.5", " 1", "1_000", "3000000000"])
-def test_int_rejects_what_integer_value_of_rejects(text):
-    with pytest.raises(ValueError) as caught:
-        coerce_input(decl("INT", id="n"), text)
-    expected = f"Invalid input for `n`, Expected `INT` but received `{text}`, but received `{text}`"
-    assert str(caught.value) == expected
+@pytest.mark.parametrize(("text", "message"), [
+    ("1.5", "Not a whole number: `1.5`."),
+    (" 1", "Not a whole number: ` 1`."),
+    ("1_000", "Not a whole number: `1_000`."),
+    ("3000000000", "Outside the INT range (-2147483648 to 2147483647): `3000000000`."),
+])
+def test_int_rejects_what_integer_value_of_rejects(text, message):
+    kestra = f"Invalid input for `n`, Expected `INT` but received `{text}`, but received `{text}`"
+    assert refusal(decl("INT", id="n"), text) == (message, kestra)
 
 
 def test_int_rejects_bool_and_float():
-    for value in (True, 1.0):
-        with pytest.raises(ValueError, match="Expected `INT`"):
-            coerce_input(decl("INT"), value)
+    assert refusal(decl("INT"), True)[0] == "Not a whole number: `true`."
+    assert refusal(decl("INT"), 1.0)[0] == "Not a whole number: `1.0`."
 
 
-@pytest.mark.parametrize(("type_name", "value", "detail"), [
-    ("INT", "0", "it must be more than `1`"),
-    ("INT", 11, "it must be less than `10`"),
-    ("FLOAT", "0.5", "it must be more than `1.0`"),
-    ("DURATION", "PT30S", "It must be more than `PT1M`"),
-    ("DURATION", "PT2H", "It must be less than `PT1H`"),
+@pytest.mark.parametrize(("type_name", "bounds", "value", "message", "detail"), [
+    ("INT", {"min": 18, "max": 99}, "200", "Must be between 18 and 99 (got 200).", "it must be less than `99`"),
+    ("INT", {"min": 1, "max": 10}, "0", "Must be between 1 and 10 (got 0).", "it must be more than `1`"),
+    ("INT", {"min": 1}, "0", "Must be at least 1 (got 0).", "it must be more than `1`"),
+    ("INT", {"max": 10}, 11, "Must be at most 10 (got 11).", "it must be less than `10`"),
+    ("FLOAT", {"min": 1, "max": 10}, "0.5", "Must be between 1.0 and 10.0 (got 0.5).", "it must be more than `1.0`"),
+    ("DURATION", {"min": "PT1M", "max": "PT1H"}, "PT30S", "Must be between PT1M and PT1H (got PT30S).",
+     "It must be more than `PT1M`"),
+    ("DURATION", {"max": "PT1H"}, "PT2H", "Must be at most PT1H (got PT2H).", "It must be less than `PT1H`"),
 ])
-def test_min_max(type_name, value, detail):
-    bounds = {"min": "PT1M", "max": "PT1H"} if type_name == "DURATION" else {"min": 1, "max": 10}
-    with pytest.raises(ValueError) as caught:
-        coerce_input(decl(type_name, **bounds), value)
-    assert str(caught.value) == f"Invalid input for `x`, {detail}, but received `{value}`"
+def test_min_max(type_name, bounds, value, message, detail):
+    assert refusal(decl(type_name, **bounds), value) == (
+        message, f"Invalid input for `x`, {detail}, but received `{value}`")
 
 
 def test_min_max_are_inclusive():
@@ -160,32 +180,40 @@ def test_min_max_are_inclusive():
     assert coerce_input(decl("DURATION", min="PT1M"), "PT1M") == timedelta(minutes=1)
 
 
-@pytest.mark.parametrize(("type_name", "bounds", "value", "detail"), [
-    ("DATE", {"after": "2024-01-01"}, "2023-12-31", "it must be after `2024-01-01`"),
-    ("DATE", {"before": date(2024, 1, 1)}, "2024-01-02", "it must be before `2024-01-01`"),
-    ("TIME", {"after": "09:00"}, "08:59", "it must be after `09:00`"),
+@pytest.mark.parametrize(("type_name", "bounds", "value", "message", "detail"), [
+    ("DATE", {"after": "2024-01-01"}, "2023-12-31", "Must be on or after 2024-01-01 (got 2023-12-31).",
+     "it must be after `2024-01-01`"),
+    ("DATE", {"before": date(2024, 1, 1)}, "2024-01-02", "Must be on or before 2024-01-01 (got 2024-01-02).",
+     "it must be before `2024-01-01`"),
+    ("TIME", {"after": "09:00", "before": "17:00"}, "08:59", "Must be between 09:00 and 17:00 (got 08:59).",
+     "it must be after `09:00`"),
     ("DATETIME", {"before": "2024-01-01T00:00:00Z"}, "2024-01-01T00:00:01Z",
+     "Must be on or before 2024-01-01T00:00:00Z (got 2024-01-01T00:00:01Z).",
      "it must be before `2024-01-01T00:00:00Z`"),
 ])
-def test_after_before(type_name, bounds, value, detail):
-    with pytest.raises(ValueError) as caught:
-        coerce_input(decl(type_name, **bounds), value)
-    assert str(caught.value) == f"Invalid input for `x`, {detail}, but received `{value}`"
+def test_after_before(type_name, bounds, value, message, detail):
+    assert refusal(decl(type_name, **bounds), value) == (
+        message, f"Invalid input for `x`, {detail}, but received `{value}`")
 
 
 def test_string_validator_must_match_the_whole_string():
     declaration = decl("STRING", validator="[a-z]+")
     assert coerce_input(declaration, "abc") == "abc"
-    with pytest.raises(ValueError) as caught:
-        coerce_input(declaration, "abc1")
-    assert str(caught.value) == "Invalid input for `x`, it must match the pattern `[a-z]+`, but received `abc1`"
+    assert refusal(declaration, "abc1") == (
+        "Must match the pattern `[a-z]+` (got `abc1`).",
+        "Invalid input for `x`, it must match the pattern `[a-z]+`, but received `abc1`",
+    )
+
+
+def test_a_refused_secret_is_not_repeated_for_people():
+    message, _kestra = refusal(decl("SECRET", validator="[0-9]{4}"), "hunter2")
+    assert message == "Must match the pattern `[0-9]{4}`."
 
 
 def test_select_out_of_list():
-    with pytest.raises(ValueError) as caught:
-        coerce_input({"id": "year", "type": "SELECT", "values": [2019, 2020]}, "2021")
-    assert str(caught.value) == (
-        "Invalid input for `year`, it must match the values `[2019, 2020]`, but received `2021`"
+    assert refusal({"id": "year", "type": "SELECT", "values": [2019, 2020]}, "2021") == (
+        "Must be one of 2019, 2020 (got `2021`).",
+        "Invalid input for `year`, it must match the values `[2019, 2020]`, but received `2021`",
     )
 
 
@@ -196,45 +224,48 @@ def test_select_custom_values_and_not_required():
 
 def test_multiselect_checks_each_element():
     declaration = decl("MULTISELECT", options=["a", "b"])
-    with pytest.raises(ValueError) as caught:
-        coerce_input(declaration, '["a", "z"]')
-    assert str(caught.value) == (
-        'Invalid input for `x`, it must match the values `[a, b]`, but received `["a", "z"]`'
+    assert refusal(declaration, '["a", "z"]') == (
+        "Must be chosen from a, b (got `z`).",
+        'Invalid input for `x`, it must match the values `[a, b]`, but received `["a", "z"]`',
     )
     assert coerce_input({**declaration, "allowCustomValue": True}, ["a", "z"]) == ["a", "z"]
 
 
 def test_array_bad_element():
-    with pytest.raises(ValueError) as caught:
-        coerce_input(decl("ARRAY", itemType="INT"), '[1, "x"]')
-    assert str(caught.value) == (
-        'Invalid input for `x`, Unable to parse array element as `INT` on `x`, but received `[1, "x"]`'
+    assert refusal(decl("ARRAY", itemType="INT"), '[1, "x"]') == (
+        "Item 2: Not a whole number: `x`.",
+        'Invalid input for `x`, Unable to parse array element as `INT` on `x`, but received `[1, "x"]`',
     )
 
 
 def test_array_not_a_list():
-    with pytest.raises(ValueError, match=r"Expected `ARRAY` but received `\{\"a\": 1\}`"):
-        coerce_input(decl("ARRAY", itemType="STRING"), '{"a": 1}')
+    message, kestra = refusal(decl("ARRAY", itemType="STRING"), '{"a": 1}')
+    assert message == 'Not a list (like [1, 2] or ["a", "b"]): `{"a": 1}`.'
+    assert 'Expected `ARRAY` but received `{"a": 1}`' in kestra
 
 
-@pytest.mark.parametrize(("type_name", "value", "detail"), [
-    ("URI", "not a uri", "Expected `URI` but received `not a uri`"),
-    ("EMAIL", "nobody", "The input must be a valid email"),
+@pytest.mark.parametrize(("type_name", "value", "message", "detail"), [
+    ("URI", "not a uri", "Not a URI (like https://example.com/data.csv): `not a uri`.",
+     "Expected `URI` but received `not a uri`"),
+    ("EMAIL", "nobody", "Not an email address: `nobody`.", "The input must be a valid email"),
 ])
-def test_uri_and_email(type_name, value, detail):
-    with pytest.raises(ValueError) as caught:
-        coerce_input(decl(type_name), value)
-    assert str(caught.value) == f"Invalid input for `x`, {detail}, but received `{value}`"
+def test_uri_and_email(type_name, value, message, detail):
+    assert refusal(decl(type_name), value) == (message, f"Invalid input for `x`, {detail}, but received `{value}`")
 
 
 def test_empty_email_is_valid():
     assert coerce_input(decl("EMAIL"), "") == ""
 
 
-def test_invalid_json_names_the_type():
-    expected = r"^Invalid input for `x`, Expected `JSON` but received `\{oops` with errors: Expecting"
-    with pytest.raises(ValueError, match=expected):
-        coerce_input(decl("JSON"), "{oops")
+def test_invalid_json_says_why():
+    message, kestra = refusal(decl("JSON"), "{oops")
+    assert message.startswith("Not valid JSON: `{oops` (Expecting property name") and message.endswith(").")
+    assert kestra.startswith("Invalid input for `x`, Expected `JSON` but received `{oops` with errors: Expecting")
+
+
+def test_a_long_refused_value_is_cut_in_the_message_for_people():
+    message, kestra = refusal(decl("INT"), "9" * 100 + "x")
+    assert message == "Not a whole number: `" + "9" * 59 + "…`." and "9" * 100 + "x" in kestra
 
 
 # --- resolution ---------------------------------------------------------------------------
@@ -245,7 +276,8 @@ def test_defaults_used_and_supplied_wins():
 
 
 def test_missing_required():
-    assert problems_of([decl("STRING", id="taxi")], {}) == [
+    assert problems_of([decl("STRING", id="taxi")], {}) == ["taxi: Required."]
+    assert kestra_problems_of([decl("STRING", id="taxi")], {}) == [
         "Invalid input for `taxi`, missing required input, but received `null`"
     ]
 
@@ -261,8 +293,12 @@ def test_several_problems_at_once():
         {"id": "n", "type": "INT"},
         {"id": "taxi", "type": "STRING"},
     ]
-    problems = problems_of(declarations, {"year": "2021", "n": "1.5"})
-    assert problems == [
+    assert problems_of(declarations, {"year": "2021", "n": "1.5"}) == [
+        "year: Must be one of 2019, 2020 (got `2021`).",
+        "n: Not a whole number: `1.5`.",
+        "taxi: Required.",
+    ]
+    assert kestra_problems_of(declarations, {"year": "2021", "n": "1.5"}) == [
         "Invalid input for `year`, it must match the values `[2019, 2020]`, but received `2021`",
         "Invalid input for `n`, Expected `INT` but received `1.5`, but received `1.5`",
         "Invalid input for `taxi`, missing required input, but received `null`",
@@ -294,9 +330,7 @@ def test_depends_on_a_disabled_or_failed_input_disables():
     assert resolve_inputs(declarations, {}, tiny_render) == {"a": False}
     # a later input can be a dependency: it is resolved first
     reordered = [declarations[2], declarations[1], {"id": "a", "type": "INT"}]
-    assert problems_of(reordered, {"a": "no"}, tiny_render) == [
-        "Invalid input for `a`, Expected `INT` but received `no`, but received `no`"
-    ]
+    assert problems_of(reordered, {"a": "no"}, tiny_render) == ["a: Not a whole number: `no`."]
 
 
 def test_without_render_conditions_are_not_evaluated():
@@ -320,7 +354,8 @@ def test_expression_defaults_and_select_expression_are_rendered():
 
     expected = {"a": "hi", "b": "hi", "c": "q", "choices": ["p", "q"]}
     assert resolve_inputs(declarations, {"c": "q"}, render) == expected
-    assert problems_of(declarations, {"c": "z"}, render) == [
+    assert problems_of(declarations, {"c": "z"}, render) == ["c: Must be one of p, q (got `z`)."]
+    assert kestra_problems_of(declarations, {"c": "z"}, render) == [
         "Invalid input for `c`, it must match the values `[p, q]`, but received `z`"
     ]
 
@@ -335,18 +370,43 @@ def test_render_failure_is_reported():
         raise RuntimeError("boom")
 
     declarations = [{"id": "c", "type": "MULTISELECT", "expression": "{{ kv('X') }}"}]
-    assert problems_of(declarations, {"c": ["a"]}, broken) == [
+    assert problems_of(declarations, {"c": ["a"]}, broken) == ["c: Cannot render its `expression`: boom."]
+    assert kestra_problems_of(declarations, {"c": ["a"]}, broken) == [
         "Invalid input for `c`, Cannot render 'expression'. Cause: boom, but received `{{ kv('X') }}`"
     ]
 
 
-def test_each_problem_names_its_input_and_reads_as_kestra_words_it():
+def test_each_problem_names_its_input_once_and_keeps_kestras_words():
     declarations = [decl("STRING", id="who"), decl("INT", id="n"), decl("STRING", id="ok", defaults="x")]
     with pytest.raises(InputError) as caught:
         resolve_inputs(declarations, {"n": "1.5"})
-    assert [problem.input_id for problem in caught.value.problems] == ["who", "n"]
-    assert str(caught.value) == "; ".join(map(str, caught.value.problems))
+    assert caught.value.problems == [
+        InputProblem("who", "Required.", "Invalid input for `who`, missing required input, but received `null`"),
+        InputProblem("n", "Not a whole number: `1.5`.",
+                     "Invalid input for `n`, Expected `INT` but received `1.5`, but received `1.5`"),
+    ]
+    assert str(caught.value) == "who: Required.; n: Not a whole number: `1.5`."
     assert InputError(["not about one input"]).problems == [InputProblem(None, "not about one input")]
+    assert str(InputError(["not about one input"])) == "not about one input"
+
+
+def test_a_refused_secret_input_is_masked_in_both_wordings():
+    [problem] = input_problems([decl("SECRET", id="pin", validator="[0-9]{4}")], {"pin": "hunter22"})
+    assert "hunter22" not in problem.message and "hunter22" not in problem.kestra
+    assert problem.kestra == "Invalid input for `pin`, it must match the pattern `[0-9]{4}`, but received `******`"
+
+
+def test_unknown_supplied_names_are_errors_with_the_closest_input():
+    declarations = [decl("INT", id="age"), decl("STRING", id="name")]
+    check_names(declarations, ["age", "name"])
+    with pytest.raises(InputError) as caught:
+        check_names(declarations, ["agee", "zzz", "age"])
+    assert [str(problem) for problem in caught.value.problems] == [
+        "agee: Not an input of this flow; did you mean `age`?",
+        "zzz: Not an input of this flow (its inputs: age, name).",
+    ]
+    with pytest.raises(InputError, match=r"x: Not an input of this flow \(it has no inputs\)\."):
+        check_names([], ["x"])
 
 
 def test_missing_inputs_are_required_ones_nothing_gives_a_value():
@@ -392,9 +452,9 @@ def test_valid_declarations_have_no_problems():
      [("[0].default", "Unknown property 'default' for a STRING input; did you mean defaults?")]),
     ("- {id: a, type: STRING, min: 1}", [("[0].min", "Unknown property 'min' for a STRING input")]),
     ("- {id: a, type: INT, min: x}",
-     [("[0].min", "must be a valid INT value: Expected `INT` but received `x`")]),
+     [("[0].min", "must be a valid INT value: Not a whole number: `x`.")]),
     ("- {id: a, type: DURATION, max: 5}",
-     [("[0].max", "must be a valid DURATION value: Expected `DURATION` but received `5`")]),
+     [("[0].max", "must be a valid DURATION value: Not an ISO-8601 duration (like PT5M or P1D): `5`.")]),
     ("- {id: a, type: STRING, required: maybe}", [("[0].required", "must be true or false, got `maybe`")]),
     ("- {id: a, type: SELECT, values: a}", [("[0].values", "must be a list of strings, got `a`")]),
     ("- {id: a, type: SELECT}", [("[0]", "a SELECT input needs `values` or `expression`")]),

@@ -14,7 +14,9 @@ from IPython.utils.capture import capture_output
 
 from nb_orchestra import Execution, registry
 from nb_orchestra.engine import launch
+from nb_orchestra.errors import ExecutionInterrupted
 from nb_orchestra.triggers import current_scheduler, stop_scheduler
+from nb_orchestra.views.svg import STATE_COLORS
 
 HELLO = """%%flow {options}
 id: hello-demo
@@ -83,6 +85,22 @@ def test_inputs_and_out_name(ip):
     assert "hello_demo" not in ip.user_ns
 
 
+def test_a_misspelt_input_name_fails_the_cell_with_a_did_you_mean(ip, capsys):
+    result = ip.run_cell(HELLO.format(options="-i usr=Bo"))
+    assert not result.success and "hello_demo" not in ip.user_ns and not launch.recent
+    out = capsys.readouterr().out
+    assert "InputError: usr: Not an input of this flow; did you mean `user`?" in out and "Traceback" not in out
+    result = ip.run_cell("%flow run hello-demo -i user=Bo -i colour=red")
+    assert not result.success and not launch.recent
+    assert "colour: Not an input of this flow (its inputs: user)." in capsys.readouterr().out
+
+
+def test_a_bad_input_value_names_the_input_once(ip, capsys):
+    result = ip.run_cell(HELLO.replace("type: STRING", "type: INT").format(options="-i user=abc"))
+    assert not result.success
+    assert "InputError: user: Not a whole number: `abc`.\n" in capsys.readouterr().out
+
+
 def test_a_variable_holding_something_else_is_never_overwritten(ip, capsys):
     ip.user_ns["hello_demo"] = 123
     result, captured = cell(ip, HELLO.format(options=""))
@@ -112,7 +130,7 @@ def test_failed_execution_fails_the_cell_unless_allowed(ip, capsys):
     """
     result = ip.run_cell(textwrap.dedent(flow.format(options="")))
     assert not result.success
-    assert "ended FAILED: task `boom`: nope" in capsys.readouterr().out
+    assert "ended FAILED:\n  `boom` failed: nope\n" in capsys.readouterr().out
     assert ip.user_ns["broken"].state == "FAILED"
     result = ip.run_cell(textwrap.dedent(flow.format(options="--allow-failure -o again")))
     assert result.success and ip.user_ns["again"].state == "FAILED"
@@ -121,7 +139,7 @@ def test_failed_execution_fails_the_cell_unless_allowed(ip, capsys):
 def test_no_run_only_registers(ip):
     result, captured = cell(ip, HELLO.format(options="--no-run"))
     assert result.success
-    assert captured.stdout.strip() == "Registered demo.hello-demo (revision 1): 2 tasks, 1 inputs, 0 triggers"
+    assert captured.stdout.strip() == "Registered demo.hello-demo (revision 1): 2 tasks, 1 input, 0 triggers"
     assert registry.find_flow("demo", "hello-demo").revision == 1
     assert "hello_demo" not in ip.user_ns
 
@@ -138,7 +156,8 @@ def test_missing_required_input_headless_names_the_inputs(ip, capsys):
 def test_missing_required_input_shows_the_form_in_a_live_front_end(ip):
     ip.kernel = SimpleNamespace(_allow_stdin=True)  # what ipykernel sets for JupyterLab's requests
     flow = "%%flow\nid: needs\nnamespace: demo\ninputs:\n  - id: who\n    type: STRING\n" \
-           "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: 'hi {{ inputs.who }}'\n"
+           "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: 'hi {{ inputs.who }}'\n" \
+           "  - id: nap\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT0.3S\n"
     result, captured = cell(ip, flow)
     assert result.success
     form_output, runs_output = captured.outputs[-2].data, captured.outputs[-1].data
@@ -148,16 +167,28 @@ def test_missing_required_input_shows_the_form_in_a_live_front_end(ip):
     execute = find_child(form, "nbo-execute")
     execute.click()  # empty required field: an error next to it, nothing runs
     assert "needs" not in ip.user_ns
-    assert "missing required input" in find_child(form, "nbo-field-error").value
+    assert "Required." in find_child(form, "nbo-field-error").value
+    assert set(runs_output) == {"text/html", "text/plain"}  # no run yet: static, no widget
     find_child(form, "nbo-input-who").value = "Zoe"
-    execute.click()
+    with capture_output() as clicked:
+        execute.click()
     ex = ip.user_ns["needs"]
-    assert ex.wait(5) and ex.state == "SUCCESS"
-    assert [log.message for log in ex.logs] == ["hi Zoe"]
-    runs = find_widget(runs_output)
-    assert len(runs.children) == 1 and "nbo-live" in runs.children[0]._dom_classes
-    execute.click()  # each Execute starts a new execution, newest first
-    assert len(runs.children) == 2 and ip.user_ns["needs"] is not ex
+    live = clicked.outputs[0]  # the runs' display turns into a box of live widgets
+    assert live.update and live.transient == captured.outputs[-1].transient
+    runs = find_widget(live.data)
+    assert "nbo-live" in runs.children[0]._dom_classes
+    final = ended_display(ex)  # once nothing runs: every run's final tree, static
+    assert ex.state == "SUCCESS" and [log.message for log in ex.logs] == ["hi Zoe"]
+    assert final["transient"] == live.transient and set(final["data"]) == {"text/html", "text/plain"}
+    assert final["data"]["text/html"].count('class="nbo-exec"') == 1 and "✓ demo.needs" in final["data"]["text/plain"]
+    assert runs.comm is None
+    with capture_output() as clicked:
+        execute.click()  # each Execute starts a new execution, newest first
+    again = ip.user_ns["needs"]
+    assert again is not ex and "application/vnd.jupyter.widget-view+json" in clicked.outputs[0].data
+    final = ended_display(again)
+    assert final["data"]["text/html"].count('class="nbo-exec"') == 2
+    assert final["data"]["text/html"].index(again.id) < final["data"]["text/html"].index(ex.id)
 
 
 def find_widget(data):
@@ -191,9 +222,27 @@ def test_background_run_returns_at_once_and_finishes(ip):
     assert result.success and time.monotonic() - started < 0.4
     ex = ip.user_ns["slow"]
     assert ex.state in ("CREATED", "RUNNING")
-    assert ex.wait(5) and ex.state == "SUCCESS"
-    assert "application/vnd.jupyter.widget-view+json" in captured.outputs[-1].data
-    assert "demo.slow" in captured.outputs[-1].data["text/html"]
+    shown = captured.outputs[-1]
+    assert "application/vnd.jupyter.widget-view+json" in shown.data and "demo.slow" in shown.data["text/html"]
+    view = find_widget(shown.data)
+    final = ended_display(ex)
+    # the display is replaced, through its id, by the final tree: static HTML and text, no widget
+    assert final["transient"]["display_id"] == shown.transient["display_id"] and final["update"]
+    assert set(final["data"]) == {"text/html", "text/plain"}
+    assert "SUCCESS" in final["data"]["text/html"] and "✓ demo.slow" in final["data"]["text/plain"]
+    assert view.comm is None and all(child.comm is None for child in view.children)  # closed, children too
+
+
+def ended_display(ex: Execution) -> dict:
+    """The last display message published after ``ex`` ends (by its drawer thread)."""
+    with capture_output() as later:
+        assert ex.wait(5)
+        deadline = time.monotonic() + 5
+        while not later.outputs and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert later.outputs, "no display update after the end"
+    out = later.outputs[-1]
+    return {"data": out.data, "transient": out.transient, "update": out.update}
 
 
 def test_live_view_redraws_a_few_times_a_second_not_per_event(ip):
@@ -218,7 +267,12 @@ def test_live_view_redraws_a_few_times_a_second_not_per_event(ip):
     updates = [o for o in captured.outputs if o.update]
     assert 2 <= len(updates) <= duration / 0.2 + 2  # 6,000 task-run events, a handful of redraws
     assert "SUCCESS" in updates[-1].data["text/html"]
-    assert "… 2950 more values" in updates[-1].data["text/html"]
+    final = updates[-1].data["text/html"]
+    assert "3002/3002 task runs done" in final  # the header's totals (3,000 iterations, the loop, nap)
+    assert "3000/3000" in final and "▕██████████▏" in final  # the loop: one progress row
+    assert "3000 finished</summary>" in final and "… 2950 more finished" in final  # folded, first 50 listed
+    sizes = [len(o.data["text/html"]) for o in updates]
+    assert max(sizes[:-1]) < 8_000 and sizes[-1] < 60_000, sizes  # running: counts; the end: 50 listed
 
 
 def test_interrupt_kills_the_execution_and_keeps_it_bound(ip):
@@ -232,9 +286,11 @@ def test_interrupt_kills_the_execution_and_keeps_it_bound(ip):
         type: io.kestra.plugin.core.flow.Sleep
         duration: PT30S
     """)
-    assert not result.success and isinstance(result.error_in_exec, KeyboardInterrupt)
-    assert ip.user_ns["sleepy"].state == "KILLED"
-    assert "KILLED" in captured.outputs[-1].data["text/plain"]
+    ex = ip.user_ns["sleepy"]
+    assert not result.success and isinstance(result.error_in_exec, ExecutionInterrupted)
+    assert ex.state == "KILLED"
+    assert "KILLED" in captured.outputs[-1].data["text/plain"]  # the tree ends KILLED
+    assert result.error_in_exec._render_traceback_() == [f"Interrupted: execution {ex.id} KILLED"]
 
 
 def test_line_magics(ip, capsys):
@@ -292,6 +348,22 @@ def test_kill_and_resume_from_line_magics(ip):
     assert ip.user_ns["sleepy"].wait(5) and ip.user_ns["sleepy"].state == "KILLED"
 
 
+def test_flow_run_expands_python_values_like_other_magics(ip):
+    cell(ip, HELLO.format(options="--no-run"))
+    ip.user_ns.update(flow_name="hello-demo", who="Ada Lovelace", n=2)
+    result, captured = cell(ip, "%flow run $flow_name -i user=$who -o by_dollar")
+    assert result.success, captured.stderr
+    assert ip.user_ns["by_dollar"].inputs == {"user": "Ada Lovelace"}  # one argument, spaces and all
+    cell(ip, "%flow run {flow_name} -i 'user={who.split()[0]} x{n + 1}' -o run_{n}")
+    assert ip.user_ns["run_2"].inputs == {"user": "Ada x3"}
+    cell(ip, "%flow run hello-demo -i 'user=$$5 {{braces}}' -o escaped")
+    assert ip.user_ns["escaped"].inputs == {"user": "$5 {braces}"}
+    cell(ip, "%flow run hello-demo -i 'user={unknown_name} $n' -o kept")
+    assert ip.user_ns["kept"].inputs == {"user": "{unknown_name} $n"}  # as in IPython, what fails stays as written
+    cell(ip, """%flow run hello-demo -i 'user={"a": 1}' -o json_kept""")
+    assert ip.user_ns["json_kept"].inputs == {"user": '{"a": 1}'}
+
+
 @pytest.mark.parametrize("line", ["%%flow --help", "%flow --help", "%flow run --help", "%flow logs --help",
                                   "%flow eval --help", "%flow executions --help"])
 def test_every_magic_has_help(ip, capsys, line):
@@ -335,12 +407,8 @@ def test_kill_button_of_a_background_run(ip):
     while ex.state != "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.01)
     find_child(view, "nbo-kill").click()
-    assert ex.wait(5) and ex.state == "KILLED"
-    html = view.children[0]
-    deadline = time.monotonic() + 2
-    while "KILLED" not in html.value and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "KILLED" in html.value  # the drawer's final flush shows the end state
+    final = ended_display(ex)
+    assert ex.state == "KILLED" and "KILLED" in final["data"]["text/html"]  # the final tree shows the end state
 
 
 SCHEDULED = """%%flow --no-run
@@ -366,7 +434,8 @@ triggers:
 def test_scheduled_flow_triggers_listing_enable_disable(ip):
     result, captured = cell(ip, SCHEDULED)
     assert result.success and current_scheduler().running
-    assert "nbo-schedule" in find_widget(captured.outputs[-1].data)._dom_classes
+    assert 'class="nbo-schedule"' in captured.outputs[-1].data["text/html"]  # plain HTML, no widget
+    assert "application/vnd.jupyter.widget-view+json" not in captured.outputs[-1].data
     fallback = captured.outputs[-1].data["text/plain"]  # what a saved notebook shows without widgets
     assert fallback.startswith("schedule of demo.taxi:\ngreen_schedule  0 9 1 * *  ") and fallback.endswith("enabled")
     _, captured = cell(ip, "%flow triggers")
@@ -430,3 +499,46 @@ def test_config_sets_home_and_store(ip, tmp_path, monkeypatch):
     with capture_output() as captured:
         ip.run_line_magic("config", "FlowMagics")
     assert "postgresql://... to keep executions in PostgreSQL" in captured.stdout
+
+
+def test_a_failure_summary_names_every_failed_run_once_with_a_hint(ip, capsys):
+    result = ip.run_cell(textwrap.dedent("""\
+        %%flow
+        id: doubling
+        namespace: demo
+        tasks:
+          - id: each
+            type: io.kestra.plugin.core.flow.ForEach
+            values: [1, 2, 3, 4]
+            concurrencyLimit: 0
+            tasks:
+              - id: double
+                type: io.kestra.plugin.core.debug.Return
+                format: "{{ taskrun.value * 2 }}"
+        """))
+    assert not result.success
+    out = capsys.readouterr().out
+    summary = out[out.index("ExecutionFailed"):]
+    assert "\n  4 runs of `double` failed: " in summary and summary.count("failed:") == 1
+    assert "hint: loop values (`taskrun.value`) are text: use `| number`" in summary
+
+
+def test_a_kill_ends_the_cell_with_one_line(ip, capsys):
+    threading.Timer(0.5, lambda: ip.user_ns["sleepy"].kill()).start()
+    result = ip.run_cell("%%flow\nid: sleepy\nnamespace: demo\ntasks:\n  - id: nap\n"
+                         "    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT30S\n")
+    assert not result.success
+    ex = ip.user_ns["sleepy"]
+    shown = capsys.readouterr().out
+    assert ex.state == "KILLED" and f"Killed: execution {ex.id} KILLED" in shown and "ExecutionFailed" not in shown
+
+
+def test_show_an_execution_draws_its_topology_coloured_by_state(ip):
+    cell(ip, HELLO.format(options=""))
+    ex = ip.user_ns["hello_demo"]
+    for target in (ex.id[:8], "hello-demo"):  # an execution, or a flow (its YAML, then its latest execution)
+        result, captured = cell(ip, f"%flow show {target}")
+        assert result.success
+        svg = captured.outputs[-1].data["image/svg+xml"]
+        assert "OutputValues · SUCCESS" in svg and f'stroke="{STATE_COLORS["SUCCESS"]}"' in svg
+    assert captured.outputs[0].data["text/plain"].startswith("id: hello-demo")

@@ -70,3 +70,27 @@ time.sleep(3)
 fired = [ex for ex in launch.recent if ex.flow_id == "ticker" and ex.state == "SUCCESS"]
 print(len(fired) >= 2, len({ex.trigger["date"] for ex in fired}) == len(fired))""")
     assert nb.cells[2].outputs[0]["text"] == "True True\n"
+
+
+BACKGROUND_CELL = """%%flow --background -o bg
+id: behind
+namespace: demo
+tasks:
+  - {id: loop, type: io.kestra.plugin.core.flow.ForEach, values: [a, b, c],
+     tasks: [{id: nap, type: io.kestra.plugin.core.flow.Sleep, duration: PT0.2S}]}
+"""
+
+
+def test_a_saved_background_run_shows_its_final_tree_and_no_widget(tmp_path):
+    from nbconvert import HTMLExporter
+
+    nb = execute(tmp_path, "%load_ext nb_orchestra", BACKGROUND_CELL,
+                 "import time\nprint(bg.wait(30), bg.state)\ntime.sleep(1)  # the drawer's last update")
+    assert "".join(out.get("text", "") for out in nb.cells[2].outputs) == "True SUCCESS\n"
+    (shown,) = nb.cells[1].outputs
+    assert set(shown["data"]) == {"text/html", "text/plain"}  # the widget was replaced through its display id
+    assert "✓ demo.behind" in shown["data"]["text/plain"] and "CREATED" not in shown["data"]["text/plain"]
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    exported = page[page.index('class="nbo-exec"'):]
+    assert "SUCCESS" in exported and "CREATED" not in exported and "RUNNING" not in exported
+    assert "VBox(" not in page and "widget-view" not in page and "widget-state" not in page  # headless: no widget

@@ -275,3 +275,26 @@ def test_state_colors_cover_every_state():
     names = {value for name, value in vars(states).items() if name.isupper() and isinstance(value, str)}
     assert names <= set(STATE_COLORS)
     assert all(color.startswith("#") and len(color) == 7 for color in STATE_COLORS.values())
+
+
+def test_pictures_follow_the_theme_with_fallbacks(shapes):
+    for svg in (topology_svg(shapes.flow), gantt_svg(shapes)):
+        root = parse(svg)
+        (page,) = [r for r in root.iter(f"{SVG}rect") if r.get("width") == "100%"]
+        assert page.get("fill") == "#ffffff" and page.get("style") == "fill:var(--jp-layout-color1,#ffffff)"
+        text = next(root.iter(f"{SVG}text"))
+        assert text.get("fill") == "#1f2430" and text.get("style") == "fill:var(--jp-ui-font-color1,#1f2430)"
+
+
+def test_topology_of_an_execution_is_coloured_by_the_state_of_its_runs(shapes):
+    from nb_orchestra.views.topology import states_by_task
+
+    found = states_by_task(shapes)
+    assert found["then_log"] == "SUCCESS" and "else_log" not in found
+    root = parse(topology_svg(shapes.flow, found))
+    boxes = {g.find(f"{SVG}title").text.split(" ")[0]: g for g in root.iter(f"{SVG}g") if g.get("class") == "task"}
+    assert boxes["then_log"].find(f"{SVG}rect").get("stroke") == STATE_COLORS["SUCCESS"]
+    assert "Log · SUCCESS" in texts(boxes["then_log"])
+    assert boxes["else_log"].get("opacity") == "0.5" and "Log · not run" in texts(boxes["else_log"])
+    plain = parse(topology_svg(shapes.flow))  # the flow alone: no state anywhere
+    assert not any("SUCCESS" in t or "not run" in t for t in texts(plain))

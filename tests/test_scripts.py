@@ -11,6 +11,7 @@ from pathlib import Path
 from nb_orchestra import internal_storage
 from nb_orchestra.plugins import registry
 from nb_orchestra.plugins.scripts.files import glob_regex
+from nb_orchestra.records import events
 
 from .conftest import messages as logs
 from .conftest import run_fixture, run_flow
@@ -94,12 +95,74 @@ def test_java_glob_semantics():
     assert glob_regex("f[0-9]?.[!c]sv").fullmatch("f1x.tsv") and not glob_regex("f[0-9].[!c]sv").fullmatch("f1.csv")
 
 
-def test_non_zero_exit_fails_with_code_stderr_tail_and_outputs():
+def test_non_zero_exit_fails_with_code_last_stderr_line_and_outputs():
     ex = run_fixture("valid/scripts/non_zero_exit.yaml")
     assert ex.state == "FAILED"
-    assert run_of(ex, "t").message == "Command failed with code 3"
-    assert any("Command failed with code 3" in m and "something broke" in m for m in logs(ex, "t", "ERROR"))
+    assert run_of(ex, "t").message == "Command failed with code 3: something broke"
+    assert logs(ex, "t", "ERROR") == ["something broke", "Command failed with code 3: something broke"]
     assert ex.outputs.t.exitCode == 3 and ex.outputs.t.vars == {"partial": True}
+
+
+def test_a_python_traceback_is_logged_once_after_the_prints_in_the_scripts_own_lines():
+    ex = run_flow(f"""
+        tasks:
+          - id: t
+            type: {PY}
+            script: |
+              print("before")
+              def divide():
+                  return 1 / 0
+              __import__("warnings").warn("careful")
+              divide()
+    """)
+    assert run_of(ex, "t").message == "Command failed with code 1: ZeroDivisionError: division by zero"
+    lines = [line for message in logs(ex, "t") for line in message.splitlines()]
+    assert lines[:4] == ["before", "line 4 of the script: UserWarning: careful",
+                         '  __import__("warnings").warn("careful")', "Traceback (most recent call last):"]
+    assert "  line 5 of the script, in <module>" in lines and "  line 3 of the script, in divide" in lines
+    assert lines.count("ZeroDivisionError: division by zero") == 1 and lines.count("    return 1 / 0") == 1
+    assert not any(".py" in line for line in lines)
+
+
+def test_a_python_run_by_a_shell_line_prints_before_its_traceback(monkeypatch):
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # as in a kernel started without it
+    ex = run_flow(f"""
+        tasks:
+          - id: t
+            type: {SH}
+            commands:
+              - {sys.executable} -c 'print("before"); import helper'
+            inputFiles:
+              helper.py: |
+                x = 1
+                raise ValueError("bad helper")
+    """)
+    lines = logs(ex, "t")
+    assert lines[:2] == ["before", "Traceback (most recent call last):"], lines  # stdout is not held back
+    assert '  File "helper.py", line 2, in <module>' in lines  # named in the working directory
+    assert run_of(ex, "t").message == "Command failed with code 1: ValueError: bad helper"
+
+
+def test_lines_keep_the_order_they_were_written_in_while_a_log_listener_is_slow():
+    def slow(event: events.Event) -> None:  # "first" holds the reader while "second" and the error are written
+        if isinstance(event, events.LogEmitted) and event.record.message == "first":
+            time.sleep(0.5)
+
+    ex = run_flow(f"""
+        tasks:
+          - id: t
+            type: {PY}
+            script: |
+              import sys, time
+              print("first")
+              time.sleep(0.1)
+              print("second")
+              time.sleep(0.1)
+              print("an error", file=sys.stderr)
+              time.sleep(0.8)
+              print("third")
+    """, listeners=[slow])
+    assert logs(ex, "t") == ["first", "second", "an error", "third"]
 
 
 def test_missing_tool_and_fail_fast():
@@ -108,7 +171,8 @@ def test_missing_tool_and_fail_fast():
     assert run_of(ex, "strict").state == "WARNING" and ex.outputs.strict.exitCode == 1
     assert "never" not in logs(ex, "strict")
     assert ex.outputs.tool.exitCode == 127
-    assert "command not found (exit 127): is the tool installed?" in run_of(ex, "tool").message
+    assert run_of(ex, "tool").message.startswith("Command failed with code 127: ")
+    assert run_of(ex, "tool").message.endswith("not found (command not found: is the tool installed?)")
 
 
 def _alive(pid: int) -> bool:

@@ -86,10 +86,6 @@ class RunContext:
         if self.cancel.wait(max(seconds, 0)):
             raise TaskCancelled()
 
-    def stopped(self) -> bool:
-        """True once this run is killed or timed out, or its execution is killed."""
-        return self.cancel.is_set() or self.execution.killed
-
     def pause(self) -> None:
         """PAUSED until ``Execution.resume()``; TaskCancelled when the run is killed meanwhile."""
         self.engine.set_paused(True)

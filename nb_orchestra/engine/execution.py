@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ..internal_storage import LocalFiles
 from ..records.execution import ExecutionRecord
 from ..views.display import ExecutionDisplay
 
 
-class Execution(ExecutionDisplay, ExecutionRecord):
+class Execution(ExecutionDisplay, LocalFiles, ExecutionRecord):
     """One run of a flow: ``state``, ``inputs``, ``outputs``, ``taskruns``, ``logs``; ``kill()``,
     ``resume()``, ``wait()``. IPython shows it as a tree."""
 

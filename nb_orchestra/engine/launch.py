@@ -6,6 +6,7 @@ fails validation means no execution is created at all.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -26,8 +27,11 @@ from .runner import Engine
 
 
 def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels: Mapping[str, str] | None = None,
-                     trigger: dict[str, Any] | None = None, original_id: str | None = None) -> Execution:
-    """A new execution of ``flow`` with resolved inputs; raises InputError listing every bad input."""
+                     trigger: dict[str, Any] | None = None, original_id: str | None = None, *,
+                     transient: bool = False) -> Execution:
+    """A new execution of ``flow`` with resolved inputs; raises InputError listing every bad input.
+
+    A ``transient`` one (a flow test case) is not listed among this process's recent executions."""
     if flow.disabled:
         raise FlowDisabledError(f"Cannot execute a flow which is disabled ({flow.namespace}.{flow.id})")
     flow_vars = {"id": flow.id, "namespace": flow.namespace, "revision": flow.revision}
@@ -39,7 +43,8 @@ def create_execution(flow: Flow, inputs: Mapping[str, Any] | None = None, labels
     execution = Execution(flow, resolved, {**flow.labels, **(labels or {})}, trigger, original_id=original_id)
     _hide_secret_inputs(execution)
     _store_input_files(execution)
-    recent.append(execution)
+    if not transient:
+        recent.append(execution)
     return execution
 
 
@@ -79,14 +84,20 @@ recent: deque[Execution] = deque(maxlen=500)
 
 def run_execution(execution: Execution, listeners: events.EventBus | None = None,
                   parent_cancel: threading.Event | None = None, tick: Callable[[], None] | None = None,
-                  reuse: resume.Reuse | None = None) -> Execution:
+                  reuse: resume.Reuse | None = None, *, fixtures: Mapping[tuple[str, str | None], Any] | None = None,
+                  transient: bool = False) -> Execution:
     """Run to the end (blocking); returns the execution, or the last one of a flow-level retry.
 
     ``tick`` is called on this thread several times a second while it runs; ``reuse``
-    holds the earlier task runs of a restart or a replay.
+    holds the earlier task runs of a restart or a replay. A flow test case runs ``transient``
+    (seen by no process-wide listener, not counted in the flow's concurrency, its subflows too)
+    with ``fixtures`` standing in for tasks (see Engine).
     """
     while True:
-        if _slots.acquire(execution, listeners):
+        if transient:
+            Engine(execution, listeners, parent_cancel, tick, reuse, children=_TRANSIENT_CHILDREN,
+                   fixtures=fixtures, transient=True).run()
+        elif _slots.acquire(execution, listeners):
             try:
                 Engine(execution, listeners, parent_cancel, tick, reuse, children=_CHILDREN).run()
             finally:
@@ -100,7 +111,8 @@ def run_execution(execution: Execution, listeners: events.EventBus | None = None
         execution.set_state(states.RETRIED)
         successor = Execution(execution.flow, execution.inputs, execution.labels, execution.trigger,
                               original_id=execution.original_id)
-        recent.append(successor)
+        if not transient:
+            recent.append(successor)
         successor.retried_from = execution  # type: ignore[attr-defined]
         execution, reuse = successor, None
 
@@ -145,10 +157,12 @@ def _retried(execution: Execution):
         yield execution
 
 
-def run_in_background(execution: Execution, listeners: events.EventBus | None = None) -> threading.Thread:
-    """Run on a daemon thread; ``execution.wait()`` blocks until it ends."""
-    thread = threading.Thread(target=run_execution, args=(execution, listeners), daemon=True,
-                              name=f"nbo-execution-{execution.id[:8]}")
+def run_in_background(execution: Execution, listeners: events.EventBus | None = None, *,
+                      transient: bool = False) -> threading.Thread:
+    """Run on a daemon thread (in this context: a test case's settings); ``execution.wait()`` blocks
+    until it ends."""
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run_execution, execution, listeners),
+                              kwargs={"transient": transient}, daemon=True, name=f"nbo-execution-{execution.id[:8]}")
     thread.start()
     return thread
 
@@ -198,10 +212,13 @@ class _FlowSlots:
 
 
 class _Children:
-    """How a Subflow task's child execution is created and run: the engine is handed this."""
+    """How a Subflow task's child execution is created and run: the engine is handed this. The
+    children of a transient execution (a flow test case) are transient too."""
 
-    @staticmethod
-    def create(parent: ExecutionRecord, namespace: str, flow_id: str, revision: int | None,
+    def __init__(self, transient: bool = False) -> None:
+        self.transient = transient
+
+    def create(self, parent: ExecutionRecord, namespace: str, flow_id: str, revision: int | None,
                inputs: Mapping[str, Any], labels: Mapping[str, str]) -> Execution:
         ancestry = (*parent.ancestry, f"{parent.namespace}.{parent.flow_id}")
         if len(ancestry) >= settings.max_subflow_depth:
@@ -211,21 +228,20 @@ class _Children:
         trigger = {"executionId": parent.id, "namespace": parent.namespace,
                    "flowId": parent.flow_id, "flowRevision": parent.revision}
         child = create_execution(registry.find_flow(namespace, flow_id, revision), inputs, labels=labels,
-                                 trigger=trigger)
+                                 trigger=trigger, transient=self.transient)
         child.ancestry = ancestry
         child.secrets.update(parent.secrets.values())  # what the parent hides, its child hides too
         return child
 
-    @staticmethod
-    def run(child: ExecutionRecord, wait: bool, cancel: threading.Event) -> None:
+    def run(self, child: ExecutionRecord, wait: bool, cancel: threading.Event) -> None:
         assert isinstance(child, Execution)
         if wait:
-            run_execution(child, parent_cancel=cancel)
+            run_execution(child, parent_cancel=cancel, transient=self.transient)
         else:
-            run_in_background(child)
+            run_in_background(child, transient=self.transient)
 
 
-_CHILDREN = _Children()
+_CHILDREN, _TRANSIENT_CHILDREN = _Children(), _Children(transient=True)
 
 
 def _set_state(execution: Execution, state: str, listeners: events.EventBus | None) -> None:

@@ -14,6 +14,7 @@ bodies and hand results back through a queue.
 
 from __future__ import annotations
 
+import contextvars
 import heapq
 import itertools
 import queue
@@ -23,7 +24,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,8 @@ class Engine:
 
     def __init__(self, execution: Execution, listeners: events.EventBus | None = None,
                  parent_cancel: threading.Event | None = None, tick: Callable[[], None] | None = None,
-                 reuse: resume.Reuse | None = None, *, children: Children):
+                 reuse: resume.Reuse | None = None, *, children: Children,
+                 fixtures: Mapping[tuple[str, str | None], Any] | None = None, transient: bool = False):
         self.execution = execution
         self.flow = execution.flow
         self.listeners = listeners or events.EventBus()
@@ -99,6 +101,11 @@ class Engine:
         # kernel's main thread redraws from there (output from other threads is unreliable).
         self._tick = tick
         self._reuse = reuse  # earlier task runs, when restarting or replaying
+        # A flow test case's stand-ins by (task id, loop value); value None stands in for every run.
+        self._fixtures = fixtures
+        # A transient execution (a test case) is not published on the process-wide bus: neither the
+        # store's recorder nor the Flow-trigger listener sees it.
+        self._bus = events.EventBus() if transient else events.bus
         self._todo: deque[tuple[Callable, Any]] = deque()
         self._completions: queue.SimpleQueue = queue.SimpleQueue()
         self._timers: list[tuple[float, int, Callable, Any]] = []
@@ -142,7 +149,7 @@ class Engine:
         record = LogRecord(run.task_id if run else None, run.id if run else None, value, level,
                            self.runtime.mask(message))
         self.execution.logs.append(record)
-        if events.bus or self.listeners:
+        if self._bus or self.listeners:
             self._publish(events.LogEmitted(self.execution, record))
 
     def working_dir(self, run: TaskRun) -> Path:
@@ -283,10 +290,35 @@ class Engine:
             if not go:
                 self._finish_run(run, states.SKIPPED)
                 return
+        if self._fixtures is not None:
+            fixture = self._fixtures.get((task.id, run.value)) or self._fixtures.get((task.id, None))
+            if fixture is not None:
+                self._stand_in(run, fixture, variables)
+                return
         if task.plugin.flowable:
             self._start_flowable(run, task, variables)
         else:
             self._start_attempt((run, task, variables))
+
+    def _stand_in(self, run: TaskRun, fixture: Any, variables: dict[str, Any]) -> None:
+        """A test fixture ends the run with its outputs and state; the task's body (or its children)
+        never runs."""
+        attempt = Attempt()
+        run.attempts.append(attempt)
+        try:
+            outputs = expressions.render_value(fixture.outputs, {**variables, **fixture.variables}, typed=True)
+        except UserError as exc:
+            attempt.state = states.FAILED
+            self._fail_run(run, f"fixture outputs: {exc}")
+            return
+        attempt.state, attempt.end_date = fixture.state, now()
+        if outputs:
+            self._record_outputs(run, dict(outputs))
+        self.log(run, None, "INFO", f"fixture: not run, ends {fixture.state}"
+                 + (f" ({fixture.description})" if fixture.description else ""))
+        if fixture.state == states.FAILED:
+            run.message = "fixture: state FAILED"
+        self._finish_run(run, fixture.state)
 
     def _earlier_run(self, task: Any, parent: TaskRun | None, block: _Block) -> Any:
         """The same task's run in the execution being restarted or replayed, if any."""
@@ -344,7 +376,8 @@ class Engine:
         ctx = RunContext(self, task, run, variables, cancel)
         if task.plugin.blocking or task.timeout is not None:
             self._in_flight += 1
-            self._executor().submit(self._call_on_worker, run, task, attempt, ctx)
+            # the body sees the coordinator's context: a test case's settings (its own home)
+            self._executor().submit(contextvars.copy_context().run, self._call_on_worker, run, task, attempt, ctx)
             if task.timeout is not None:
                 self._after(task.timeout.total_seconds(), self._timed_out, (run, task, attempt, cancel))
         else:
@@ -356,7 +389,7 @@ class Engine:
     def _call(self, ctx: RunContext) -> tuple:
         """Run a task body; returns ("ok", outputs, warning) | ("failed", message, outputs) | ..."""
         try:
-            with expressions.stop_when(ctx.stopped):
+            with expressions.stop_when(ctx.cancel, self.execution.kill_requested):
                 return ("ok", ctx.task.plugin.run(ctx), ctx.warning)
         except (TaskCancelled, RenderStopped):
             return ("cancelled",)
@@ -446,7 +479,7 @@ class Engine:
             for key in run.path[:-1]:
                 node = node.setdefault(key, {})
             node[run.path[-1]] = {"state": state}
-        if events.bus or self.listeners:
+        if self._bus or self.listeners:
             self._publish(events.TaskRunChanged(self.execution, run, state))
 
     def _record_outputs(self, run: TaskRun, outputs: dict[str, Any]) -> None:
@@ -551,11 +584,11 @@ class Engine:
     def _set_execution_state(self, state: str) -> None:
         self.execution.set_state(state)
         self._execution_vars["state"] = state
-        if events.bus or self.listeners:
+        if self._bus or self.listeners:
             self._publish(events.ExecutionChanged(self.execution, state))
 
     def _publish(self, event: events.Event) -> None:
-        events.bus.publish(event)
+        self._bus.publish(event)
         self.listeners.publish(event)
 
     def _executor(self) -> ThreadPoolExecutor:

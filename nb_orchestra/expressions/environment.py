@@ -84,7 +84,6 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``a.b``: key of a map first; attribute of null or of undefined is undefined."""
-        check_stopped()
         if isinstance(obj, Mapping):
             try:
                 return obj[attribute]
@@ -98,7 +97,6 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         """``a[b]``: map key, list index (no negative index), else the sandboxed default."""
-        check_stopped()
         if isinstance(obj, Mapping):
             try:
                 return obj[argument]
@@ -148,6 +146,7 @@ def _at_run_time(function: Callable[..., Any]) -> Callable[..., Any]:
     @pass_context
     @functools.wraps(function)
     def filter_at_run_time(_context: Any, *args: Any, **kwargs: Any) -> Any:
+        check_stopped()
         return function(*args, **kwargs)
 
     return filter_at_run_time

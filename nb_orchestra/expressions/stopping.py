@@ -1,38 +1,43 @@
 """Whether the render on this thread should stop: its task run was killed or timed out.
 
 The engine wraps each task body in :func:`stop_when`; the environment looks at each printed value,
-call, attribute and item, and a jq program while it waits, so a task's timeout and Kill reach a
+each call and each filter, and a jq program while it waits, so a task's timeout and Kill reach a
 long template (a thread cannot be stopped from outside).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from nb_orchestra.errors import RenderStopped
 
-_local = threading.local()
+
+class _Watched(threading.local):
+    events: tuple[threading.Event, ...] = ()  # per thread; checked on hot paths, so kept plain
+
+
+_watched = _Watched()
 
 
 @contextmanager
-def stop_when(stopped: Callable[[], bool]) -> Iterator[None]:
-    """Renders on this thread end with RenderStopped as soon as ``stopped()`` is true."""
-    previous = getattr(_local, "check", None)
-    _local.check = stopped
+def stop_when(*events: threading.Event) -> Iterator[None]:
+    """Renders on this thread end with RenderStopped as soon as one of ``events`` is set."""
+    previous = _watched.events
+    _watched.events = events
     try:
         yield
     finally:
-        _local.check = previous
+        _watched.events = previous
 
 
 def is_stopped() -> bool:
-    check = getattr(_local, "check", None)
-    return check is not None and check()
+    return any(event.is_set() for event in _watched.events)
 
 
 def check_stopped() -> None:
     """Raise RenderStopped when the render on this thread should stop."""
-    if is_stopped():
-        raise RenderStopped()
+    for event in _watched.events:
+        if event.is_set():
+            raise RenderStopped()

@@ -3,16 +3,18 @@
 * :func:`check_declarations` / :func:`declaration_warnings` -- save-time checks of ``inputs:``.
 * :func:`resolve_inputs` -- the typed ``inputs`` of an execution.
 * :func:`missing_inputs` -- required inputs that nothing gives a value.
+* :func:`check_names` -- supplied names the flow does not declare (did you mean...).
 * :func:`coerce_input` -- one value of one input.
 """
 
 from nb_orchestra.inputs.coercion import INPUT_TYPES, coerce_input, input_id, is_required
 from nb_orchestra.inputs.declarations import check_declarations, declaration_warnings
-from nb_orchestra.inputs.resolution import missing_inputs, parse_assignments, resolve_inputs
+from nb_orchestra.inputs.resolution import check_names, missing_inputs, parse_assignments, resolve_inputs
 
 __all__ = [
     "INPUT_TYPES",
     "check_declarations",
+    "check_names",
     "coerce_input",
     "declaration_warnings",
     "input_id",

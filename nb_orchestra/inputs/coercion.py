@@ -2,7 +2,8 @@
 
 Each type has a small *parser* (string or Python value -> typed value) and, for some
 types, a *validator* (typed value checked against ``min``/``max``/``values``...).
-Messages follow Kestra's wording, wrapped as
+A refused value raises :class:`InvalidValue`: a message for people ("Not a whole number:
+`abc`.", "Must be between 18 and 99 (got 200).") and Kestra's wording beside it,
 ``Invalid input for `<id>`, <detail>, but received `<value>` ``.
 """
 
@@ -46,6 +47,26 @@ _INSTANT = re.compile(
 _LOCAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LOCAL_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?")
 _INT_RANGE = range(-(2**31), 2**31)
+_SHOWN_MAX = 60  # characters of a refused value repeated in a message
+# What a value that cannot be parsed is not, per type: "Not a whole number: `abc`."
+_NOT_A = {
+    "INT": "Not a whole number", "FLOAT": "Not a number", "BOOLEAN": "Not true or false", "BOOL": "Not true or false",
+    "DATETIME": "Not a date and time with a zone (like 2024-01-31T09:30:00Z)",
+    "DATE": "Not a date (like 2024-01-31)", "TIME": "Not a time (like 09:30 or 09:30:15)",
+    "DURATION": "Not an ISO-8601 duration (like PT5M or P1D)", "JSON": "Not valid JSON",
+    "YAML": "Not valid YAML", "ARRAY": 'Not a list (like [1, 2] or ["a", "b"])',
+    "MULTISELECT": 'Not a list of choices (like ["a", "b"])',
+    "URI": "Not a URI (like https://example.com/data.csv)", "FILE": "Not a file path",
+}
+
+
+class InvalidValue(ValueError):
+    """A value an input refuses: ``str()`` is the message for people ("Not a whole number: `abc`."),
+    ``kestra`` the same problem as Kestra words it ("Expected `INT` but received `abc`")."""
+
+    def __init__(self, message: str, kestra: str):
+        super().__init__(message)
+        self.kestra = kestra
 
 
 def java_text(value: Any) -> str:
@@ -88,9 +109,25 @@ def _local_time_text(value: time) -> str:
     return text
 
 
-def _expected(type_name: str, value: Any, cause: object | None = None) -> ValueError:
+def shown(value: Any) -> str:
+    """``value`` as a message repeats it: text as is, lists and maps as JSON, cut after 60 characters."""
+    if isinstance(value, (dict, list, tuple)):
+        text = json.dumps(value, ensure_ascii=False, default=java_text)
+    else:
+        text = java_text(value)
+    return text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX - 1] + "…"
+
+
+def _got(value: Any) -> str:
+    """The value in "(got ...)": text in backticks, numbers, dates and durations bare."""
+    return f"`{shown(value)}`" if isinstance(value, str) else shown(value)
+
+
+def _expected(type_name: str, value: Any, cause: object | None = None) -> InvalidValue:
     detail = f" with errors: {cause}" if cause else ""
-    return ValueError(f"Expected `{type_name}` but received `{java_text(value)}`{detail}")
+    why = f" ({cause})" if cause else ""
+    return InvalidValue(f"{_NOT_A.get(type_name, 'Not text')}: `{shown(value)}`{why}.",
+                        f"Expected `{type_name}` but received `{java_text(value)}`{detail}")
 
 
 # --- parsers: one per type, (declaration, value) -> typed value ------------------------
@@ -118,11 +155,13 @@ def _parse_uri(_declaration: dict, value: Any) -> str:
 def _parse_int(_declaration: dict, value: Any) -> int:
     if isinstance(value, bool):
         raise _expected("INT", value)
-    if isinstance(value, str) and _INT_TEXT.fullmatch(value):
-        value = int(value)
-    if not isinstance(value, int) or value not in _INT_RANGE:
+    number = int(value) if isinstance(value, str) and _INT_TEXT.fullmatch(value) else value
+    if not isinstance(number, int):
         raise _expected("INT", value)
-    return value
+    if number not in _INT_RANGE:
+        raise InvalidValue(f"Outside the INT range ({_INT_RANGE.start} to {_INT_RANGE.stop - 1}): "
+                           f"`{shown(value)}`.", f"Expected `INT` but received `{java_text(value)}`")
+    return number
 
 
 def _parse_float(_declaration: dict, value: Any) -> float:
@@ -244,15 +283,16 @@ def _parse_items(type_name: str, default_item_type: str | None) -> Callable[[dic
         item_parser = _PARSERS.get(item_type)
         if item_parser is None:
             return items
-        return [_parse_item(item_parser, item_type, item) for item in items]
+        return [_parse_item(item_parser, item_type, item, number) for number, item in enumerate(items, 1)]
     return parse
 
 
-def _parse_item(parser: Callable[[dict, Any], Any], item_type: str, item: Any) -> Any:
+def _parse_item(parser: Callable[[dict, Any], Any], item_type: str, item: Any, number: int) -> Any:
     try:
         return parser({}, item)
-    except ValueError:
-        raise ValueError(f"Unable to parse array element as `{item_type}` on `{java_text(item)}`") from None
+    except InvalidValue as exc:
+        raise InvalidValue(f"Item {number}: {exc}",
+                           f"Unable to parse array element as `{item_type}` on `{java_text(item)}`") from None
 
 
 def _parse_file(_declaration: dict, value: Any) -> str:
@@ -265,7 +305,7 @@ def _parse_file(_declaration: dict, value: Any) -> str:
         raise _expected("FILE", value)
     path = Path(value).expanduser()
     if not path.is_file():
-        raise ValueError(f"file not found: {value}")
+        raise InvalidValue(f"File not found: `{shown(str(value))}`.", f"file not found: {value}")
     return str(path)
 
 
@@ -302,32 +342,29 @@ def allowed_values(declaration: dict) -> list[str] | None:
 
 def _check_pattern(declaration: dict, value: str) -> None:
     pattern = declaration.get("validator")
-    if pattern is not None and not patterns.fullmatch(pattern, value):
-        raise ValueError(f"it must match the pattern `{pattern}`")
+    try:
+        matched = pattern is None or patterns.fullmatch(pattern, value)
+    except patterns.PatternError as exc:  # one that backtracks too long on this text
+        raise InvalidValue(f"{str(exc)[0].upper()}{str(exc)[1:]}.", str(exc)) from None
+    if not matched:
+        got = "" if declaration["type"] == "SECRET" else f" (got {_got(value)})"  # a secret is not repeated
+        raise InvalidValue(f"Must {must(declaration)}{got}.", f"it must match the pattern `{pattern}`")
 
 
-def _check_range(capital: bool) -> Callable[[dict, Any], None]:
-    """INT / FLOAT / DURATION ``min`` and ``max``, both inclusive."""
-    it = "It" if capital else "it"
-
+def _check_bounds(low_key: str, high_key: str, too_low: str, too_high: str) -> Callable[[dict, Any], None]:
+    """Inclusive bounds: INT / FLOAT / DURATION ``min`` and ``max``, DATETIME / DATE / TIME ``after``
+    and ``before``; ``too_low`` and ``too_high`` start Kestra's messages."""
     def check(declaration: dict, value: Any) -> None:
         parse = _PARSERS[declaration["type"]]
-        low, high = declaration.get("min"), declaration.get("max")
+        low, high = declaration.get(low_key), declaration.get(high_key)
         if low is not None and value < parse({}, low):
-            raise ValueError(f"{it} must be more than `{java_text(parse({}, low))}`")
-        if high is not None and value > parse({}, high):
-            raise ValueError(f"{it} must be less than `{java_text(parse({}, high))}`")
+            kestra = f"{too_low} `{java_text(parse({}, low))}`"
+        elif high is not None and value > parse({}, high):
+            kestra = f"{too_high} `{java_text(parse({}, high))}`"
+        else:
+            return
+        raise InvalidValue(f"Must {must(declaration)} (got {_got(value)}).", kestra)
     return check
-
-
-def _check_moment(declaration: dict, value: Any) -> None:
-    """DATETIME / DATE / TIME ``after`` and ``before``."""
-    parse = _PARSERS[declaration["type"]]
-    after, before = declaration.get("after"), declaration.get("before")
-    if after is not None and value < parse({}, after):
-        raise ValueError(f"it must be after `{java_text(parse({}, after))}`")
-    if before is not None and value > parse({}, before):
-        raise ValueError(f"it must be before `{java_text(parse({}, before))}`")
 
 
 def _check_select(declaration: dict, value: str) -> None:
@@ -336,38 +373,70 @@ def _check_select(declaration: dict, value: str) -> None:
     values = allowed_values(declaration)
     custom = declaration.get("allowCustomValue") or declaration.get("allowInput")
     if values is not None and value not in values and is_required(declaration) and not custom:
-        raise ValueError(f"it must match the values `{java_text(values)}`")
+        raise InvalidValue(f"Must be one of {', '.join(values)} (got {_got(value)}).",
+                           f"it must match the values `{java_text(values)}`")
 
 
 def _check_multiselect(declaration: dict, value: list) -> None:
     if "values" in declaration and "options" in declaration:
-        raise ValueError("you can't define both `values` and `options`")
+        raise InvalidValue("Declares both `values` and `options`: keep one.",
+                           "you can't define both `values` and `options`")
     values = allowed_values(declaration)
     if values is None or declaration.get("allowCustomValue"):
         return
-    if any(java_text(v) not in values for v in value):
-        raise ValueError(f"it must match the values `{java_text(values)}`")
+    refused = [java_text(v) for v in value if java_text(v) not in values]
+    if refused:
+        raise InvalidValue(f"Must be chosen from {', '.join(values)} (got {', '.join(map(_got, refused))}).",
+                           f"it must match the values `{java_text(values)}`")
 
 
 def _check_email(_declaration: dict, value: str) -> None:
     if not _EMAIL.fullmatch(value):
-        raise ValueError("The input must be a valid email")
+        raise InvalidValue(f"Not an email address: `{shown(value)}`.", "The input must be a valid email")
 
 
 _VALIDATORS: dict[str, Callable[[dict, Any], None]] = {
     "STRING": _check_pattern,
     "SECRET": _check_pattern,
-    "INT": _check_range(capital=False),
-    "FLOAT": _check_range(capital=False),
-    "DURATION": _check_range(capital=True),
-    "DATETIME": _check_moment,
-    "DATE": _check_moment,
-    "TIME": _check_moment,
+    "INT": _check_bounds("min", "max", "it must be more than", "it must be less than"),
+    "FLOAT": _check_bounds("min", "max", "it must be more than", "it must be less than"),
+    "DURATION": _check_bounds("min", "max", "It must be more than", "It must be less than"),
+    **dict.fromkeys(("DATETIME", "DATE", "TIME"),
+                    _check_bounds("after", "before", "it must be after", "it must be before")),
     "SELECT": _check_select,
     "ENUM": _check_select,
     "MULTISELECT": _check_multiselect,
     "EMAIL": _check_email,
 }
+_BOUNDS = {**dict.fromkeys(("INT", "FLOAT", "DURATION"), ("min", "max", "at least", "at most")),
+           **dict.fromkeys(("DATETIME", "DATE", "TIME"), ("after", "before", "on or after", "on or before"))}
+
+
+def _bound_text(type_name: str, raw: Any) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return java_text(_PARSERS[type_name]({}, raw))
+    except InvalidValue:  # a bad bound is the declaration's problem, reported when the flow loads
+        return java_text(raw)
+
+
+def must(declaration: dict) -> str | None:
+    """What the declared bounds ask of a value, for people: "be between 18 and 99", "be at least 1",
+    "be on or after 2024-01-01", "match the pattern `[a-z]+`"; None when nothing is declared."""
+    type_name = declaration.get("type")
+    if type_name in ("STRING", "SECRET"):
+        pattern = declaration.get("validator")
+        return None if pattern is None else f"match the pattern `{pattern}`"
+    if type_name not in _BOUNDS:
+        return None
+    low_key, high_key, above, below = _BOUNDS[type_name]
+    low, high = _bound_text(type_name, declaration.get(low_key)), _bound_text(type_name, declaration.get(high_key))
+    if low is not None and high is not None:
+        return f"be between {low} and {high}"
+    if low is not None:
+        return f"be {above} {low}"
+    return None if high is None else f"be {below} {high}"
 
 
 # --- public helpers ---------------------------------------------------------------------
@@ -388,16 +457,16 @@ def parse_value(type_name: str, value: Any) -> Any:
 
 
 def coerce_input(declaration: dict, value: Any) -> Any:
-    """Parse then validate one non-null input value; ValueError carries Kestra's message."""
+    """Parse then validate one non-null input value; a refused one raises :class:`InvalidValue`,
+    whose ``kestra`` is Kestra's whole message ("Invalid input for `n`, ..., but received `abc`")."""
     type_name = declaration.get("type")
     try:
         if type_name not in _PARSERS:
-            raise ValueError(f"unknown input type `{type_name}`")
+            raise InvalidValue(f"Unknown input type `{type_name}`.", f"unknown input type `{type_name}`")
         typed = _PARSERS[type_name](declaration, value)
         if type_name in _VALIDATORS:
             _VALIDATORS[type_name](declaration, typed)
-    except ValueError as exc:
-        raise ValueError(
-            f"Invalid input for `{input_id(declaration)}`, {exc}, but received `{java_text(value)}`"
-        ) from None
+    except InvalidValue as exc:
+        raise InvalidValue(str(exc), f"Invalid input for `{input_id(declaration)}`, {exc.kestra}, "
+                                     f"but received `{java_text(value)}`") from None
     return typed

@@ -3,26 +3,24 @@
 Declaration order; value = supplied else ``defaults``; ``dependsOn`` inputs are resolved
 first and can disable an input; SELECT/MULTISELECT ``expression`` and ``{{ }}`` defaults
 are rendered; then the value is coerced and validated. Every problem is collected and
-raised once as :class:`~nb_orchestra.errors.InputError`.
+raised once as :class:`~nb_orchestra.errors.InputError`, worded for people with Kestra's
+wording beside it (:class:`~nb_orchestra.errors.InputProblem`).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from nb_orchestra.errors import InputError, InputProblem, UserError
-from nb_orchestra.inputs.coercion import coerce_input, input_id, is_required, java_text
+from nb_orchestra.inputs.coercion import InvalidValue, coerce_input, input_id, is_required, java_text
 from nb_orchestra.secrets import SecretValues, mask
 
 Render = Callable[[str, dict], Any]
 
 _OK, _DISABLED, _FAILED, _RESOLVING = "ok", "disabled", "failed", "resolving"
-
-
-class _Problem(Exception):
-    """One input's problem, already worded for the user."""
 
 
 def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,13 +81,15 @@ class _Resolver:
             declaration = self._with_rendered_values(declaration)
             value = self._raw_value(ident, declaration)
             if value is None and is_required(declaration):
-                raise _Problem(f"Invalid input for `{ident}`, missing required input, but received `null`")
-            self.values[ident] = None if value is None else self._coerce(declaration, value)
-        except _Problem as problem:
-            message = str(problem)
-            if declaration.get("type") == "SECRET":  # the message must not show what was typed
-                message = mask(message, SecretValues([str(self.supplied.get(ident) or "")]))
-            self.problems.append(InputProblem(ident, message))
+                raise InvalidValue("Required.", f"Invalid input for `{ident}`, missing required input, "
+                                                "but received `null`")
+            self.values[ident] = None if value is None else coerce_input(declaration, value)
+        except InvalidValue as problem:
+            message, kestra = str(problem), problem.kestra
+            if declaration.get("type") == "SECRET":  # the messages must not show what was typed
+                typed = SecretValues([str(self.supplied.get(ident) or "")])
+                message, kestra = mask(message, typed), mask(kestra, typed)
+            self.problems.append(InputProblem(ident, message, kestra))
             return _FAILED
         return _OK
 
@@ -124,8 +124,9 @@ class _Resolver:
         rendered = self._render(render, ident, "expression", expression)
         values = _as_value_list(rendered)
         if values is None:
-            raise _Problem(f"Invalid input for `{ident}`, Invalid expression result. "
-                           f"Expected a list of strings, but received {type(rendered).__name__}")
+            raise InvalidValue(f"Its `expression` must give a list of strings, not {type(rendered).__name__}.",
+                               f"Invalid input for `{ident}`, Invalid expression result. "
+                               f"Expected a list of strings, but received {type(rendered).__name__}")
         return {**declaration, "values": values}
 
     def _raw_value(self, ident: str, declaration: dict) -> Any:
@@ -142,15 +143,9 @@ class _Resolver:
         try:
             return render(template, self._context())
         except Exception as exc:  # noqa: BLE001 -- reported as this input's problem
-            raise _Problem(f"Invalid input for `{ident}`, Cannot render '{what}'. Cause: {exc}, "
-                           f"but received `{template}`") from None
-
-    @staticmethod
-    def _coerce(declaration: dict, value: Any) -> Any:
-        try:
-            return coerce_input(declaration, value)
-        except ValueError as exc:
-            raise _Problem(str(exc)) from None
+            raise InvalidValue(f"Cannot render its `{what}`: {str(exc).rstrip('.')}.",
+                               f"Invalid input for `{ident}`, Cannot render '{what}'. Cause: {exc}, "
+                               f"but received `{template}`") from None
 
 
 def resolve_inputs(
@@ -162,7 +157,8 @@ def resolve_inputs(
 
     ``render(template, {"inputs": resolved-so-far})`` renders ``dependsOn.condition``,
     SELECT/MULTISELECT ``expression`` and ``{{ }}`` defaults; without it they are not
-    rendered (conditions count as true). Undeclared supplied keys are ignored.
+    rendered (conditions count as true). Undeclared supplied keys are ignored, as in Kestra
+    (front ends where a person types the names check them first with :func:`check_names`).
     """
     resolver = _Resolver(declarations, supplied or {}, render)
     for ident in resolver.declarations:
@@ -178,6 +174,24 @@ def missing_inputs(declarations: Iterable[dict], supplied: Mapping[str, Any]) ->
     return [input_id(declaration) for declaration in declarations
             if is_required(declaration) and declaration.get("defaults") is None and not declaration.get("dependsOn")
             and input_id(declaration) not in supplied]
+
+
+def check_names(declarations: Iterable[dict], supplied: Iterable[str]) -> None:
+    """InputError for each supplied name the flow does not declare (a typo that would otherwise be
+    ignored), with the closest declared id: ``agee: Not an input of this flow; did you mean `age`?``"""
+    declared = [input_id(declaration) for declaration in declarations]
+    problems = []
+    for name in supplied:
+        if name in declared:
+            continue
+        guess = difflib.get_close_matches(name, declared, n=1)
+        if guess:
+            hint = f"; did you mean `{guess[0]}`?"
+        else:
+            hint = f" (its inputs: {', '.join(declared)})." if declared else " (it has no inputs)."
+        problems.append(InputProblem(name, f"Not an input of this flow{hint}"))
+    if problems:
+        raise InputError(problems)
 
 
 def parse_assignments(pairs: Iterable[str], option: str = "-i/--input") -> dict[str, str]:

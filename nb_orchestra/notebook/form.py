@@ -24,7 +24,7 @@ from nb_orchestra import expressions
 from nb_orchestra.config import settings
 from nb_orchestra.errors import InputError, InputProblem
 from nb_orchestra.inputs import input_id, is_required, resolve_inputs
-from nb_orchestra.inputs.coercion import allowed_values, java_text, parse_value
+from nb_orchestra.inputs.coercion import allowed_values, java_text, must, parse_value
 
 if TYPE_CHECKING:
     from nb_orchestra.api import Flow
@@ -33,6 +33,14 @@ _JAVA_INT_MAX = 2**31 - 1
 _JAVA_FLOAT_MAX = 3.4028235e38
 _MUTED = "color: var(--jp-ui-font-color2, #757575)"
 _ERROR = "color: var(--jp-error-color1, #d32f2f)"
+# How a value of these types is written, shown under the field.
+_FORMATS = {
+    "DATETIME": "A date and time, read in UTC.",
+    "DURATION": "An ISO-8601 duration: PT30S, PT5M, PT1H30M, P1D.",
+    "JSON": "JSON text.",
+    "YAML": "YAML text.",
+    "URI": "A URI with a scheme and a host.",
+}
 
 
 @dataclass
@@ -227,11 +235,22 @@ class _Field:
 
     @staticmethod
     def _help(declaration: dict, prefilled: bool) -> W.HTML | None:
-        """The description, and the default an empty field falls back to when it isn't shown."""
+        """The description, then hints on one line: the bounds (``min``/``max``, ``after``/``before``,
+        ``validator``), how the type is written, item type and file extensions, the default."""
         lines = [html.escape(str(declaration["description"])).replace("\n", "<br>")] \
             if declaration.get("description") else []
-        if declaration.get("defaults") is not None and not prefilled:
-            lines.append("Left empty: default " + _code(java_text(declaration["defaults"])))
+        hints = [html.escape(f"Must {rule}.") for rule in [must(declaration)] if rule]
+        type_name = str(declaration.get("type"))
+        if type_name in _FORMATS:
+            hints.append(html.escape(_FORMATS[type_name]))
+        if declaration.get("itemType"):
+            hints.append("Items of type " + _code(str(declaration["itemType"])) + ".")
+        if declaration.get("allowedFileExtensions"):
+            hints.append("Files: " + html.escape(", ".join(map(str, declaration["allowedFileExtensions"]))) + ".")
+        if declaration.get("defaults") is not None:
+            default = _code(java_text(declaration["defaults"]))
+            hints.append(f"Default {default}." if prefilled else f"Left empty: default {default}.")
+        lines += [" · ".join(hints)] if hints else []
         if not lines:
             return None
         help_text = W.HTML(f'<div style="font-size: 0.85em; {_MUTED}">{"<br>".join(lines)}</div>')
@@ -239,7 +258,8 @@ class _Field:
         return help_text
 
     def show_errors(self, problems: list[InputProblem]) -> None:
-        self.error.value = "".join(f'<div style="{_ERROR}">{html.escape(str(p))}</div>' for p in problems)
+        """Each problem in red under the field (which names the input already)."""
+        self.error.value = "".join(f'<div style="{_ERROR}">{html.escape(p.message)}</div>' for p in problems)
 
 
 class InputForm:

@@ -12,17 +12,18 @@ from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class, no_var_expand
 from IPython.display import display
 from traitlets import Unicode, observe
 
 from .. import api
-from ..errors import ExecutionFailed, FlowValidationError, InputError, MissingInputs, UserError
-from ..inputs import missing_inputs, parse_assignments
+from ..errors import ExecutionFailed, ExecutionInterrupted, FlowValidationError, InputError, MissingInputs, UserError
+from ..inputs import check_names, missing_inputs, parse_assignments
 from ..records import states
-from .commands import COMMANDS
+from ..views.text import plural
+from .commands import COMMANDS, test
 from .commands.shared import add_run_options, identifier
-from .live import LiveDisplay, live_widget, schedule_widget
+from .live import LiveDisplay, RunsView, show_live, show_schedule
 
 
 class _HelpShown(Exception):
@@ -79,6 +80,7 @@ class FlowMagics(Magics):
         super().__init__(shell)
         self._cell_parser = _cell_parser()
         self._line_parser = _line_parser()
+        self._test_parser = test.cell_parser(_Parser)
 
     @no_var_expand  # `{{ expressions }}` are Kestra's, not IPython's {variable} expansion
     @line_cell_magic
@@ -96,6 +98,16 @@ class FlowMagics(Magics):
             return None
         return args.handler(self, args)
 
+    @no_var_expand
+    @cell_magic
+    def flowtest(self, line: str, cell: str) -> None:
+        """Run the Kestra flow test in this cell against its flow (``%%flowtest --help``)."""
+        try:
+            args = self._test_parser.parse_args(shlex.split(line))
+        except _HelpShown:
+            return
+        test.run_cell(self, args, cell)
+
     # -- the %%flow cell -----------------------------------------------------------
 
     def _flow_cell(self, args: argparse.Namespace, line: str, cell: str) -> None:
@@ -106,10 +118,12 @@ class FlowMagics(Magics):
         for warning in flow.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         if args.no_run:
+            counts = [(sum(1 for _ in flow.all_tasks()), "task"), (len(flow.inputs), "input"),
+                      (len(flow.triggers), "trigger")]
             print(f"Registered {flow.namespace}.{flow.id} (revision {flow.revision}): "
-                  f"{sum(1 for _ in flow.all_tasks())} tasks, {len(flow.inputs)} inputs, {len(flow.triggers)} triggers")
+                  + ", ".join(f"{n} {plural(n, word)}" for n, word in counts))
             if any(t.kind == "Schedule" and not t.disabled for t in flow.triggers):
-                display(schedule_widget(flow))
+                show_schedule(flow)
             return
         self.run_flow(flow, args)
 
@@ -117,6 +131,7 @@ class FlowMagics(Magics):
         """Run ``flow`` with the run options in ``args``, or show the input form when a required input
         has no value."""
         inputs = parse_assignments(args.input)
+        check_names(flow.inputs, inputs)  # a misspelt -i name is an error, not a value silently ignored
         name = args.out or identifier(flow.id)
         missing = missing_inputs(flow.inputs, inputs)
         if missing:
@@ -125,7 +140,7 @@ class FlowMagics(Magics):
         execution = api.create(flow, inputs)
         self.bind(name, execution)
         if args.background:
-            display(live_widget(execution))
+            show_live(execution, self._interactive())
             api.start(execution, background=True)
             return
         final = self.run_live(execution, lambda tick: api.start(execution, tick=tick), args.allow_failure)
@@ -138,10 +153,12 @@ class FlowMagics(Magics):
         view = LiveDisplay(execution, live=getattr(self.shell, "kernel", None) is not None)
         try:
             final = run(view.tick)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # the engine has killed the execution: its tree says so, one line here
             view.final()
-            raise
+            raise ExecutionInterrupted(f"Interrupted: execution {execution.id} KILLED") from None
         view.final(final)
+        if final.state == states.KILLED and not allow_failure:
+            raise ExecutionInterrupted(f"Killed: execution {final.id} KILLED")
         if final.state in states.FAILURES and not allow_failure:
             raise ExecutionFailed(_failure_summary(final))
         return final
@@ -151,12 +168,7 @@ class FlowMagics(Magics):
             raise MissingInputs(
                 f"flow {flow.namespace}.{flow.id} needs a value for: {', '.join(missing)}. Nobody can fill in a "
                 f"form here: pass {' '.join(f'-i {m}=VALUE' for m in missing)} or give the inputs defaults.")
-        import ipywidgets as widgets
-
         from .form import InputForm
-
-        runs = widgets.VBox()
-        runs.add_class("nbo-runs")
 
         def execute(values: dict[str, Any]) -> None:
             try:
@@ -164,14 +176,14 @@ class FlowMagics(Magics):
             except InputError:
                 raise  # the form shows each problem under the field of its input
             except UserError as exc:
-                runs.children = (widgets.HTML(f"<pre>{exc}</pre>"), *runs.children)
+                runs.error(str(exc))
                 return
             self.bind(name, execution)
-            runs.children = (live_widget(execution), *runs.children)
+            runs.add(execution)
             api.start(execution, background=True)
 
         display(InputForm(flow, values=inputs, on_execute=execute))  # with text/html and text/plain fallbacks
-        display(runs)
+        runs = RunsView()
 
     def _interactive(self) -> bool:
         """True in a front end where a person can answer a form (JupyterLab, Notebook, VS Code...).
@@ -194,8 +206,28 @@ class FlowMagics(Magics):
 
 
 def _failure_summary(execution: api.Execution) -> str:
+    """Every failed task run, once: runs of one task failing alike are counted, not repeated."""
     failed = [run for run in execution.taskruns if run.state == states.FAILED and run.message]
-    causes = "; ".join(f"task `{run.task_id}`{f'[{run.value}]' if run.value else ''}: {run.message}"
-                       for run in failed[:3])
-    return (f"execution {execution.id} of {execution.namespace}.{execution.flow_id} ended {execution.state}"
-            + (f": {causes}" if causes else (f": {execution.message}" if execution.message else "")))
+    alike: dict[tuple[str, str], list[Any]] = {}
+    for run in failed:
+        alike.setdefault((run.task_id, run.message or ""), []).append(run)
+    lines = []
+    for (task_id, message), runs in alike.items():
+        value = f"[{runs[0].value}]" if runs[0].value is not None else ""
+        who = f"{len(runs)} runs of `{task_id}`" if len(runs) > 1 else f"`{task_id}`{value}"
+        lines.append(f"  {who} failed: {message}{_hint(message)}")
+    head = f"execution {execution.id} of {execution.namespace}.{execution.flow_id} ended {execution.state}"
+    if not lines:
+        return head + (f": {execution.message}" if execution.message else "")
+    return head + ":\n" + "\n".join(lines)
+
+
+# Mistakes students make often, and what fixes them.
+_HINTS = (
+    ("to string and integer", "loop values (`taskrun.value`) are text: use `| number` to compute with them"),
+    ("Unable to find `outputs.", "a task's outputs exist only after it ran: check the task id and the order"),
+)
+
+
+def _hint(message: str) -> str:
+    return "".join(f"\n    hint: {hint}" for clue, hint in _HINTS if clue in message)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..errors import OutputNotFoundError
 from ..secrets import SecretValues, mask
 from . import states
 
@@ -29,7 +30,8 @@ class AttrDict(dict):
     """A dict whose keys also read as attributes: ``ex.outputs.task.value``.
 
     Keys win over dict methods, so an output named ``values`` or ``keys``
-    reads as the output, as it does in Kestra's expressions.
+    reads as the output, as it does in Kestra's expressions. Loop values are keys as text, as in
+    Kestra; ``[7]`` finds the key ``"7"`` too. A missing key is a short OutputNotFoundError.
     """
 
     __slots__ = ()
@@ -39,8 +41,19 @@ class AttrDict(dict):
             return _wrap(dict.__getitem__(self, name))
         return super().__getattribute__(name)
 
+    def __getattr__(self, name: str) -> Any:  # only when no key and no attribute has the name
+        raise self._missing(name)
+
     def __getitem__(self, key: Any) -> Any:
-        return _wrap(dict.__getitem__(self, key))
+        if dict.__contains__(self, key):
+            return _wrap(dict.__getitem__(self, key))
+        if isinstance(key, (int, float)) and not isinstance(key, bool) and dict.__contains__(self, str(key)):
+            return _wrap(dict.__getitem__(self, str(key)))
+        raise self._missing(key)
+
+    def _missing(self, key: Any) -> OutputNotFoundError:
+        known = ", ".join(map(str, self.keys())) or "none"
+        return OutputNotFoundError(f"no output `{key}` here (there are: {known})")
 
     def __dir__(self) -> list[str]:
         return [*map(str, self.keys()), *dir(dict)]
@@ -55,11 +68,21 @@ class OutputTree(AttrDict):
     masked, since ``ex.outputs`` as a cell's value ends up in the saved notebook. The values read
     from it are the clear ones."""
 
-    __slots__ = ("_secrets",)
+    __slots__ = ("_secrets", "_states")
 
-    def __init__(self, *args: Any, secrets: Iterable[str] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, secrets: Iterable[str] = (), states: dict[str, Any] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._secrets = secrets
+        self._states = states if states is not None else {}
+
+    def _missing(self, key: Any) -> OutputNotFoundError:
+        state = self._states.get(key)
+        if isinstance(state, dict) and "state" in state:
+            known = ", ".join(map(str, self.keys())) or "none"
+            return OutputNotFoundError(f"task `{key}` has no outputs: it ended {state['state']} "
+                                       f"(tasks with outputs: {known})")
+        return super()._missing(key)
 
     def __repr__(self) -> str:
         return mask(dict.__repr__(self), self._secrets)
@@ -271,8 +294,8 @@ class ExecutionRecord(ExecutionView):
         self.logs: list[LogRecord] = []
         # Secret values read by this execution's expressions: masked in its logs and at rest.
         self.secrets: SecretValues = SecretValues()
-        self.outputs = OutputTree(secrets=self.secrets)  # task id -> outputs, nested by loop values
-        self.task_states: dict[str, Any] = {}  # task id -> {"state": ...}, nested likewise
+        self.task_states: dict[str, Any] = {}  # task id -> {"state": ...}, nested by loop values
+        self.outputs = OutputTree(secrets=self.secrets, states=self.task_states)  # task id -> outputs, likewise
         self.flow_outputs: dict[str, Any] = {}
         self.message = None
         self._kill = threading.Event()
@@ -292,6 +315,11 @@ class ExecutionRecord(ExecutionView):
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the execution ends (for executions started in the background)."""
         return self._done.wait(timeout)
+
+    @property
+    def kill_requested(self) -> threading.Event:
+        """Set when :meth:`kill` was called (what long waits and renders watch)."""
+        return self._kill
 
     @property
     def killed(self) -> bool:

@@ -19,7 +19,8 @@ from ..errors import ExecutionNotFoundError, UserError
 from .base import Store
 from .records import StoredExecution
 
-__all__ = ["ExecutionNotFoundError", "Store", "StoredExecution", "close_store", "get_store", "open_store"]
+__all__ = ["ExecutionNotFoundError", "Store", "StoredExecution", "close_store", "discard_stores", "get_store",
+           "open_store"]
 
 StoreKey = tuple[Path, "str | None"]
 
@@ -62,6 +63,15 @@ def store_for(key: StoreKey) -> Store:
 def get_store() -> Store:
     """The store of the current settings."""
     return store_for(current_key())
+
+
+def discard_stores(home: Path) -> None:
+    """Close the stores opened under ``home`` (a flow test case's own home, about to be removed)."""
+    home = Path(os.path.abspath(home))
+    with _lock:
+        stores = [_stores.pop(key) for key in [key for key in _stores if key[0] == home]]
+    for store in stores:
+        store.close()
 
 
 def close_store() -> None:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..config import settings
+from .. import config
 from ..errors import ExecutionNotFoundError, UserError
 from ..records import states
 from ..records.execution import AttrDict
@@ -178,7 +178,7 @@ class Store(ABC):
 
     def execution_dir(self, namespace: str, flow_id: str, execution_id: str) -> Path:
         """The storage folder of one execution under this store's home."""
-        return replace(settings, home=self.home).execution_dir(namespace, flow_id, execution_id)
+        return replace(config.current(), home=self.home).execution_dir(namespace, flow_id, execution_id)
 
     # -- writing (the recorder) ------------------------------------------------------------------
 

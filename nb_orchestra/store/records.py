@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ..internal_storage import LocalFiles
 from ..records.execution import AttrDict, ExecutionView, LogView, TaskRunView
 from ..views.display import ExecutionDisplay
 
@@ -56,7 +57,7 @@ class StoredLog(LogView):
 
 
 @dataclass(eq=False, repr=False)
-class StoredExecution(ExecutionDisplay, ExecutionView):
+class StoredExecution(ExecutionDisplay, LocalFiles, ExecutionView):
     """An execution as the store has it (the fields of ExecutionFields, then these); task runs, logs
     and outputs load when first read."""
 

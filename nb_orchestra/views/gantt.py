@@ -10,7 +10,19 @@ from typing import TYPE_CHECKING
 
 from ..records import states
 from ..records.execution import now
-from .svg import MUTED, STATE_COLORS, UNKNOWN_COLOR, clip, escape_text, svg_document, text_at, text_width
+from .svg import (
+    GRID,
+    MUTED,
+    STATE_COLORS,
+    STRIPE,
+    UNKNOWN_COLOR,
+    clip,
+    escape_text,
+    paint,
+    svg_document,
+    text_at,
+    text_width,
+)
 from .text import format_seconds
 
 if TYPE_CHECKING:
@@ -99,7 +111,7 @@ def _axis(scale: _Scale, top: float, bottom: float) -> list[str]:
     for tick in _ticks(scale.total):
         x = scale.left + tick / scale.total * CHART_W
         out.append(f'<line x1="{x:.1f}" y1="{top + AXIS_H - 6:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" '
-                   f'stroke="#e3e5ec" stroke-width="1"/>'
+                   f'{paint("stroke", GRID)} stroke-width="1"/>'
                    + text_at(x, top + 12, format_seconds(tick) if tick else "0", 10, MUTED,
                             ' text-anchor="middle" class="tick"'))
     return out
@@ -132,7 +144,7 @@ def gantt_svg(execution: ExecutionView, max_rows: int = 200) -> str:
     head = (f"{ex.namespace}.{ex.flow_id} · {ex.state} · {format_seconds(ex.duration)} · "
             f"{len(rows)} task run{'s' if len(rows) != 1 else ''}")
     out = [text_at(8, 18, head, 13, extra=' font-weight="700" class="head"'), *_legend(ex.counts(), 36)]
-    out += [f'<rect x="0" y="{top + i * ROW_H}" width="{width:.0f}" height="{ROW_H}" fill="#f5f6fa"/>'
+    out += [f'<rect x="0" y="{top + i * ROW_H}" width="{width:.0f}" height="{ROW_H}" {paint("fill", STRIPE)}/>'
             for i in range(1, len(shown), 2)]
     out += _axis(scale, HEAD_H, bottom)
     out += [_gantt_row(run, depth, top + i * ROW_H, scale) for i, (run, depth) in enumerate(shown)]

@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from ..internal_storage import preview
 from ..records import states
 from ..secrets import mask
+from .loops import MAX_ACTIVE, Item, is_loop, iterations, progress, sections
 from .svg import STATE_COLORS
 from .text import ICONS, format_seconds
 
@@ -23,23 +25,35 @@ if TYPE_CHECKING:
 
 MAX_CHILDREN = 50       # task runs (or loop values) shown under one parent
 MAX_LOG_LINES = 20      # log lines shown per task run (the last ones)
+MAX_PREVIEWS = 5        # file outputs previewed per task in the report
+LIVE_HEIGHT = 420       # pixels: the height of a running tree, newest activity at the bottom
 
-STYLE = """<style>
-.nbo-exec{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.45}
-.nbo-exec .nbo-head{margin-bottom:4px}
-.nbo-exec .nbo-badge{color:#fff;border-radius:3px;padding:1px 6px;font-weight:600;font-size:12px}
-.nbo-exec ul{list-style:none;margin:0;padding-left:18px}
-.nbo-exec>ul{padding-left:2px}
-.nbo-exec .nbo-state{font-size:11px;font-weight:600}
-.nbo-exec .nbo-meta{color:#777;font-size:11px}
-.nbo-exec .nbo-msg{color:#b00020}
-.nbo-exec details{margin-left:18px}
-.nbo-exec summary{cursor:pointer;color:#555;font-size:11px}
-.nbo-exec pre{margin:2px 0;font-size:11px;white-space:pre-wrap}
-.nbo-exec .nbo-lvl-ERROR{color:#b00020}.nbo-exec .nbo-lvl-WARN{color:#a15c00}
-.nbo-exec table{border-collapse:collapse;margin-top:6px}
-.nbo-exec td,.nbo-exec th{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
+# Styles are inline: JupyterLab drops <style> from untrusted outputs (nbconvert and GitHub keep
+# attributes). Colours take JupyterLab's theme variables, with fallbacks elsewhere; the sanitizer
+# of untrusted outputs drops declarations with var(), so a plain colour comes first (text that
+# needs none inherits the theme's), and muted text is faded rather than greyed.
+
+
+def _themed(variable: str, fallback: str) -> str:
+    """``color:`` the theme's ``variable``, else ``fallback`` (also where var() is stripped)."""
+    return f"color:{fallback};color:var({variable},{fallback})"
+
+
+INK = "color:var(--jp-ui-font-color1,#1f2430)"
+ERROR = _themed("--jp-error-color1", "#b00020")
+WARN = _themed("--jp-warn-color1", "#a15c00")
+BORDER = "var(--jp-border-color2,#ddd)"
+_UL = ' style="list-style:none;margin:0;padding-left:18px"'
+_LI = ' style="list-style:none;margin:0"'
+_META = "opacity:0.7;font-size:11px"
+_MONO = "font-family:var(--jp-code-font-family,monospace);white-space:pre"
+STYLE = f"""<style>
+.nbo-exec table{{border-collapse:collapse;margin-top:6px}}
+.nbo-exec td,.nbo-exec th{{border:1px solid {BORDER};padding:2px 6px;text-align:left;vertical-align:top}}
 </style>"""
+_ROOT = (f"font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.45;"
+         f"{INK}")
+_LEVEL_COLORS = {"ERROR": ERROR, "WARN": WARN}
 
 
 def _color(state: str) -> str:
@@ -47,87 +61,165 @@ def _color(state: str) -> str:
 
 
 def state_badge(state: str) -> str:
-    return f'<span class="nbo-badge" style="background:{_color(state)}">{ICONS.get(state, "?")} {escape(state)}</span>'
+    return (f'<span class="nbo-badge" style="background:{_color(state)};color:#fff;border-radius:3px;'
+            f'padding:1px 6px;font-weight:600;font-size:12px">{ICONS.get(state, "?")} {escape(state)}</span>')
+
+
+def _icon(state: str) -> str:
+    return f'<span style="color:{_color(state)}">{ICONS.get(state, "?")}</span>'
+
+
+def _state(state: str) -> str:
+    return (f'<span class="nbo-state" style="color:{_color(state)};font-size:11px;font-weight:600">'
+            f"{escape(state)}</span>")
+
+
+def _meta(text: str) -> str:
+    return f'<span class="nbo-meta" style="{_META}">{text}</span>' if text else ""
 
 
 def execution_header_html(ex: ExecutionView) -> str:
+    done = sum(1 for run in ex.taskruns if run.state in states.TERMINAL)
     counts = ", ".join(f"{n} {escape(state)}" for state, n in sorted(ex.counts().items()))
-    return (f'<div class="nbo-head">{state_badge(ex.state)} <b>{escape(ex.namespace)}.{escape(ex.flow_id)}</b> '
-            f'<code>{escape(ex.id)}</code> <span class="nbo-meta">{format_seconds(ex.duration)}'
-            f'{" · " + counts if counts else ""}</span></div>')
+    totals = f"{done}/{len(ex.taskruns)} task runs done · {counts}" if ex.taskruns else ""
+    return (f'<div class="nbo-head" style="margin-bottom:4px">{state_badge(ex.state)} '
+            f'<b>{escape(ex.namespace)}.{escape(ex.flow_id)}</b> <code>{escape(ex.id)}</code> '
+            f'{_meta(format_seconds(ex.duration) + (" · " + totals if totals else ""))}</div>')
+
+
+class _Tree:
+    """One drawing of an execution: its task runs by parent, its log lines by task run."""
+
+    def __init__(self, ex: ExecutionView):
+        self.ex = ex
+        self.running = ex.state not in states.TERMINAL
+        self.children: dict[str | None, list[TaskRunView]] = {}
+        for run in ex.taskruns:
+            self.children.setdefault(run.parent_id, []).append(run)
+        self.logs: dict[str | None, list[LogView]] = {}
+        for record in ex.logs:
+            self.logs.setdefault(record.taskrun_id, []).append(record)
+
+    def runs(self, runs: list[TaskRunView], parent: TaskRunView | None) -> str:
+        """The children ``runs`` of ``parent`` (None for the top-level runs): the main ones, then
+        the labelled ``errors`` and ``finally`` sections; once ``parent`` ended, its tasks that
+        never ran are drawn greyed as "not run"."""
+        sections = self._sections(parent)
+        section_of = {task.id: label for label, tasks in sections for task in tasks}
+        ended = (parent.state if parent is not None else self.ex.state) in states.TERMINAL
+        ran = {run.task_id for run in runs}
+        parts = []
+        for label, tasks in sections or [("", [])]:
+            mine = [run for run in runs if section_of.get(run.task_id, "") == label]
+            items = [self.run(run) for run in mine[:MAX_CHILDREN]] + [_more(len(mine) - MAX_CHILDREN, "task runs")]
+            if not label and ended:
+                items += [_not_run(task.id) for task in tasks if task.id not in ran]
+            if not any(items):
+                continue
+            parts += [f"<li{_LI}>{_meta(label)}<ul{_UL}>{''.join(items)}</ul></li>"] if label else items
+        return f"<ul{_UL}>" + "".join(parts) + "</ul>" if parts else ""
+
+    def _sections(self, parent: TaskRunView | None) -> list[tuple[str, list]]:
+        """The task lists of ``parent`` in its flow, labelled ("" for the main one); the main list
+        only where every task is meant to run (not an If's branches, not a Switch's cases)."""
+        flow = getattr(self.ex, "flow", None)
+        if flow is None:
+            return []
+        if parent is None:
+            return [("", flow.tasks), ("errors", flow.errors), ("finally", flow.finally_),
+                    ("afterExecution", flow.after_execution)]
+        try:
+            children = flow.task(parent.task_id).children
+        except KeyError:
+            return []
+        branches = any(key not in ("tasks", "errors", "finally") for key in children)
+        return [("", [] if branches else children.get("tasks", [])), ("errors", children.get("errors", [])),
+                ("finally", children.get("finally", []))]
+
+    def run(self, run: TaskRunView) -> str:
+        """A task run's row, its log lines, then its children (a loop as one progress row)."""
+        attempts = f" · {len(run.attempts)} attempts" if len(run.attempts) > 1 else ""
+        message = f' <span class="nbo-msg" style="{ERROR}">{escape(run.message)}</span>' if run.message else ""
+        children = self.children.get(run.id, [])
+        if is_loop(children, run):
+            items = iterations(children, run)
+            head, body = self._progress(run, items), self._loop_body(items)
+        else:
+            head, body = "", self.runs(children, run)
+        records = self.logs.get(run.id, [])
+        child = (run.outputs or {}).get("executionId") if (run.task_type or "").endswith(".Subflow") else None
+        head += f"→ <code>{escape(str(child))}</code> " if child else ""
+        return (f"<li{_LI}>{_icon(run.state)} {escape(run.task_id)} {_state(run.state)} {head}"
+                f"{_meta(format_seconds(run.duration) + attempts)}{message}"
+                f"{_logs_html(records, _says_more(run, records))}{body}</li>")
+
+    def _progress(self, run: TaskRunView, items: list[Item]) -> str:
+        """``▕████▌     ▏ 27/50 · 4 running · 1 failed · ETA 3s``."""
+        shown = progress(self.ex, run, items)
+        parts = [f'<span style="{ERROR}">{part}</span>' if part.endswith(" failed") else part for part in shown.parts()]
+        return f'<span style="{_MONO}">{shown.bar()}</span> {_meta(" · ".join(parts))} '
+
+    def _loop_body(self, items: list[Item]) -> str:
+        """Running and failed iterations; finished ones folded (listed, expandable, once all ended)."""
+        failed, running, finished = sections(items)
+        shown = [self._item(item) for item in failed[:MAX_ACTIVE] + running[-MAX_ACTIVE:]]
+        more = _more(len(failed) - MAX_ACTIVE, "failed") + _more(len(running) - MAX_ACTIVE, "running")
+        folded = ""
+        if finished and not self.running:
+            inner = "".join(self._item(item) for item in finished[:MAX_CHILDREN])
+            folded = (f'<li{_LI}><details><summary style="cursor:pointer;{_META}">{len(finished)} finished</summary>'
+                      f'<ul{_UL}>{inner}{_more(len(finished) - MAX_CHILDREN, "finished")}</ul></details></li>')
+        elif finished:
+            folded = f"<li{_LI}>{_meta(f'{len(finished)} finished')}</li>"
+        return f"<ul{_UL}>" + "".join(shown) + more + folded + "</ul>" if shown or more or folded else ""
+
+    def _item(self, item: Item) -> str:
+        if item.value is None:
+            return self.run(item.runs[0])
+        inner = "".join(self.run(run) for run in item.runs)
+        return (f"<li{_LI}>{_icon(item.state)} <b>[{escape(str(item.value))}]</b> {_state(item.state)}"
+                f"<ul{_UL}>{inner}</ul></li>")
+
+
+def _not_run(task_id: str) -> str:
+    return (f'<li class="nbo-not-run" style="list-style:none;margin:0;opacity:0.5">· '
+            f'{escape(task_id)} <span style="font-size:11px;font-style:italic">not run</span></li>')
 
 
 def execution_html(ex: ExecutionView) -> str:
-    """The live progress tree: header, then task runs nested under their parents."""
-    children: dict[str | None, list[TaskRunView]] = {}
-    for run in ex.taskruns:
-        children.setdefault(run.parent_id, []).append(run)
-    logs: dict[str | None, list[LogView]] = {}
-    for record in ex.logs:
-        logs.setdefault(record.taskrun_id, []).append(record)
-    body = _runs_html(children.get(None, []), None, children, logs)
-    general = _logs_html(logs.get(None, []), ex.state == states.KILLED)
-    return mask(f'<div class="nbo-exec">{STYLE}{execution_header_html(ex)}{general}{body}</div>', ex.secrets)
+    """The progress tree: header, then task runs nested under their parents, each loop as one
+    progress row. While the execution runs, the tree has a bounded height, scrolled to its end."""
+    tree = _Tree(ex)
+    body = tree.runs(tree.children.get(None, []), None)
+    general = _logs_html(tree.logs.get(None, []), ex.state == states.KILLED)
+    if tree.running and body:  # column-reverse: the box starts scrolled to the bottom
+        body = (f'<div class="nbo-scroll" style="max-height:{LIVE_HEIGHT}px;overflow-y:auto;display:flex;'
+                f'flex-direction:column-reverse"><div>{body}</div></div>')
+    return mask(f'<div class="nbo-exec" style="{_ROOT}">{STYLE}{execution_header_html(ex)}{general}{body}</div>',
+                ex.secrets)
 
 
-def _runs_html(runs: list[TaskRunView], parent: TaskRunView | None, children: dict, logs: dict) -> str:
-    """The children ``runs`` of ``parent`` (None for the top-level runs)."""
-    if not runs:
-        return ""
-    if any(run.value is not None and (parent is None or parent.value != run.value) for run in runs):
-        return _loop_groups_html(runs, children, logs)
-    items = [_run_html(run, children, logs) for run in runs[:MAX_CHILDREN]]
-    return "<ul>" + "".join(items) + _more(len(runs) - MAX_CHILDREN, "task runs") + "</ul>"
-
-
-def _loop_groups_html(runs: list[TaskRunView], children: dict, logs: dict) -> str:
-    """ForEach children grouped under one row per loop value."""
-    groups: dict[str | None, list[TaskRunView]] = {}
-    for run in runs:
-        groups.setdefault(run.value, []).append(run)
-    items = []
-    for value, group in list(groups.items())[:MAX_CHILDREN]:
-        state = _group_state(group)
-        inner = "".join(_run_html(run, children, logs) for run in group)
-        items.append(f'<li><span style="color:{_color(state)}">{ICONS.get(state, "?")}</span> '
-                     f'<b>[{escape(str(value))}]</b> <span class="nbo-state" style="color:{_color(state)}">'
-                     f'{escape(state)}</span><ul>{inner}</ul></li>')
-    return "<ul>" + "".join(items) + _more(len(groups) - MAX_CHILDREN, "values") + "</ul>"
-
-
-def _group_state(group: list[TaskRunView]) -> str:
-    if any(run.state not in states.TERMINAL for run in group):
-        return states.RUNNING
-    state = states.SUCCESS
-    for run in group:
-        state = states.worst(state, run.state)
-    return state
-
-
-def _run_html(run: TaskRunView, children: dict, logs: dict) -> str:
-    color = _color(run.state)
-    attempts = f" · {len(run.attempts)} attempts" if len(run.attempts) > 1 else ""
-    message = f' <span class="nbo-msg">{escape(run.message)}</span>' if run.message else ""
-    return (f'<li><span style="color:{color}">{ICONS.get(run.state, "?")}</span> {escape(run.task_id)} '
-            f'<span class="nbo-state" style="color:{color}">{escape(run.state)}</span> '
-            f'<span class="nbo-meta">{format_seconds(run.duration)}{attempts}</span>{message}'
-            f'{_logs_html(logs.get(run.id, []), run.state == states.FAILED)}'
-            f'{_runs_html(children.get(run.id, []), run, children, logs)}</li>')
+def _says_more(run: TaskRunView, records: list[LogView]) -> bool:
+    """Open the log of a failed run only when it tells more than the message on the row."""
+    said = run.message or ""
+    return run.state == states.FAILED and any(record.message not in said for record in records)
 
 
 def _logs_html(records: list[LogView], expanded: bool) -> str:
     if not records:
         return ""
     shown = records[-MAX_LOG_LINES:]
-    lines = "\n".join(f'<span class="nbo-lvl-{escape(r.level)}">{r.timestamp:%H:%M:%S} {escape(r.level):<5} '
-                      f'{escape(r.message)}</span>' for r in shown)
+    lines = "\n".join(f'<span class="nbo-lvl-{escape(r.level)}" style="{_LEVEL_COLORS.get(r.level, "")}">'
+                      f'{r.timestamp:%H:%M:%S} {escape(r.level):<5} {escape(r.message)}</span>' for r in shown)
     hidden = f" (last {len(shown)})" if len(records) > len(shown) else ""
-    return (f'<details{" open" if expanded else ""}><summary>{len(records)} log line'
-            f'{"s" if len(records) != 1 else ""}{hidden}</summary><pre>{lines}</pre></details>')
+    return (f'<details{" open" if expanded else ""} style="margin-left:18px">'
+            f'<summary style="cursor:pointer;{_META}">{len(records)} log line'
+            f'{"s" if len(records) != 1 else ""}{hidden}</summary>'
+            f'<pre style="margin:2px 0;font-size:11px;white-space:pre-wrap">{lines}</pre></details>')
 
 
 def _more(count: int, what: str) -> str:
-    return f'<li class="nbo-meta">… {count} more {what}</li>' if count > 0 else ""
+    return f'<li class="nbo-meta" style="list-style:none;{_META}">… {count} more {what}</li>' if count > 0 else ""
 
 
 def outputs_table_html(outputs: dict[str, Any], title: str = "Outputs", secrets: Iterable[str] = ()) -> str:
@@ -135,8 +227,27 @@ def outputs_table_html(outputs: dict[str, Any], title: str = "Outputs", secrets:
     if not outputs:
         return ""
     rows = "".join(f"<tr><td><code>{escape(mask(str(key), secrets))}</code></td>"
-                   f"<td><pre>{escape(_short(value, secrets))}</pre></td></tr>" for key, value in outputs.items())
+                   f"<td><pre>{escape(_short(value, secrets))}</pre>{_previews(value, secrets)}</td></tr>"
+                   for key, value in outputs.items())
     return f"<table><tr><th>{escape(title)}</th><th>value</th></tr>{rows}</table>"
+
+
+def _previews(outputs: Any, secrets: Iterable[str]) -> str:
+    """The first lines of each text file among a task's outputs (``uri``, ``outputFiles``...)."""
+    if not isinstance(outputs, dict):
+        return ""
+    # dict's own methods: an output may be named "values" or "get" (AttrDict reads keys first)
+    files = [(str(k), v) for k, v in dict.items(outputs) if isinstance(v, str) and v.startswith("kestra://")]
+    output_files = dict.get(outputs, "outputFiles")
+    if isinstance(output_files, dict):
+        files += [(str(k), v) for k, v in dict.items(output_files) if isinstance(v, str)]
+    shown = []
+    for name, uri in files[:MAX_PREVIEWS]:
+        text = preview(uri)
+        if text is not None:
+            shown.append(f"<details><summary>{escape(mask(name, secrets))}</summary>"
+                         f"<pre>{escape(mask(text, secrets))}</pre></details>")
+    return "".join(shown)
 
 
 def _short(value: Any, secrets: Iterable[str], limit: int = 400) -> str:
@@ -159,6 +270,16 @@ def execution_report_html(ex: ExecutionView) -> str:
 
 def table_html(headers: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     """A plain HTML table (for lists of flows and executions)."""
-    head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    head = "".join(f'<th style="{_LEFT}">{escape(str(h))}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
     return f'<div class="nbo-exec">{STYLE}<table><tr>{head}</tr>{body}</table></div>'
+
+
+_LEFT = "text-align:left"  # inline: JupyterLab right-aligns table cells, and drops <style> when untrusted
+
+
+def _cell(value: Any) -> str:
+    """A table cell, left-aligned; a state name in its colour."""
+    text = str(value)
+    color = f";color:{STATE_COLORS[text]};font-weight:600" if text in STATE_COLORS else ""
+    return f'<td style="{_LEFT}{color}">{escape(text)}</td>'

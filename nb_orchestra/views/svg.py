@@ -33,6 +33,13 @@ UNKNOWN_COLOR = "#918BA9"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', Arial, sans-serif"
 INK = "#1f2430"
 MUTED = "#6b7080"
+PAPER = "#ffffff"
+STRIPE = "#f5f6fa"
+GRID = "#e3e5ec"
+# Colours that follow JupyterLab's theme (dark included) where the SVG is inlined: an inline
+# style with the theme variable, over the plain attribute that viewers without it use.
+THEMED = {INK: "--jp-ui-font-color1", MUTED: "--jp-ui-font-color2", PAPER: "--jp-layout-color1",
+          STRIPE: "--jp-layout-color2", GRID: "--jp-border-color2"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -57,13 +64,21 @@ def clip(text: str, limit: int) -> str:
 
 
 def svg_document(width: float, height: float, title: str, body: list[str]) -> str:
-    """A standalone SVG document on a white background, with a title and the given elements."""
+    """A standalone SVG document with a title and the given elements, on the theme's background
+    where the SVG is inlined in a page, and on white where it is an image (JupyterLab shows SVG
+    outputs as ``<img>``: no page variable reaches them, and dark text needs a light card)."""
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{escape_attr(FONT)}" role="img">'
-            f"<title>{escape_text(title)}</title>"
-            f'<rect width="100%" height="100%" fill="#ffffff"/>' + "".join(body) + "</svg>")
+            f'<title>{escape_text(title)}</title><rect width="100%" height="100%" {paint("fill", PAPER)}/>'
+            + "".join(body) + "</svg>")
+
+
+def paint(prop: str, color: str) -> str:
+    """``fill="#1f2430"`` (or ``stroke``), plus the theme's variable when the colour follows the theme."""
+    var = THEMED.get(color)
+    return f'{prop}="{color}"' + (f' style="{prop}:var({var},{color})"' if var else "")
 
 
 def text_at(x: float, y: float, text: str, size: float, fill: str = INK, extra: str = "") -> str:
     """A ``<text>`` element at (x, y); ``extra`` holds further attributes, already escaped."""
-    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}"{extra}>{escape_text(text)}</text>'
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" {paint("fill", fill)}{extra}>{escape_text(text)}</text>'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..records.states import LOG_LEVELS
+from ..records.states import LOG_LEVELS, TERMINAL
 from ..secrets import mask
 
 if TYPE_CHECKING:
@@ -32,32 +32,61 @@ def execution_header(ex: ExecutionView) -> str:
             f"{format_seconds(ex.duration)}" + (f"  ({counts})" if counts else ""))
 
 
+_Node = tuple[str, list]  # a line of the tree, and the nodes under it
+
+
 def execution_tree(ex: ExecutionView, max_children: int = 50) -> str:
     """The header, then one line per task run nested under its parent.
 
-    Long loops show their first ``max_children`` runs and a count of the rest,
-    so a 10,000-iteration ForEach stays readable.
+    Each loop is one progress row (``each  RUNNING  ▕████▌     ▏ 27/50 · 4 running``) with its
+    failed and running iterations under it and a count of the finished ones; other parents show
+    their first ``max_children`` runs and a count of the rest.
     """
+    from .loops import MAX_ACTIVE, Item, is_loop, iterations, progress, sections
+
     children: dict[str | None, list[TaskRunView]] = {}
     for run in ex.taskruns:
         children.setdefault(run.parent_id, []).append(run)
+
+    def runs(kids: list[TaskRunView]) -> list[_Node]:
+        more: list[_Node] = [(f"… {len(kids) - max_children} more", [])] if len(kids) > max_children else []
+        return [node(run) for run in kids[:max_children]] + more
+
+    def node(run: TaskRunView) -> _Node:
+        value = f" [{run.value}]" if run.value is not None else ""
+        attempts = f" ×{len(run.attempts)}" if len(run.attempts) > 1 else ""
+        message = f"  — {run.message}" if run.message else ""
+        kids = children.get(run.id, [])
+        head = f"{ICONS.get(run.state, '?')} {run.task_id}{value}  {run.state}{attempts}"
+        if not is_loop(kids, run):
+            return f"{head}  {format_seconds(run.duration)}{message}", runs(kids)
+        items = iterations(kids, run)
+        shown = progress(ex, run, items)
+        failed, running, finished = sections(items)
+        under = [item_node(item) for item in failed[:MAX_ACTIVE] + running[-MAX_ACTIVE:]]
+        under += [(f"… {n} more {what}", []) for n, what in ((len(failed) - MAX_ACTIVE, "failed"),
+                                                              (len(running) - MAX_ACTIVE, "running")) if n > 0]
+        if finished:  # listed (the first ones) once the execution ended, counted while it runs
+            listed = [item_node(item) for item in finished[:max_children]] if ex.state in TERMINAL else []
+            rest: list[_Node] = [(f"… {len(finished) - max_children} more", [])] if len(listed) < len(finished) else []
+            under.append((f"{len(finished)} finished", listed + rest if listed else []))
+        return (f"{head}  {shown.bar()} {' · '.join(shown.parts())}  {format_seconds(run.duration)}{message}",
+                under)
+
+    def item_node(item: Item) -> _Node:
+        if item.value is None:
+            return node(item.runs[0])
+        return f"{ICONS.get(item.state, '?')} [{item.value}]  {item.state}", runs(item.runs)
+
     lines = [execution_header(ex)]
 
-    def walk(parent_id: str | None, indent: str) -> None:
-        runs = children.get(parent_id, [])
-        shown = runs[:max_children]
-        for i, run in enumerate(shown):
-            last = i == len(shown) - 1 and len(runs) <= max_children
-            value = f" [{run.value}]" if run.value is not None else ""
-            attempts = f" ×{len(run.attempts)}" if len(run.attempts) > 1 else ""
-            message = f"  — {run.message}" if run.message else ""
-            lines.append(f"{indent}{'└─' if last else '├─'} {ICONS.get(run.state, '?')} {run.task_id}{value}  "
-                         f"{run.state}{attempts}  {format_seconds(run.duration)}{message}")
-            walk(run.id, indent + ("   " if last else "│  "))
-        if len(runs) > max_children:
-            lines.append(f"{indent}└─ … {len(runs) - max_children} more")
+    def walk(nodes: list[_Node], indent: str) -> None:
+        for i, (line, under) in enumerate(nodes):
+            last = i == len(nodes) - 1
+            lines.append(f"{indent}{'└─' if last else '├─'} {line}")
+            walk(under, indent + ("   " if last else "│  "))
 
-    walk(None, "")
+    walk(runs(children.get(None, [])), "")
     return mask("\n".join(lines), ex.secrets)
 
 
@@ -68,10 +97,25 @@ def log_line(record: LogView) -> str:
 
 
 def log_lines(records: Iterable[LogView], level: str = "TRACE", task_id: str | None = None) -> list[str]:
-    """The lines of the records at ``level`` or above; only ``task_id``'s when it is given."""
+    """The lines of the records at ``level`` or above; only ``task_id``'s when it is given; then a note
+    of the lines the level hides ("3 DEBUG lines hidden: --level DEBUG shows them")."""
     lowest = LOG_LEVELS.index(level)
-    return [log_line(record) for record in records
-            if LOG_LEVELS.index(record.level) >= lowest and (not task_id or record.task_id == task_id)]
+    mine = [record for record in records if not task_id or record.task_id == task_id]
+    shown = [log_line(record) for record in mine if LOG_LEVELS.index(record.level) >= lowest]
+    hidden: dict[str, int] = {}
+    for record in mine:
+        if LOG_LEVELS.index(record.level) < lowest:
+            hidden[record.level] = hidden.get(record.level, 0) + 1
+    if hidden:
+        counts = ", ".join(f"{n} {lvl}" for lvl, n in sorted(hidden.items(), key=lambda i: LOG_LEVELS.index(i[0])))
+        lowest_hidden = min(hidden, key=LOG_LEVELS.index)
+        shown.append(f"({counts} {plural(sum(hidden.values()), 'line')} hidden: --level {lowest_hidden} shows them)")
+    return shown
+
+
+def plural(count: int, word: str) -> str:
+    """``word`` as it goes with ``count``: 1 task, 2 tasks."""
+    return word if count == 1 else f"{word}s"
 
 
 EXECUTION_COLUMNS = ("id", "flow", "state", "started (UTC)", "duration", "labels")

@@ -206,7 +206,7 @@ except nbo.FlowValidationError as error:
 # Run it with `-i city=Porto`, then print the forecast output from Python. The solution is in the next
 # cell (click to expand it).
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # %%flow -i city=Porto
 id: weather_report
 namespace: tutorial
@@ -228,5 +228,5 @@ tasks:
     type: io.kestra.plugin.core.log.Log
     message: "{{ render(vars.headline) }}: {{ outputs.forecast.value }}"
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 print(weather_report.outputs.forecast.value)

@@ -134,11 +134,14 @@ for log in inputs_tour.logs:
     print(log.message)
 
 # %% [markdown]
-# In Python the inputs keep their types:
+# In Python the inputs keep their types. The loop prints every value but the secret's: a secret stays out of
+# logs **and** out of printed outputs, which a saved notebook keeps for anyone who opens it.
 
 # %%
+secrets = {declared["id"] for declared in inputs_tour.flow.inputs if declared["type"] == "SECRET"}
 for name, value in inputs_tour.inputs.items():
-    print(f"{name:10} {type(value).__name__:9} {value!r}")
+    shown = "****** (a secret: not printed)" if name in secrets else repr(value)
+    print(f"{name:10} {type(value).__name__:9} {shown}")
 
 # %% [markdown]
 # ## Giving values: the form, `-i`, and defaults
@@ -146,12 +149,60 @@ for name, value in inputs_tour.inputs.items():
 # When a required input has neither a default nor a value, a `%%flow` cell in JupyterLab, Notebook 7 or
 # VS Code shows a **form** instead of running: one field per input, the right widget for each type (a
 # dropdown for `SELECT`, a date picker for `DATE`, a password box for `SECRET`, an upload button for
-# `FILE`...), with the `displayName` as label and the `description` as help. Each click on **Execute**
-# starts an execution.
+# `FILE`...), with the `displayName` as label and the `description` as help. It looks like this:
 #
 # ![The input form of a %%flow cell](../docs/images/form.png)
 #
-# These notebooks also run without a browser, where nobody can fill a form, so their inputs have
+# Try it: run the next cell, fill in the form and click **Execute**. Each click starts an execution, shown
+# under the form with its own tree, and binds it to the variable `order_pizza`. A value that breaks a rule
+# (try a name of one letter) is shown in red next to its field, and nothing runs. The voucher code is a
+# `SECRET`: the form shows dots, and the task logs only its length.
+#
+# **About the output saved under the cell.** This notebook is also built and tested without a browser
+# (by `nbclient`), where nobody can fill in a form. There the cell would stop with "flow
+# tutorial.order_pizza needs a value for: customer, size, voucher_code. Nobody can fill in a form here: pass
+# -i customer=VALUE ...". So the build runs this one cell as if its first line were `%%flow -i customer=Grace
+# -i size=L -i voucher_code=...` (the values are in the cell's metadata, `nb_orchestra.headless_inputs`), and
+# the tree you see before running the cell is that execution. We chose this over a `-i` in the cell, which
+# would never show you the form, and over a form you could only see as a picture. When you run the cell,
+# you get the form.
+
+# %% nb_orchestra={"headless_inputs": {"customer": "Grace", "size": "L", "voucher_code": "PIZZA-2024"}}
+# %%flow
+id: order_pizza
+namespace: tutorial
+
+inputs:
+  - id: customer
+    type: STRING
+    displayName: Your name
+    description: Two letters or more.
+    validator: "^\\w{2,}.*$"
+  - id: size
+    type: SELECT
+    displayName: Size
+    values: [S, M, L]
+  - id: toppings
+    type: MULTISELECT
+    displayName: Toppings
+    values: [cheese, ham, olives, basil]
+    defaults: [cheese]
+  - id: voucher_code
+    type: SECRET
+    displayName: Voucher code
+    description: Kept secret, like a password.
+
+tasks:
+  - id: confirm
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ inputs.customer }} ordered a {{ inputs.size }} pizza with {{ inputs.toppings | join(', ') }}, voucher code of {{ inputs.voucher_code | length }} characters"
+
+# %% [markdown]
+# After a click on **Execute**, `order_pizza` holds the execution, as after any `%%flow` cell:
+# `order_pizza.logs[0].message` is the line the task logged, with the voucher code's length, never the code.
+# (No cell below uses `order_pizza`, so *Run All* goes on while the form waits for you.)
+#
+# Without a browser nobody can fill in a form, so the other flows of these notebooks give their inputs
 # defaults. To give other values, pass them with `-i KEY=VALUE` (repeat it for several inputs). Lists and
 # maps are written as JSON:
 
@@ -283,7 +334,7 @@ print(outputs_demo.flow_outputs)
 #
 # Run it with `-i distance=26.2 -i unit=miles` and print the flow output from Python.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # %%flow -i distance=26.2 -i unit=miles
 id: unit_converter
 namespace: tutorial
@@ -316,5 +367,5 @@ outputs:
     type: FLOAT
     value: "{{ outputs.convert['values'].kilometres }}"
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 print(unit_converter.flow_outputs["kilometres"])

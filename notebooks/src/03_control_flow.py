@@ -279,7 +279,7 @@ for month in ["01", "02", "03"]:
 # direct child of the loop, so it sees `taskrun.value`; the tasks *inside* the `Switch` are one level
 # deeper and read the loop's value as `{{ parent.taskrun.value }}`, as in Kestra.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # %%flow
 id: route_files
 namespace: tutorial
@@ -312,6 +312,6 @@ tasks:
             level: WARN
             message: "{{ parent.taskrun.value }}: no loader for this file"
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 for log in sorted(route_files.logs, key=lambda log: log.message):
     print(log.level, log.message)

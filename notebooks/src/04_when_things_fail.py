@@ -307,6 +307,12 @@ tasks:
     message: "all months loaded"
 
 # %% [markdown]
+# The pink line above the tree is a **warning**, not an error: Jupyter puts on a pink background whatever a
+# cell writes to its error stream, and the `%%flow` cell writes its validation warnings there. The flow was
+# registered and ran. The warning says that `io.nb_orchestra.python.Code` is **notebook-only**: it exists in
+# nb_orchestra, not on a Kestra server, so this flow runs here but a server would refuse it. Notebook 08
+# meets the same warning when it exports the flows for a server.
+#
 # January and February loaded; March failed, so `summary` never ran. Two commands help to look at
 # failures. The log lines at level `WARN` and above (`EXEC` defaults to the last execution):
 
@@ -380,9 +386,10 @@ print("extracted so far:", extracted)
 #    `done`.
 #
 # Run it with `-i rows=0` (use `--allow-failure`), check that `export` has three attempts and that both
-# handlers ran, then restart it. Does the restart succeed? Why not? The solution is in the next cells.
+# handlers ran, then restart it. Does the restart succeed? Why not? The solution is in the next cells,
+# collapsed: click the `•••` of a collapsed cell to open it.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # %%flow --allow-failure -i rows=0
 id: nightly_export
 namespace: tutorial
@@ -418,14 +425,18 @@ finally:
     type: io.kestra.plugin.core.log.Log
     message: done
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 print(len(nightly_export.taskrun("export").attempts), "attempts;",
       [run.task_id for run in nightly_export.taskruns])
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# <details><summary>Does the restart succeed? (the answer)</summary>
+#
 # The restart fails again: a restart keeps the execution's inputs, and `rows` is still 0. Nothing outside
 # the flow changed, so the same check fails. To run with another input, start a new execution
 # (`%flow run nightly_export -i rows=10`).
+#
+# </details>
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # %flow restart --allow-failure

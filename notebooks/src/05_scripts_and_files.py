@@ -254,7 +254,7 @@ for log in secret_demo.logs:
 #
 # Then read the KV value back from another flow, or with `%flow eval "{{ kv('green_tips_2019_02') }}"`.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # %%flow
 id: green_fares
 namespace: tutorial
@@ -287,5 +287,5 @@ tasks:
     type: io.kestra.plugin.core.log.Log
     message: "{{ outputs.card_tips.vars.card_trips }} card trips, {{ outputs.card_tips.vars.tips }} USD of tips"
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # %flow eval "{{ kv('green_tips_2019_02') }}"

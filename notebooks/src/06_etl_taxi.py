@@ -370,209 +370,34 @@ pluginDefaults:
 # %% [markdown]
 # ### The DuckDB variant
 #
-# Without PostgreSQL, the notebook runs this variant. Inputs, variables, labels, the download, the row id
+# Without PostgreSQL, the notebook runs a variant of this flow, `04_duckdb_taxi`. It is kept in the file
+# `flows/zoomcamp/04_duckdb_taxi.yml` next to this notebook (one folder per namespace, the layout
+# `nb-orchestra export` writes, see notebook 08) rather than in a cell, so that its 190 lines do not fill the
+# notebook when PostgreSQL is used. Open it to compare: inputs, variables, labels, the download, the row id
 # and the `MERGE` are the same; what changes is how the CSV gets in (DuckDB's `read_csv` on the file, which
 # `inputFiles` put in the task's folder), the schema `public` (DuckDB has to create it), and the connection:
 # a database file.
+#
+# `nbo.register_flow` registers a flow from a file, as a `%%flow --no-run` cell does from its text:
 
 # %%
-# %%flow --no-run
-id: 04_duckdb_taxi
-namespace: zoomcamp
-description: |
-  The course's 04_postgres_taxi for DuckDB: same inputs, variables, extract and MERGE; CSV loaded with read_csv.
-
-inputs:
-  - id: taxi
-    type: SELECT
-    displayName: Select taxi type
-    values: [yellow, green]
-    defaults: yellow
-
-  - id: year
-    type: SELECT
-    displayName: Select year
-    values: ["2019", "2020"]
-    defaults: "2019"
-
-  - id: month
-    type: SELECT
-    displayName: Select month
-    values: ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12"]
-    defaults: "01"
-
-variables:
-  file: "{{inputs.taxi}}_tripdata_{{inputs.year}}-{{inputs.month}}.csv"
-  staging_table: "public.{{inputs.taxi}}_tripdata_staging"
-  table: "public.{{inputs.taxi}}_tripdata"
-  data: "{{outputs.extract.outputFiles[inputs.taxi ~ '_tripdata_' ~ inputs.year ~ '-' ~ inputs.month ~ '.csv']}}"
-
-tasks:
-  - id: set_label
-    type: io.kestra.plugin.core.execution.Labels
-    labels:
-      file: "{{render(vars.file)}}"
-      taxi: "{{inputs.taxi}}"
-
-  - id: extract
-    type: io.kestra.plugin.scripts.shell.Commands
-    outputFiles:
-      - "*.csv"
-    taskRunner:
-      type: io.kestra.plugin.core.runner.Process
-    commands:
-      - wget -qO- {{envs.taxi_data_url}}{{inputs.taxi}}/{{render(vars.file)}}.gz | gunzip > {{render(vars.file)}}
-
-  - id: if_yellow_taxi
-    type: io.kestra.plugin.core.flow.If
-    condition: "{{inputs.taxi == 'yellow'}}"
-    then:
-      - id: yellow_create_tables
-        type: io.kestra.plugin.jdbc.duckdb.Queries
-        sql: |
-          CREATE SCHEMA IF NOT EXISTS public;
-          CREATE TABLE IF NOT EXISTS {{render(vars.staging_table)}} (
-              unique_row_id          text,
-              filename               text,
-              VendorID               text,
-              tpep_pickup_datetime   timestamp,
-              tpep_dropoff_datetime  timestamp,
-              passenger_count        integer,
-              trip_distance          double precision,
-              RatecodeID             text,
-              store_and_fwd_flag     text,
-              PULocationID           text,
-              DOLocationID           text,
-              payment_type           integer,
-              fare_amount            double precision,
-              extra                  double precision,
-              mta_tax                double precision,
-              tip_amount             double precision,
-              tolls_amount           double precision,
-              improvement_surcharge  double precision,
-              total_amount           double precision,
-              congestion_surcharge   double precision
-          );
-          CREATE TABLE IF NOT EXISTS {{render(vars.table)}} AS SELECT * FROM {{render(vars.staging_table)}} LIMIT 0;
-          TRUNCATE TABLE {{render(vars.staging_table)}};
-
-      - id: yellow_copy_in_to_staging_table
-        type: io.kestra.plugin.jdbc.duckdb.Queries
-        inputFiles:
-          trips.csv: "{{render(vars.data)}}"
-        sql: |
-          INSERT INTO {{render(vars.staging_table)}} BY NAME
-          SELECT * FROM read_csv('{{workingDir}}/trips.csv', header = true);
-
-      - id: yellow_add_unique_id_and_filename
-        type: io.kestra.plugin.jdbc.duckdb.Queries
-        sql: |
-          UPDATE {{render(vars.staging_table)}}
-          SET
-            unique_row_id = md5(
-              COALESCE(CAST(VendorID AS text), '') ||
-              COALESCE(CAST(tpep_pickup_datetime AS text), '') ||
-              COALESCE(CAST(tpep_dropoff_datetime AS text), '') ||
-              COALESCE(PULocationID, '') ||
-              COALESCE(DOLocationID, '') ||
-              COALESCE(CAST(fare_amount AS text), '') ||
-              COALESCE(CAST(trip_distance AS text), '')
-            ),
-            filename = '{{render(vars.file)}}';
-
-      - id: yellow_merge_data
-        type: io.kestra.plugin.jdbc.duckdb.Queries
-        sql: |
-          MERGE INTO {{render(vars.table)}} AS T
-          USING {{render(vars.staging_table)}} AS S
-          ON T.unique_row_id = S.unique_row_id
-          WHEN NOT MATCHED THEN INSERT BY NAME;
-
-  - id: if_green_taxi
-    type: io.kestra.plugin.core.flow.If
-    condition: "{{inputs.taxi == 'green'}}"
-    then:
-      - id: green_create_tables
-        type: io.kestra.plugin.jdbc.duckdb.Queries
-        sql: |
-          CREATE SCHEMA IF NOT EXISTS public;
-          CREATE TABLE IF NOT EXISTS {{render(vars.staging_table)}} (
-              unique_row_id          text,
-              filename               text,
-              VendorID               text,
-              lpep_pickup_datetime   timestamp,
-              lpep_dropoff_datetime  timestamp,
-              store_and_fwd_flag     text,
-              RatecodeID             text,
-              PULocationID           text,
-              DOLocationID           text,
-              passenger_count        integer,
-              trip_distance          double precision,
-              fare_amount            double precision,
-              extra                  double precision,
-              mta_tax                double precision,
-              tip_amount             double precision,
-              tolls_amount           double precision,
-              ehail_fee              double precision,
-              improvement_surcharge  double precision,
-              total_amount           double precision,
-              payment_type           integer,
-              trip_type              integer,
-              congestion_surcharge   double precision
-          );
-          CREATE TABLE IF NOT EXISTS {{render(vars.table)}} AS SELECT * FROM {{render(vars.staging_table)}} LIMIT 0;
-          TRUNCATE TABLE {{render(vars.staging_table)}};
-
-      - id: green_copy_in_to_staging_table
-        type: io.kestra.plugin.jdbc.duckdb.Queries
-        inputFiles:
-          trips.csv: "{{render(vars.data)}}"
-        sql: |
-          INSERT INTO {{render(vars.staging_table)}} BY NAME
-          SELECT * FROM read_csv('{{workingDir}}/trips.csv', header = true);
-
-      - id: green_add_unique_id_and_filename
-        type: io.kestra.plugin.jdbc.duckdb.Queries
-        sql: |
-          UPDATE {{render(vars.staging_table)}}
-          SET
-            unique_row_id = md5(
-              COALESCE(CAST(VendorID AS text), '') ||
-              COALESCE(CAST(lpep_pickup_datetime AS text), '') ||
-              COALESCE(CAST(lpep_dropoff_datetime AS text), '') ||
-              COALESCE(PULocationID, '') ||
-              COALESCE(DOLocationID, '') ||
-              COALESCE(CAST(fare_amount AS text), '') ||
-              COALESCE(CAST(trip_distance AS text), '')
-            ),
-            filename = '{{render(vars.file)}}';
-
-      - id: green_merge_data
-        type: io.kestra.plugin.jdbc.duckdb.Queries
-        sql: |
-          MERGE INTO {{render(vars.table)}} AS T
-          USING {{render(vars.staging_table)}} AS S
-          ON T.unique_row_id = S.unique_row_id
-          WHEN NOT MATCHED THEN INSERT BY NAME;
-
-  - id: purge_files
-    type: io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles
-    description: This will remove output files. If you'd like to explore Kestra outputs, disable it.
-
-pluginDefaults:
-  - type: io.kestra.plugin.jdbc.duckdb
-    values:
-      url: "jdbc:duckdb:{{envs.duckdb_file}}"
+if db is None:
+    duckdb_flow = nbo.register_flow("flows/zoomcamp/04_duckdb_taxi.yml")
+    print(f"Registered {duckdb_flow.namespace}.{duckdb_flow.id} (revision {duckdb_flow.revision})")
 
 # %% [markdown]
 # ## First load: yellow taxis, January 2019
 #
-# `%flow run FLOW` runs a registered flow. Which flow depends on the database we found, and `%flow` does
-# not expand Python variables (the `{{ }}` belong to Kestra), so we call the magic from Python:
+# `%flow run FLOW` runs a registered flow. Which flow depends on the database we found, so we keep its id
+# in a Python variable. `%flow run` takes Python values the way other IPython magics do: `{ETL_FLOW}` (or
+# `$ETL_FLOW`) is replaced by the variable's value, and any expression works between the braces. Only
+# `%flow run` does this: in a `%%flow` cell the `{{ }}` belong to Kestra.
 
 # %%
 ETL_FLOW = "04_postgres_taxi" if db is not None else "04_duckdb_taxi"
-get_ipython().run_line_magic("flow", f"run {ETL_FLOW} -i taxi=yellow -i year=2019 -i month=01 -o first_load")
+
+# %%
+# %flow run {ETL_FLOW} -i taxi=yellow -i year=2019 -i month=01 -o first_load
 
 # %% [markdown]
 # The labels and the rows now in the main table. `count(DISTINCT unique_row_id)` is smaller than
@@ -596,7 +421,7 @@ for row in query("SELECT filename, tpep_pickup_datetime, trip_distance, total_am
 # month leaves the main table as it was. The staging table is emptied and refilled each time.
 
 # %%
-get_ipython().run_line_magic("flow", f"run {ETL_FLOW} -i taxi=yellow -i year=2019 -i month=01 -o second_load")
+# %flow run {ETL_FLOW} -i taxi=yellow -i year=2019 -i month=01 -o second_load
 
 # %%
 after = query(COUNTS)[0]
@@ -613,9 +438,9 @@ print("unchanged:", before == after)
 #
 # Hints: give the flow an input `etl_flow` (a `SELECT` of `04_postgres_taxi` and `04_duckdb_taxi`) and use
 # `flowId: "{{ inputs.etl_flow }}"`, so one flow works with either database; run it with
-# `-i etl_flow=...` set to `ETL_FLOW`. The subflow's inputs are `taxi`, `year` and `month`.
+# `-i etl_flow=$ETL_FLOW`. The subflow's inputs are `taxi`, `year` and `month`.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # %%flow --no-run
 id: green_backfill
 namespace: zoomcamp
@@ -640,7 +465,7 @@ tasks:
           year: "2019"
           month: "{{ taskrun.value }}"
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-get_ipython().run_line_magic("flow", f"run green_backfill -i etl_flow={ETL_FLOW}")
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
+# %flow run green_backfill -i etl_flow=$ETL_FLOW
 for row in query("SELECT filename, count(*) FROM public.green_tripdata GROUP BY filename ORDER BY filename"):
     print(row)

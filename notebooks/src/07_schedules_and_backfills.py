@@ -373,7 +373,7 @@ for row in scheduler.rows():
 #
 # The solution is in the next cells.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # %%flow --no-run
 id: weekly_summary
 namespace: tutorial
@@ -388,9 +388,9 @@ triggers:
     type: io.kestra.plugin.core.trigger.Schedule
     cron: "30 6 * * 1"
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # weeks = %flow backfill weekly_summary --start 2019-01-01 --end 2019-02-01
 print(len(weeks), [execution.outputs.week.value for execution in weeks])
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # %flow triggers weekly_summary --disable mondays

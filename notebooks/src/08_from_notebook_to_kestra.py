@@ -244,7 +244,7 @@ print(text[text.index("pluginDefaults:"):])
 # `nbformat.v4.new_code_cell(text)`, `nbformat.write(nb, path)`), or save one from JupyterLab. The solution
 # is in the next cells.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 import nbformat
 
 report_flow = """%%flow
@@ -271,7 +271,7 @@ nbformat.write(mine, "my_notebook.ipynb")
 nb_orchestra("export", "my_notebook.ipynb", "my_flows")
 print(Path("my_flows/my_team/weather_report.yml").read_text())
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 mine.cells.append(nbformat.v4.new_code_cell(notebook_only_flow))
 nbformat.write(mine, "my_notebook.ipynb")
 nb_orchestra("export", "my_notebook.ipynb", "my_flows");

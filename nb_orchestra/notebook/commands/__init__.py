@@ -21,10 +21,11 @@ from . import (
     resume,
     run,
     show,
+    test,
     triggers,
     validate,
 )
 
 COMMANDS = (listing, show, run, executions, purge, logs, outputs, evaluate, kill, resume, validate, restart, replay,
-            triggers, backfill, gantt)
+            triggers, backfill, gantt, test)
 """In the order ``%flow --help`` lists them."""

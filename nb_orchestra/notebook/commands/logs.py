@@ -20,7 +20,8 @@ def add_parser(subcommands: Subcommands) -> None:
     parser = subcommands.add_parser("logs", help="an execution's log lines",
                                     description="Print an execution's log lines.")
     add_execution_argument(parser)
-    parser.add_argument("--level", type=str.upper, default="TRACE", choices=LOG_LEVELS, help="lowest level shown")
+    parser.add_argument("--level", type=str.upper, default="INFO", choices=LOG_LEVELS,
+                        help="lowest level shown (default INFO; a note counts the lines it hides)")
     parser.add_argument("--task", help="only this task's lines")
     parser.set_defaults(handler=handle)
 

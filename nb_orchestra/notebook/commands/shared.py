@@ -40,7 +40,8 @@ def add_flow_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_execution_argument(parser: argparse.ArgumentParser, default: str = "the last") -> None:
     """The optional EXEC a command works on, and what it means when left out."""
-    parser.add_argument("execution", nargs="?", metavar="EXEC", help=f"execution id or prefix (default: {default})")
+    parser.add_argument("execution", nargs="?", metavar="EXEC",
+                        help=f"execution id or prefix, or a flow id (its latest execution) (default: {default})")
 
 
 def identifier(flow_id: str) -> str:

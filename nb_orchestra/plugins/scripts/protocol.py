@@ -4,42 +4,54 @@ A whole line ``::{json}::`` on stdout or stderr is not logged: its
 ``outputs`` are merged into the task's ``vars``, its ``metrics`` are
 recorded and its ``logs`` are emitted at their own level (Kestra's
 TaskLogLineMatcher). Any other line is a log line: stdout INFO, stderr
-ERROR (stderr was WARN before Kestra 0.21, PR kestra#6383).
+ERROR (stderr was WARN before Kestra 0.21, PR kestra#6383). In a Python
+traceback on stderr, the temporary file of an inline script reads "line 3 of
+the script", and files of the working directory are named relative to it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 LINE = re.compile(r"^::(\{.*\})::$")
+_TRACEBACK_FILE = re.compile(r'(\s*)File "([^"]+)", line (\d+)(.*)')  # a frame of a Python traceback
+_WARNING = re.compile(r"(\S+\.py):(\d+): (.*)")  # what warnings.warn() prints
 _LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}
 
 
 class LineProtocol:
-    """Reads the lines of one process run; keeps its ``vars`` and ``metrics``.
+    """Reads the lines of one process run; keeps its ``vars``, ``metrics`` and ``last_error``
+    (the last non-blank stderr line: a traceback's exception).
 
-    ``log(level, message)`` receives every log line. Both reader threads
-    call :meth:`accept`, so state changes are guarded by a lock.
+    ``log(level, message)`` receives every log line. ``work`` is the working directory and
+    ``script`` the file an inline script was written to. Reader threads call :meth:`accept`,
+    so state changes are guarded by a lock.
     """
 
-    def __init__(self, log: Callable[[str, str], None]):
+    def __init__(self, log: Callable[[str, str], None], work: Path | None = None, script: str | None = None):
         self._log = log
+        self._work = f"{work}{os.sep}" if work is not None else None
+        self._script = script
         self._lock = threading.Lock()
         self.vars: dict[str, Any] = {}
         self.metrics: list[dict[str, Any]] = []
-        self.stderr_tail: list[str] = []
+        self.last_error: str | None = None
 
     def accept(self, line: str, stderr: bool) -> None:
         """Handle one line (without its line terminator)."""
         match = LINE.match(line)
         if match is None:
             if stderr:
-                with self._lock:
-                    self.stderr_tail = [*self.stderr_tail[-9:], line]
+                line = self._named(line)
+                if line.strip():
+                    with self._lock:
+                        self.last_error = line.strip()
             self._log("ERROR" if stderr else "INFO", line)
             return
         try:
@@ -48,6 +60,26 @@ class LineProtocol:
             self._log("WARN", f"Invalid outputs '{exc}' in line: {line}")
             return
         self._handle(data, line)
+
+    def _named(self, line: str) -> str:
+        """A traceback frame or a warning in the script's own words: ``line 3 of the script, in f``
+        for the inline script's temporary file, ``File "helper.py", line 3`` for a working-dir file."""
+        if frame := _TRACEBACK_FILE.fullmatch(line):
+            indent, path, number, rest = frame.groups()
+            place = self._place(path, number)
+            return line if place is None else f"{indent}{place}{rest}"
+        if warning := _WARNING.fullmatch(line):
+            path, number, rest = warning.groups()
+            place = self._place(path, number)
+            return line if place is None else f"{place}: {rest}"
+        return line
+
+    def _place(self, path: str, number: str) -> str | None:
+        if path == self._script:
+            return f"line {number} of the script"
+        if self._work is not None and path.startswith(self._work):
+            return f'File "{path[len(self._work):]}", line {number}'
+        return None
 
     def _handle(self, data: dict[str, Any], line: str) -> None:
         outputs = data.get("outputs")

@@ -46,6 +46,7 @@ class Script(_PythonTask):
         with tempfile.NamedTemporaryFile("w", suffix=".py", dir=work, delete=False, encoding="utf-8") as handle:
             handle.write(localize(ctx.get("script")))
         launch.argv = [str(launch.python), handle.name]
+        launch.script_file = handle.name
         return [" ".join(shlex.quote(arg) for arg in launch.argv)]
 
 

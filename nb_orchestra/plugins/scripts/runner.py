@@ -3,15 +3,19 @@
 A script task runs as one local process, whatever its ``taskRunner`` says
 (Kestra's ``io.kestra.plugin.core.runner.Process``): the text is
 ``[set -e] + beforeCommands + commands`` joined by newlines, passed to the
-interpreter (``/bin/sh -c`` by default). stdout and stderr are read live by
-two threads; each line is handled by :class:`~.protocol.LineProtocol`.
-The process gets its own process group so a kill or timeout stops it and
-its children.
+interpreter (``/bin/sh -c`` by default). stdout and stderr are read live, by
+one thread that waits on both pipes (so the lines keep the order the process
+wrote them in: a print before an error stays before its traceback); each line
+is handled by :class:`~.protocol.LineProtocol`. The process gets its own
+process group so a kill or timeout stops it and its children.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import os
+import selectors
 import shutil
 import signal
 import subprocess
@@ -58,12 +62,14 @@ COMMON_SCRIPT_PROPS: dict[str, Prop] = {
 @dataclass
 class Launch:
     """What a script task adds to a run: environment, PATH entries, its Python
-    interpreter, and an argv that replaces the shell when nothing else runs."""
+    interpreter, an argv that replaces the shell when nothing else runs, and the
+    file an inline ``script`` was written to (named "the script" in tracebacks)."""
 
     env: dict[str, str] = field(default_factory=dict)
     path: list[str] = field(default_factory=list)
     python: str | None = None
     argv: list[str] | None = None
+    script_file: str | None = None
 
 
 class ScriptTask(TaskPlugin):
@@ -109,7 +115,7 @@ class ScriptTask(TaskPlugin):
         argv = launch.argv if direct and launch.argv is not None else self._shell_argv(ctx, before, commands)
         env = self._env(ctx, work, output_dir, launch)
 
-        protocol = LineProtocol(ctx.log)
+        protocol = LineProtocol(ctx.log, work, launch.script_file)
         code = run_process(argv, work, env, ctx, protocol.accept)
         outputs: dict[str, Any] = {"exitCode": code, "vars": protocol.vars}
         if patterns or output_dir is not None:
@@ -119,7 +125,7 @@ class ScriptTask(TaskPlugin):
             outputs["outputFiles"] = found
         ctx.run.metrics.extend(protocol.metrics)
         if code != 0:
-            raise TaskFailure(failure_message(code, protocol.stderr_tail), outputs)
+            raise TaskFailure(failure_message(code, protocol.last_error), outputs)
         return outputs
 
     def _shell_argv(self, ctx: TaskContext, before: list[str], commands: list[str]) -> list[str]:
@@ -131,6 +137,7 @@ class ScriptTask(TaskPlugin):
     def _env(self, ctx: TaskContext, work: Path, output_dir: Path | None, launch: Launch) -> dict[str, str]:
         env = dict(os.environ)
         env.update({str(k): "" if v is None else str(v) for k, v in (ctx.get("env") or {}).items()})
+        env.setdefault("PYTHONUNBUFFERED", "1")  # Python started by a shell line: prints stay before a traceback
         env.update(launch.env)
         if launch.path:
             env["PATH"] = os.pathsep.join([*launch.path, env.get("PATH", "")])
@@ -159,8 +166,11 @@ def run_process(argv: list[str], cwd: Path, env: dict[str, str], ctx: TaskContex
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, **group)
     except OSError as exc:
         raise TaskFailure(f"cannot start '{argv[0]}': {exc.strerror or exc}") from None
-    readers = [threading.Thread(target=_pump, args=(stream, is_err, on_line), daemon=True)
-               for stream, is_err in ((proc.stdout, False), (proc.stderr, True))]
+    if sys.platform == "win32":  # no select() on pipes there: a thread per pipe
+        readers = [threading.Thread(target=_pump, args=(stream, is_err, on_line), daemon=True)
+                   for stream, is_err in ((proc.stdout, False), (proc.stderr, True))]
+    else:
+        readers = [threading.Thread(target=_pump_both, args=(proc.stdout, proc.stderr, on_line), daemon=True)]
     for reader in readers:
         reader.start()
     try:
@@ -190,6 +200,37 @@ def _pump(stream: IO[bytes], is_err: bool, on_line: Callable[[str, bool], None])
             on_line(line.rstrip("\n"), is_err)
 
 
+class _Lines:
+    """UTF-8 bytes as they arrive -> whole lines, split on \\n, \\r\\n and \\r like Java's readLine."""
+
+    def __init__(self) -> None:
+        self._decoder = io.IncrementalNewlineDecoder(codecs.getincrementaldecoder("utf-8")("replace"), translate=True)
+        self._rest = ""
+
+    def feed(self, data: bytes, final: bool = False) -> list[str]:
+        """The lines ``data`` completes; at the end (``final``) the last one without a line break too."""
+        *lines, self._rest = (self._rest + self._decoder.decode(data, final=final)).split("\n")
+        if final and self._rest:
+            lines.append(self._rest)
+        return lines
+
+
+def _pump_both(stdout: IO[bytes], stderr: IO[bytes], on_line: Callable[[str, bool], None]) -> None:
+    """Read both pipes on one thread, each chunk as soon as it arrives: the kernel says which pipe
+    was written first, where two threads could log a print in the middle of the traceback after it."""
+    with selectors.DefaultSelector() as selector, stdout, stderr:
+        for stream, is_err in ((stdout, False), (stderr, True)):
+            selector.register(stream, selectors.EVENT_READ, (is_err, _Lines()))
+        while selector.get_map():
+            for key, _events in selector.select():
+                is_err, lines = key.data
+                data = os.read(key.fd, 65536)
+                if not data:
+                    selector.unregister(key.fileobj)
+                for line in lines.feed(data, final=not data):
+                    on_line(line, is_err)
+
+
 def _stop_group(proc: subprocess.Popen) -> None:
     """Terminate the process group, then kill what is left after a short grace."""
     if os.name == "nt":
@@ -208,13 +249,15 @@ def _stop_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def failure_message(code: int, stderr_tail: list[str]) -> str:
-    """Kestra's "Command failed with code N", a hint for exit 127, and the last stderr lines."""
+def failure_message(code: int, last_error: str | None) -> str:
+    """Kestra's "Command failed with code N", then what went wrong in one line: the last stderr line
+    (``ZeroDivisionError: division by zero``; the whole traceback is in the logs, once), and a hint
+    for exit 127."""
     message = f"Command failed with code {code}"
+    if last_error:
+        message += f": {last_error}"
     if code == 127:
-        message += "; command not found (exit 127): is the tool installed?"
-    if stderr_tail:
-        message += "\nstderr (last lines):\n" + "\n".join(stderr_tail)
+        message += " (command not found: is the tool installed?)"
     return message
 
 
