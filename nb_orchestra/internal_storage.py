@@ -83,10 +83,13 @@ def preview(uri: str, lines: int = 10, limit: int = 4096) -> str | None:
     """The first ``lines`` lines of a text file output, or None for a binary or missing one."""
     try:
         path = to_path(uri)
-        head = path.open("rb").read(limit) if path.is_file() else None
+        if not path.is_file():
+            return None
+        with path.open("rb") as file:
+            head = file.read(limit)
     except (ValueError, OSError):
         return None
-    if head is None or b"\x00" in head:
+    if b"\x00" in head:
         return None
     text = head.decode("utf-8", errors="replace")
     return "\n".join(text.splitlines()[:lines])

@@ -104,7 +104,7 @@ def test_a_finished_background_run_survives_kernel_restart_and_reload(page):
         assert re.search(r"nap\s+SUCCESS", text), text
         assert lab.cell(page, BACKGROUND).locator(".nbo-live, .jupyter-widgets").count() == 0
         output = lab.cell(page, BACKGROUND).locator(".jp-OutputArea-output")
-        lab.screenshot(page, output, picture(page, "after-restart.png"))
+        lab.screenshot(page, output, picture(page, "after-restart.png", readme=True), fit=True)
 
 
 UNTRUSTED_FLOW = """id: untrusted
