@@ -138,14 +138,15 @@ class ExecutionNotFoundError(UserError, LookupError):
 
 
 class ExecutionFailed(UserError):
-    """A flow run from a notebook cell ended FAILED or KILLED: the cell fails, as a failed run should."""
-
-
-class ExecutionInterrupted(UserError):
-    """A flow run from a notebook cell was interrupted or killed: one line, and the cell fails."""
+    """A flow run from a notebook cell ended FAILED or KILLED: the cell fails, as a failed run should,
+    with the summary of its failures alone (it names the execution)."""
 
     def _render_traceback_(self) -> list[str]:
         return [str(self)]
+
+
+class ExecutionInterrupted(ExecutionFailed):
+    """A flow run from a notebook cell was interrupted or killed: one line, and the cell fails."""
 
 
 class OutputNotFoundError(UserError, AttributeError, KeyError):

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -228,9 +229,37 @@ def cell(page: Any, index: int) -> Any:
     return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
 
 
-def run_cell(page: Any, index: int, timeout_ms: int = 60_000) -> None:
-    """Run cell ``index`` (0-based) and wait until its execution finished (a new execution count)."""
-    before = page.evaluate("""i => {
+@contextlib.contextmanager
+def notebook_in_browser(app: str, cells: list[str], name: str, height: int = 900) -> Iterator[Any]:
+    """A new notebook of ``cells`` served by JupyterLab (``app="lab"``) or Notebook 7, open in
+    headless Chromium with its kernel idle. The page carries ``.server`` and ``.root`` (the
+    server's folder). Missing pieces fail the test with the install commands."""
+    import pytest
+
+    missing = missing_requirements()
+    if missing:
+        pytest.fail(f"missing: {', '.join(missing)}\n{INSTALL_HINT}", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    root = Path(tempfile.mkdtemp(prefix="nbo-browser-"))
+    write_notebook(root / name, cells)
+    with JupyterServer(root, app) as server, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1000, "height": height})
+        page.server = server
+        page.root = root
+        try:
+            open_notebook(page, server, name)
+            yield page
+        finally:
+            browser.close()
+    server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def start_cell(page: Any, index: int) -> int | None:
+    """Start running cell ``index`` (0-based); its execution count before, for :func:`run_cell`."""
+    return page.evaluate("""i => {
       const nb = window.jupyterapp.shell.currentWidget.content;
       const count = nb.widgets[i].model.executionCount;
       nb.deselectAll();
@@ -238,6 +267,15 @@ def run_cell(page: Any, index: int, timeout_ms: int = 60_000) -> None:
       window.jupyterapp.commands.execute('notebook:run-cell');
       return count;
     }""", index)
+
+
+def run_cell(page: Any, index: int, timeout_ms: int = 60_000) -> None:
+    """Run cell ``index`` (0-based) and wait until its execution finished (a new execution count)."""
+    wait_for_cell(page, index, start_cell(page, index), timeout_ms)
+
+
+def wait_for_cell(page: Any, index: int, before: int | None, timeout_ms: int = 60_000) -> None:
+    """Wait until cell ``index`` got a new execution count (``before`` was the old) and the kernel is idle."""
     page.wait_for_function("""([i, before]) => {
       const w = window.jupyterapp.shell.currentWidget;
       const count = w.content.widgets[i].model.executionCount;

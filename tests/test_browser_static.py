@@ -7,10 +7,7 @@ Same needs as test_browser.py; missing pieces fail with the install commands.
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,25 +41,9 @@ FINISHED_JS = """i => {
 
 @pytest.fixture(scope="module", params=["lab", "notebook"])
 def page(request: pytest.FixtureRequest) -> Iterator[Any]:
-    missing = lab.missing_requirements()
-    if missing:
-        pytest.fail(f"missing: {', '.join(missing)}\n{lab.INSTALL_HINT}", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    root = Path(tempfile.mkdtemp(prefix="nbo-browser-"))
-    lab.write_notebook(root / "static.ipynb", ["%load_ext nb_orchestra", BACKGROUND_CELL, FORM_CELL])
-    with lab.JupyterServer(root, request.param) as server, sync_playwright() as playwright:
-        browser = lab.launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1000, "height": 900})
-        page.server = server
-        page.root = root
-        try:
-            lab.open_notebook(page, server, "static.ipynb")
-            yield page
-        finally:
-            browser.close()
-    server.cleanup()
-    shutil.rmtree(root, ignore_errors=True)
+    cells = ["%load_ext nb_orchestra", BACKGROUND_CELL, FORM_CELL]
+    with lab.notebook_in_browser(request.param, cells, "static.ipynb") as page:
+        yield page
 
 
 def test_the_runs_of_a_form_end_as_static_html(page):
@@ -121,8 +102,40 @@ STYLES_JS = """() => {
   const css = e => getComputedStyle(e);
   return {styles: tree.querySelectorAll('style').length, bullets: [...tree.querySelectorAll('ul, li')]
             .map(e => css(e).listStyleType).filter(t => t !== 'none').length,
-          badge: css(tree.querySelector('.nbo-badge')).backgroundColor, ink: css(tree).color,
-          meta: css(tree.querySelector('.nbo-meta')).opacity, error: css(tree.querySelector('.nbo-msg')).color};
+          badge: css(tree.querySelector('.nbo-badge')).backgroundColor,
+          rule: css(tree.querySelector('.nbo-msg')).borderLeftColor};
+}"""
+
+# The least contrast (WCAG 2) of any text in the tree against what lies behind it: the text's
+# colour faded by the opacities above it, over the first opaque background up the page.
+CONTRAST_JS = """() => {
+  const tree = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output .nbo-exec');
+  const rgba = s => { const n = s.match(/[\\d.]+/g).map(Number); return [n[0], n[1], n[2], n.length > 3 ? n[3] : 1]; };
+  const over = (top, under) => [0, 1, 2].map(i => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
+  const behind = e => {
+    const layers = [];
+    for (; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] === 1) break;
+    }
+    return layers.reverse().reduce((under, c) => over(c, under), [255, 255, 255, 1]);
+  };
+  const faded = e => { let o = 1; for (; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity); return o; };
+  const lum = c => c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+                    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let worst = {ratio: 99, texts: 0, page: behind(tree).join(',')};
+  for (const e of [tree, ...tree.querySelectorAll('*')]) {
+    if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    worst.texts++;
+    const under = behind(e), ink = rgba(getComputedStyle(e).color);
+    ink[3] *= faded(e);
+    const [hi, lo] = [lum(over(ink, under)), lum(under)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    if (ratio < worst.ratio) Object.assign(worst, {ratio, text: e.textContent.trim().slice(0, 40),
+                                                   color: getComputedStyle(e).color, under: under.join(',')});
+  }
+  return worst;
 }"""
 
 
@@ -152,9 +165,10 @@ def test_a_saved_tree_keeps_its_styles_untrusted_and_reads_in_the_dark_theme(pag
         print(f"\n[browser] {page.server.app}, untrusted tree, light theme: {light}")
         assert light["styles"] == 0  # sanitized: what shows comes from inline styles alone
         assert light["bullets"] == 0  # no `ul ul` circles
-        assert light["badge"] == "rgb(171, 0, 9)"  # FAILED's colour
-        assert light["meta"] == "0.7" and light["error"] == "rgb(176, 0, 32)"  # kept by the sanitizer
-        assert luminance(light["ink"]) < 0.4
+        assert light["badge"] == "rgb(171, 0, 9)" and light["rule"] == "rgb(171, 0, 9)"  # FAILED's colour
+        contrast = page.evaluate(CONTRAST_JS)
+        print(f"[browser] least text contrast, light theme: {contrast}")
+        assert contrast["texts"] > 20 and contrast["ratio"] >= 4.5, contrast
         text = lab.output_text(page, 0)
         assert re.search(r"never\s+not run", text), text
         lab.screenshot(page, page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output"),
@@ -163,9 +177,10 @@ def test_a_saved_tree_keeps_its_styles_untrusted_and_reads_in_the_dark_theme(pag
         page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
         page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
         page.wait_for_timeout(500)  # the theme's stylesheet applies
-        dark = page.evaluate(STYLES_JS)
-        print(f"[browser] dark theme: {dark}")
-        assert luminance(dark["ink"]) > 0.6  # the theme's own text colour: light on dark
+        dark = page.evaluate(CONTRAST_JS)
+        print(f"[browser] least text contrast, dark theme: {dark}")
+        assert dark["texts"] > 20 and dark["ratio"] >= 4.5, dark
+        assert luminance(dark["page"]) < 0.2  # measured on the dark page
         lab.screenshot(page, page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output"),
                        picture(page, "untrusted-dark.png"))
         page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")

@@ -63,6 +63,16 @@ def test_a_running_loop_shows_running_iterations_and_a_count_of_finished_ones():
     assert "max-height:420px;overflow-y:auto" in html  # bounded, scrolled to the newest rows
 
 
+def test_a_loop_over_an_expression_run_one_at_a_time_knows_its_total():
+    """The values come from an expression and only one runs at a time: the flow's text cannot tell
+    the total, the engine's plan does."""
+    ex = as_running(nbo.run(LOOP.format(size=30).replace("concurrencyLimit: 0", "concurrencyLimit: 1")
+                            .replace("== '7'", "== 'never'")), 1)
+    assert re.search(r"each RUNNING ▕\S* *▏ 29/30 · 1 running · ETA", text(execution_html(ex)))
+    ex.taskrun("each").planned = None  # what a view without the plan can say
+    assert re.search(r"29/30\+ · 1 running", text(execution_html(ex)))
+
+
 def test_a_loop_costs_the_same_at_10_and_10_000_iterations():
     small = execution_html(as_running(loop(10), 3))
     large = execution_html(as_running(loop(10_000), 3 * MAX_ACTIVE))
@@ -77,7 +87,10 @@ def test_styles_are_inline_with_theme_variables_and_lists_have_no_bullets():
     without_style_element = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
     assert all("list-style:none" in tag for tag in re.findall(r"<(?:ul|li)\b[^>]*>", without_style_element))
     assert "color:var(--jp-ui-font-color1,#1f2430)" in html  # stripped untrusted: the theme's own colour
-    assert 'class="nbo-msg" style="color:#b00020;color:var(--jp-error-color1,#b00020)"' in html  # a plain one first
+    # no coloured text on the page's background (its theme is unknown): colours come with their own
+    assert all("background:" in style for style in re.findall(r'style="([^"]*)"', html)
+               if re.search(r"(^|;)color:", style) and "--jp-ui-font-color1" not in style)
+    assert 'class="nbo-msg" style="border-left:3px solid #AB0009' in html  # the theme's text, a red rule
     assert 'class="nbo-meta" style="opacity:0.7;' in html  # muted by fading: any theme
     assert 'class="nbo-badge" style="background:#AB0009;color:#fff' in html
 
@@ -140,3 +153,14 @@ def test_the_text_tree_draws_a_loop_as_one_progress_row_too():
     assert "✗ check [7]  FAILED  " in tree and tree.count("▶ check [") == MAX_ACTIVE
     assert "… 20 more running" in tree and tree.rstrip().endswith("9969 finished")
     assert len(tree.splitlines()) < 2 * MAX_ACTIVE + 10
+
+
+def test_a_stored_execution_draws_its_tasks_that_never_ran(isolated_home):
+    from nb_orchestra.api import find_execution
+    from nb_orchestra.engine import launch
+
+    ex = nbo.run(FAILING)
+    launch.recent.clear()  # read it back from the store, as another process would
+    stored = find_execution(ex.id)
+    assert type(stored).__name__ == "StoredExecution"
+    assert re.search(r"· last not run", text(execution_html(stored)))

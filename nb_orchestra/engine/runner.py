@@ -351,6 +351,7 @@ class Engine:
             return
         if plan.outputs is not None:
             self._record_outputs(run, plan.outputs)
+        run.planned = len(plan.groups)  # a loop's total, for progress views
         scope = _Scope(run, plan.groups, plan.concurrency,
                        plan.errors or task.children.get("errors", ()),
                        plan.finally_ or task.children.get("finally", ()), self._flowable_done)

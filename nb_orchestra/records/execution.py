@@ -107,6 +107,7 @@ class TaskRunView:
     outputs: dict[str, Any] | None
     metrics: list[dict[str, Any]]
     message: str | None
+    planned: int | None  # a flowable's planned child groups (a loop's values), once known; live runs only
 
     @property
     def duration(self) -> float | None:
@@ -228,7 +229,7 @@ class TaskRun(TaskRunView):
     """One run of one task; a task inside a ForEach has one run per loop value."""
 
     __slots__ = ("id", "task_id", "task_type", "value", "iteration", "parent", "path", "state",
-                 "attempts", "start_date", "end_date", "outputs", "metrics", "message")
+                 "attempts", "start_date", "end_date", "outputs", "metrics", "message", "planned")
 
     def __init__(self, task_id: str, task_type: str, parent: TaskRun | None,
                  value: str | None = None, iteration: int | None = None):
@@ -248,6 +249,7 @@ class TaskRun(TaskRunView):
         self.outputs: dict[str, Any] | None = None
         self.metrics: list[dict[str, Any]] = []  # counters and timers a task reported
         self.message: str | None = None  # why it failed, when it did
+        self.planned: int | None = None
 
     @property  # the view declares a plain attribute: a stored run keeps the id itself
     def parent_id(self) -> str | None:  # type: ignore[override]

@@ -12,11 +12,13 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UserError
 from ..internal_storage import LocalFiles
 from ..records.execution import AttrDict, ExecutionView, LogView, TaskRunView
 from ..views.display import ExecutionDisplay
 
 if TYPE_CHECKING:
+    from ..model.flow import Flow
     from .base import Store
 
 
@@ -44,6 +46,7 @@ class StoredTaskRun(TaskRunView):
     metrics: list[dict[str, Any]]
     message: str | None
     parent: StoredTaskRun | None = field(default=None, repr=False, compare=False)
+    planned: int | None = None  # not stored: a stored loop that ended counts what it ran
 
 
 @dataclass(repr=False)
@@ -99,3 +102,14 @@ class StoredExecution(ExecutionDisplay, LocalFiles, ExecutionView):
         if self.revision is None:
             return None
         return self.store.flow_source(self.namespace, self.flow_id, self.revision)
+
+    @cached_property
+    def flow(self) -> Flow | None:
+        """That revision parsed (views draw the tasks that never ran), None when unknown or invalid now."""
+        from ..model.parse import parse_flow
+
+        source = self.flow_source
+        try:
+            return parse_flow(source) if source is not None else None
+        except UserError:  # a plugin missing here, a rule tightened since
+            return None

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..expressions import to_text
 from ..secrets import mask
-from .svg import STATE_COLORS
+from .html import badge, error_text
 
 MARKS = {"SUCCESS": "✓", "FAILED": "✗", "ERROR": "!", "SKIPPED": "-"}
 _WORDS = {"SUCCESS": "passed", "FAILED": "failed", "ERROR": "error", "SKIPPED": "skipped"}
@@ -121,8 +121,8 @@ def junit_xml(run: Any) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-_COLORS = {state: STATE_COLORS[kin] for state, kin in
-           (("SUCCESS", "SUCCESS"), ("FAILED", "FAILED"), ("ERROR", "KILLED"), ("SKIPPED", "SKIPPED"))}
+# A case's state -> the execution state whose badge colour it takes.
+_BADGES = {"SUCCESS": "SUCCESS", "FAILED": "FAILED", "ERROR": "KILLED", "SKIPPED": "SKIPPED"}
 
 
 def html_report(run: Any) -> str:
@@ -135,13 +135,12 @@ def html_report(run: Any) -> str:
                      f"</code>{' <small>' + escape(suite.name) + '</small>' if suite.name else ''}</div>")
         parts.append('<ul style="list-style:none;padding-left:8px;margin:2px 0">')
         for case in s.cases:
-            color = _COLORS[case.state]
             execution = f" &middot; execution {escape(case.execution.state)}" if case.execution is not None else ""
-            parts.append(f'<li><span style="color:{color};font-weight:700">{MARKS[case.state]} {case.state}</span> '
-                         f'<code>{escape(case.case_id)}</code> <small style="color:#777">'
+            parts.append(f'<li>{badge(f"{MARKS[case.state]} {case.state}", _BADGES[case.state], 12)} '
+                         f'<code>{escape(case.case_id)}</code> <small style="opacity:0.7">'
                          f'{case.duration:.2f}s{execution}</small>')
             if case.error:
-                parts.append(f'<div style="color:#b00020;margin-left:18px">{escape(case.error)}</div>')
+                parts.append(error_text(case.error, "div", ";margin-left:18px"))
             if case.failures:
                 parts.append('<table style="margin-left:18px;border-collapse:collapse">'
                              '<tr><th style="text-align:left">line</th><th style="text-align:left">value</th>'
@@ -153,11 +152,10 @@ def html_report(run: Any) -> str:
                                  f'<td>{escape(r.operator)}</td><td><code>{escape(expected)}</code></td>'
                                  f'<td><code>{escape(shown(r.actual, case))}</code></td></tr>')
                     if r.message:
-                        parts.append(f'<tr><td></td><td colspan="4" style="color:#b00020">{escape(r.message)}'
-                                     '</td></tr>')
+                        parts.append(f'<tr><td></td><td colspan="4">{error_text(r.message)}</td></tr>')
                 parts.append("</table>")
             parts.append("</li>")
         parts.append("</ul>")
     verdict = "SUCCESS" if run.ok else "FAILED"
-    parts.append(f'<div style="color:{_COLORS[verdict]};font-weight:700">{escape(summary(run))}</div></div>')
+    parts.append(f'<div style="margin-top:4px">{badge(summary(run), _BADGES[verdict], 12)}</div></div>')
     return "".join(parts)

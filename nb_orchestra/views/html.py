@@ -29,19 +29,21 @@ MAX_PREVIEWS = 5        # file outputs previewed per task in the report
 LIVE_HEIGHT = 420       # pixels: the height of a running tree, newest activity at the bottom
 
 # Styles are inline: JupyterLab drops <style> from untrusted outputs (nbconvert and GitHub keep
-# attributes). Colours take JupyterLab's theme variables, with fallbacks elsewhere; the sanitizer
-# of untrusted outputs drops declarations with var(), so a plain colour comes first (text that
-# needs none inherits the theme's), and muted text is faded rather than greyed.
+# attributes), and its sanitizer drops declarations with var(). So coloured text is never set
+# on the page's background, whose theme is unknown: states are badges (white on a colour dark
+# enough for it), error text takes the theme's own colour beside a red rule, and muted text is
+# faded rather than greyed.
 
-
-def _themed(variable: str, fallback: str) -> str:
-    """``color:`` the theme's ``variable``, else ``fallback`` (also where var() is stripped)."""
-    return f"color:{fallback};color:var({variable},{fallback})"
-
-
-INK = "color:var(--jp-ui-font-color1,#1f2430)"
-ERROR = _themed("--jp-error-color1", "#b00020")
-WARN = _themed("--jp-warn-color1", "#a15c00")
+# Kestra's state colours (views/svg.py) darkened where needed so white text on them reads at
+# >= 4.5:1 (WCAG AA), in every theme.
+BADGE_COLORS: dict[str, str] = {
+    **STATE_COLORS,
+    "QUEUED": "#756E93", "PAUSED": "#756E93", "RETRYING": "#756E93", "RETRIED": "#756E93",
+    "CANCELLED": "#756E93", "SKIPPED": "#776E9C",
+    "SUCCESS": "#028561", "WARNING": "#BE5200", "KILLED": "#8C7000",
+}
+_UNKNOWN_BADGE = "#756E93"
+ERROR_RULE = f"border-left:3px solid {BADGE_COLORS['FAILED']};padding-left:4px"
 BORDER = "var(--jp-border-color2,#ddd)"
 _UL = ' style="list-style:none;margin:0;padding-left:18px"'
 _LI = ' style="list-style:none;margin:0"'
@@ -51,27 +53,30 @@ STYLE = f"""<style>
 .nbo-exec table{{border-collapse:collapse;margin-top:6px}}
 .nbo-exec td,.nbo-exec th{{border:1px solid {BORDER};padding:2px 6px;text-align:left;vertical-align:top}}
 </style>"""
-_ROOT = (f"font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.45;"
-         f"{INK}")
-_LEVEL_COLORS = {"ERROR": ERROR, "WARN": WARN}
+_ROOT = ("font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.45;"
+         "color:var(--jp-ui-font-color1,#1f2430)")
+_LEVEL_STATES = {"ERROR": "FAILED", "WARN": "WARNING"}
 
 
-def _color(state: str) -> str:
-    return STATE_COLORS.get(state, "#888")
+def badge(text: str, state: str, size: int = 11) -> str:
+    """``text`` in white on the colour of ``state`` (escaped)."""
+    return (f'<span class="nbo-state" style="background:{BADGE_COLORS.get(state, _UNKNOWN_BADGE)};color:#fff;'
+            f'border-radius:3px;padding:0 4px;font-size:{size}px;font-weight:600">{escape(text)}</span>')
 
 
 def state_badge(state: str) -> str:
-    return (f'<span class="nbo-badge" style="background:{_color(state)};color:#fff;border-radius:3px;'
-            f'padding:1px 6px;font-weight:600;font-size:12px">{ICONS.get(state, "?")} {escape(state)}</span>')
+    return (f'<span class="nbo-badge" style="background:{BADGE_COLORS.get(state, _UNKNOWN_BADGE)};color:#fff;'
+            f'border-radius:3px;padding:1px 6px;font-weight:600;font-size:12px">{ICONS.get(state, "?")} '
+            f"{escape(state)}</span>")
 
 
 def _icon(state: str) -> str:
-    return f'<span style="color:{_color(state)}">{ICONS.get(state, "?")}</span>'
+    return ICONS.get(state, "?")
 
 
-def _state(state: str) -> str:
-    return (f'<span class="nbo-state" style="color:{_color(state)};font-size:11px;font-weight:600">'
-            f"{escape(state)}</span>")
+def error_text(text: str, tag: str = "span", css: str = "") -> str:
+    """A message in the theme's text colour, marked by a red rule (readable in any theme)."""
+    return f'<{tag} class="nbo-msg" style="{ERROR_RULE}{css}">{escape(text)}</{tag}>'
 
 
 def _meta(text: str) -> str:
@@ -139,7 +144,7 @@ class _Tree:
     def run(self, run: TaskRunView) -> str:
         """A task run's row, its log lines, then its children (a loop as one progress row)."""
         attempts = f" · {len(run.attempts)} attempts" if len(run.attempts) > 1 else ""
-        message = f' <span class="nbo-msg" style="{ERROR}">{escape(run.message)}</span>' if run.message else ""
+        message = " " + error_text(run.message) if run.message else ""
         children = self.children.get(run.id, [])
         if is_loop(children, run):
             items = iterations(children, run)
@@ -149,15 +154,16 @@ class _Tree:
         records = self.logs.get(run.id, [])
         child = (run.outputs or {}).get("executionId") if (run.task_type or "").endswith(".Subflow") else None
         head += f"→ <code>{escape(str(child))}</code> " if child else ""
-        return (f"<li{_LI}>{_icon(run.state)} {escape(run.task_id)} {_state(run.state)} {head}"
+        return (f"<li{_LI}>{_icon(run.state)} {escape(run.task_id)} {badge(run.state, run.state)} {head}"
                 f"{_meta(format_seconds(run.duration) + attempts)}{message}"
                 f"{_logs_html(records, _says_more(run, records))}{body}</li>")
 
     def _progress(self, run: TaskRunView, items: list[Item]) -> str:
         """``▕████▌     ▏ 27/50 · 4 running · 1 failed · ETA 3s``."""
         shown = progress(self.ex, run, items)
-        parts = [f'<span style="{ERROR}">{part}</span>' if part.endswith(" failed") else part for part in shown.parts()]
-        return f'<span style="{_MONO}">{shown.bar()}</span> {_meta(" · ".join(parts))} '
+        # the failed count as a badge, outside the faded text (a faded badge would not read)
+        parts = [badge(part, states.FAILED) if part.endswith(" failed") else _meta(part) for part in shown.parts()]
+        return f'<span style="{_MONO}">{shown.bar()}</span> {_meta(" · ").join(parts)} '
 
     def _loop_body(self, items: list[Item]) -> str:
         """Running and failed iterations; finished ones folded (listed, expandable, once all ended)."""
@@ -177,12 +183,12 @@ class _Tree:
         if item.value is None:
             return self.run(item.runs[0])
         inner = "".join(self.run(run) for run in item.runs)
-        return (f"<li{_LI}>{_icon(item.state)} <b>[{escape(str(item.value))}]</b> {_state(item.state)}"
+        return (f"<li{_LI}>{_icon(item.state)} <b>[{escape(str(item.value))}]</b> {badge(item.state, item.state)}"
                 f"<ul{_UL}>{inner}</ul></li>")
 
 
 def _not_run(task_id: str) -> str:
-    return (f'<li class="nbo-not-run" style="list-style:none;margin:0;opacity:0.5">· '
+    return (f'<li class="nbo-not-run" style="list-style:none;margin:0;opacity:0.65">· '
             f'{escape(task_id)} <span style="font-size:11px;font-style:italic">not run</span></li>')
 
 
@@ -209,13 +215,19 @@ def _logs_html(records: list[LogView], expanded: bool) -> str:
     if not records:
         return ""
     shown = records[-MAX_LOG_LINES:]
-    lines = "\n".join(f'<span class="nbo-lvl-{escape(r.level)}" style="{_LEVEL_COLORS.get(r.level, "")}">'
-                      f'{r.timestamp:%H:%M:%S} {escape(r.level):<5} {escape(r.message)}</span>' for r in shown)
+    lines = "\n".join(f'<span class="nbo-lvl-{escape(r.level)}">{r.timestamp:%H:%M:%S} {_level(r.level)} '
+                      f'{escape(r.message)}</span>' for r in shown)
     hidden = f" (last {len(shown)})" if len(records) > len(shown) else ""
     return (f'<details{" open" if expanded else ""} style="margin-left:18px">'
             f'<summary style="cursor:pointer;{_META}">{len(records)} log line'
             f'{"s" if len(records) != 1 else ""}{hidden}</summary>'
             f'<pre style="margin:2px 0;font-size:11px;white-space:pre-wrap">{lines}</pre></details>')
+
+
+def _level(level: str) -> str:
+    """A log level, padded to five; ERROR and WARN as badges."""
+    state = _LEVEL_STATES.get(level)
+    return badge(level, state) if state else escape(f"{level:<5}")
 
 
 def _more(count: int, what: str) -> str:
@@ -279,7 +291,6 @@ _LEFT = "text-align:left"  # inline: JupyterLab right-aligns table cells, and dr
 
 
 def _cell(value: Any) -> str:
-    """A table cell, left-aligned; a state name in its colour."""
+    """A table cell, left-aligned; a state name as its badge."""
     text = str(value)
-    color = f";color:{STATE_COLORS[text]};font-weight:600" if text in STATE_COLORS else ""
-    return f'<td style="{_LEFT}{color}">{escape(text)}</td>'
+    return f'<td style="{_LEFT}">{badge(text, text) if text in STATE_COLORS else escape(text)}</td>'

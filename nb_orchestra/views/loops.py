@@ -114,8 +114,11 @@ def progress(ex: ExecutionView, run: TaskRunView, items: list[Item]) -> Progress
 
 
 def _total(ex: ExecutionView, run: TaskRunView, running: int, known: int) -> int | None:
-    """How many iterations a loop has: from its flow (literal values, a Parallel's children), or
-    every one has started (no limit, or fewer running than it); else None."""
+    """How many iterations a loop has: as the engine planned them (live runs), from its flow
+    (literal values, a Parallel's children), or every one has started (no limit, or fewer
+    running than it); else None."""
+    if run.planned is not None:
+        return run.planned
     flow = getattr(ex, "flow", None)
     try:
         task = flow.task(run.task_id) if flow is not None else None
