@@ -10,6 +10,16 @@ cd "$(dirname "$0")/.."
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[dev]'
 
+# The prebuilt JupyterLab extension (%%flow highlighting, nb_orchestra/labextension): an editable
+# install leaves the wheel's share/ files out, so link it where JupyterLab and Notebook 7 look
+# (a rebuild by labextension/build.py shows at the next page load). A real copy is left alone.
+ext=.venv/share/jupyter/labextensions/nb-orchestra
+if [ -L "$ext" ] || [ ! -e "$ext" ]; then
+  mkdir -p "$(dirname "$ext")" && ln -sfn "$PWD/nb_orchestra/labextension" "$ext"
+else
+  echo "note: $ext is a copy from a regular install; rebuilds show after pip install ." >&2
+fi
+
 CHROMIUM=${NBO_CHROMIUM:-/usr/bin/chromium}
 if [ ! -x "$CHROMIUM" ]; then
   if [ "$CHROMIUM" = /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
