@@ -24,6 +24,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))   # nb_orchestra
 
 from harness import FAIL, INFO, REPO, Result, format_target, format_value, print_table  # noqa: E402
 from scenarios import FULL, QUICK, SCENARIOS, Config  # noqa: E402
+from serdes import serdes_rows  # noqa: E402  (f: CSV -> Ion peak memory, benchmarks/serdes.py)
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,7 +32,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="short smoke run (CI): fewer repeats, smaller sizes")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     parser.add_argument("--repeats", type=int, help="timed repeats per scenario (default 5, --quick 3)")
-    parser.add_argument("--only", default="".join(SCENARIOS), help="scenarios to run, e.g. 'ab' (default: all)")
+    parser.add_argument("--only", default="".join(SCENARIOS) + "f", help="scenarios to run, e.g. 'ab' (default: all)")
     return parser.parse_args()
 
 
@@ -67,7 +68,9 @@ def main() -> int:
     results: list[Result] = []
     started = time.perf_counter()
     for key in args.only:
-        results += SCENARIOS[key](cfg)
+        # f: 1M rows at most here (about 40 s); benchmarks/serdes.py alone goes on to 5M
+        results += serdes_rows(args.quick, None if args.quick else (10_000, 1_000_000)) if key == "f" \
+            else SCENARIOS[key](cfg)
     print_table(results)
     print(f"\n(total {time.perf_counter() - started:.1f} s)\n")
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from . import config, expressions, flowtests, registry
+from .authoring import commands as command_completion
+from .authoring import completion, docs
 from .config import Settings, settings
 from .engine import launch
 from .engine.context import execution_variables
@@ -141,6 +143,23 @@ def on_register(callback: Callable[[Flow], None]) -> Callable[[], None]:
     return unsubscribe
 
 
+def on_trigger_toggle(callback: Callable[[tuple[str, str, str], bool], None]) -> Callable[[], None]:
+    """Call ``callback`` with each trigger a task switches on or off (trigger.Toggle) from now on, as
+    ((namespace, flow id, trigger id), enabled); returns the function that stops it."""
+    registry.on_toggle.append(callback)
+
+    def unsubscribe() -> None:
+        if callback in registry.on_toggle:
+            registry.on_toggle.remove(callback)
+
+    return unsubscribe
+
+
+def trigger_switch(namespace: str, flow_id: str, trigger_id: str) -> bool | None:
+    """Whether a task switched this trigger on (True) or off (False); None when none did."""
+    return registry.trigger_switches.get((namespace, flow_id, trigger_id))
+
+
 def plugin_types() -> list[str]:
     """Every supported task type (current and legacy names resolve to these)."""
     return [cls.type for cls in catalog.plugin_classes()]
@@ -149,6 +168,56 @@ def plugin_types() -> list[str]:
 def plugin_catalog_markdown() -> str:
     """The catalogue of every task type and its properties, in Markdown (docs/plugins.md)."""
     return catalog.markdown()
+
+
+# -- writing flows: completion and documentation ------------------------------------------------
+
+Completions = completion.Completions
+Command = command_completion.Command
+CommandOption = command_completion.Option
+
+
+def complete_flow(text: str, cursor: int) -> Completions:
+    """What may be typed at offset ``cursor`` of a flow's YAML text (a ``%%flow`` cell's body):
+    types, properties, and inside ``{{ }}`` roots, input ids, variables, task ids, outputs, filters."""
+    return completion.complete_flow(text, cursor)
+
+
+def complete_command(typed: str, commands: Sequence[Command]) -> Completions:
+    """Completions at the end of ``typed``, the text after a magic's name: a subcommand of
+    ``commands`` then its options and arguments, or (one command named "") the options and arguments
+    of that command. FLOW, EXEC and TYPE arguments complete to the registered flows, the executions
+    (this process's first, then the store's newest) and the task types."""
+    values = {"FLOW": _flow_names, "EXEC": _execution_ids, "TYPE": _type_names}
+    if len(commands) == 1 and not commands[0].name:
+        return command_completion.complete_arguments(typed, commands[0], values)
+    return command_completion.complete_command(typed, commands, values)
+
+
+def _flow_names() -> list[str]:
+    flows = registry.flows()
+    return [f.id for f in flows] + [f"{f.namespace}.{f.id}" for f in flows]
+
+
+def _type_names() -> list[str]:
+    current, others = completion.task_type_names()
+    return current + others
+
+
+def _execution_ids() -> list[str]:
+    ids = [ex.id for ex in reversed(launch.recent)]
+    if settings.record:
+        try:
+            ids += [ex.id for ex in executions(limit=20)]
+        except UserError:
+            pass  # a store that cannot be opened: the ones of this process only
+    return list(dict.fromkeys(ids))
+
+
+def task_type_doc(name: str) -> str:
+    """The documentation of a task type (``io.kestra.plugin.core.log.Log``, or ``Log``) in Markdown:
+    description, properties, outputs and an example flow. UserError for an unknown type."""
+    return docs.markdown(name)
 
 
 def find_flow(name: str) -> Flow:

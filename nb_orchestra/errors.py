@@ -7,8 +7,15 @@ Bugs in nb_orchestra itself are ordinary exceptions and keep their traceback.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+def did_you_mean(word: object, choices: Iterable[object]) -> str:
+    """``"; did you mean 'user'?"`` for the closest of ``choices`` to ``word``, or nothing."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 class UserError(Exception):
@@ -30,6 +37,18 @@ class Problem:
     message: str
     line: int = 0
     column: int = 0
+    # A second line the message names ("first used at line 5"), moved with the problem.
+    related_line: int = 0
+
+    def moved(self, lines: int) -> Problem:
+        """The same problem ``lines`` further down (a notebook cell under its magic line)."""
+        if not self.line:
+            return self
+        message = self.message
+        if self.related_line:
+            message = message.replace(f"line {self.related_line}", f"line {self.related_line + lines}")
+        return Problem(self.path, message, self.line + lines, self.column,
+                       self.related_line + lines if self.related_line else 0)
 
     def __str__(self) -> str:
         where = f"line {self.line}, column {self.column}: " if self.line else ""
@@ -54,8 +73,7 @@ class FlowValidationError(UserError):
 
     def shifted(self, lines: int, source: str) -> FlowValidationError:
         """The same problems ``lines`` further down ``source`` (a notebook cell under its magic line)."""
-        moved = [Problem(p.path, p.message, p.line + lines if p.line else 0, p.column) for p in self.problems]
-        return type(self)(moved, source=source, name=self.name)
+        return type(self)([p.moved(lines) for p in self.problems], source=source, name=self.name)
 
     def pretty(self) -> str:
         """Each problem with the offending YAML line and a caret under the column."""
@@ -66,7 +84,8 @@ class FlowValidationError(UserError):
             if p.line and 0 < p.line <= len(lines):
                 text = lines[p.line - 1]
                 out.append(f"      {p.line:>4} | {text}")
-                out.append("           | " + " " * max(p.column - 1, 0) + "^")
+                lead = "".join("\t" if char == "\t" else " " for char in text[:max(p.column - 1, 0)])
+                out.append("           | " + lead + "^")  # a tab in the line is a tab here too: the caret lines up
         return "\n".join(out)
 
     def _render_traceback_(self) -> list[str]:

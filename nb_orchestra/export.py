@@ -10,7 +10,7 @@ the validator, and two cells defining the same flow (the last one wins).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -66,8 +66,7 @@ def export(source: Path, outdir: Path, say: Callable[[str], None] = print) -> in
                 say(f"{cell.where}: INVALID\n{shown.pretty()}")
                 continue
             for warning in flow.warnings:
-                moved = replace(warning, line=warning.line + 1) if warning.line else warning
-                say(f"warning: {cell.where} ({flow.namespace}.{flow.id}): {moved}")
+                say(f"warning: {cell.where} ({flow.namespace}.{flow.id}): {warning.moved(1)}")
             if flow.key in flows:
                 say(f"warning: {flow.namespace}.{flow.id} is defined in {flows[flow.key][0].where} "
                     f"and again in {cell.where}: the last one wins")

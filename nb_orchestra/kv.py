@@ -42,6 +42,12 @@ class KVStore(Protocol):
 
     def keys(self, namespace: str, prefix: str = "") -> list[str]: ...
 
+    def entries(self, namespace: str) -> list[tuple[str, datetime | None]]:
+        """Every key, expired ones included, with its expiry (None: never)."""
+
+    def namespaces(self) -> list[str]:
+        """The namespaces that hold entries."""
+
 
 class NamespaceKV:
     """The KV entries of one namespace (Kestra's ``RunContext.namespaceKv(namespace)``)."""
@@ -63,6 +69,10 @@ class NamespaceKV:
 
     def keys(self, prefix: str = "") -> list[str]:
         return self.store.keys(self.namespace, prefix)
+
+    def entries(self) -> list[tuple[str, datetime | None]]:
+        """Every key, expired ones included, with its expiry (None: never)."""
+        return self.store.entries(self.namespace)
 
 
 def validate_key(key: str) -> None:

@@ -29,6 +29,21 @@ pytest_plugins = ["pytester"]  # tests/test_flowtests_front_ends.py runs pytest 
 collect_ignore = ["flows"]
 
 
+@pytest.fixture
+def ip():
+    """IPython's shell with nb_orchestra loaded; afterwards no recent executions, no scheduler
+    (load_ext starts one)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from nb_orchestra.triggers import stop_scheduler
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "nb_orchestra")
+    yield shell
+    launch.recent.clear()
+    stop_scheduler()
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
     from nb_orchestra.config import settings

@@ -255,7 +255,7 @@ def test_a_flow_trigger_names_the_upstream_executions_that_may_fire_it(props, se
 
 @pytest.mark.parametrize("props, prop", [
     ({"states": ["DONE"]}, "states[0]"),
-    ({"conditions": [{"type": "io.kestra.plugin.core.condition.Weekend"}]}, "conditions[0].type"),
+    ({"conditions": [{"type": "io.kestra.plugin.core.condition.Nope"}]}, "conditions[0].type"),
     ({"conditions": [{"type": "io.kestra.plugin.core.condition.ExecutionFlow", "namespace": "a"}]},
      "conditions[0].flowId"),
     ({"preconditions": {"flows": [{"namespace": "a"}]}}, "preconditions.id"),

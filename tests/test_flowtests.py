@@ -148,7 +148,7 @@ def test_a_test_of_a_flow_nobody_registered_is_refused_at_its_flow_id():
 def test_invalid_yaml_is_a_located_test_problem():
     with pytest.raises(FlowTestValidationError) as caught:
         api.parse_test("id: x\nflowId: [unclosed\n")
-    assert caught.value.problems[0].line == 3 and "problem(s) in flow test" in str(caught.value)
+    assert caught.value.problems[0].line == 2 and "problem(s) in flow test" in str(caught.value)  # where [ opens
 
 
 def test_a_registered_flow_is_found_by_namespace_and_flow_id():

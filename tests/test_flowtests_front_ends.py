@@ -13,10 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-
-from nb_orchestra.triggers import stop_scheduler
 
 from .conftest import fixture_path
 
@@ -112,14 +109,6 @@ def test_pytest_shows_a_located_collection_error_for_an_invalid_test(pytester, p
 
 
 # -- the notebook ------------------------------------------------------------------------------
-
-@pytest.fixture
-def ip():
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "nb_orchestra")
-    yield shell
-    stop_scheduler()
-
 
 def run(ip, text: str):
     with capture_output() as captured:

@@ -150,7 +150,8 @@ def test_the_analysis_sees_imports_in_functions_and_under_type_checking():
 
 def test_the_architecture_names_no_module_that_does_not_exist():
     text = ARCHITECTURE.read_text(encoding="utf-8")
-    files = {path.relative_to(ROOT).as_posix() for folder in ("nb_orchestra", "tests", "benchmarks", "scripts")
+    files = {path.relative_to(ROOT).as_posix()
+             for folder in ("nb_orchestra", "tests", "benchmarks", "scripts", "labextension")
              for path in (ROOT / folder).rglob("*.py")}
     named = set(re.findall(r"(?<![\w/.])((?:[\w]+/)*[\w]+\.py)\b", text))
     missing = sorted(name for name in named if not any(f == name or f.endswith("/" + name) for f in files))

@@ -10,13 +10,12 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from nb_orchestra import Execution, registry
 from nb_orchestra.engine import launch
 from nb_orchestra.errors import ExecutionInterrupted
-from nb_orchestra.triggers import current_scheduler, stop_scheduler
+from nb_orchestra.triggers import current_scheduler
 from nb_orchestra.views.svg import STATE_COLORS
 
 HELLO = """%%flow {options}
@@ -39,16 +38,12 @@ tasks:
 
 
 @pytest.fixture
-def ip():
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "nb_orchestra")
-    shell.user_ns.pop("hello_demo", None)
-    for attr in ("kernel",):
-        if hasattr(shell, attr):
-            delattr(shell, attr)
-    yield shell
-    launch.recent.clear()
-    stop_scheduler()  # load_ext started it; each test starts from none
+def ip(ip):
+    """conftest's shell, as a terminal IPython: no kernel, no earlier run bound."""
+    ip.user_ns.pop("hello_demo", None)
+    if hasattr(ip, "kernel"):
+        delattr(ip, "kernel")
+    return ip
 
 
 def cell(ip, text: str):

@@ -33,8 +33,8 @@ def test_valid_flow_builds_tasks_and_children():
 
 def test_malformed_yaml_is_located_not_a_parser_traceback():
     error = only("id: a\nnamespace: b\ntasks:\n  - id: x\n    type: [unclosed\n")
-    assert error.message.startswith("invalid YAML:")
-    assert (error.line, error.column) == (6, 1)
+    assert error.message == "invalid YAML: the [ opened here is never closed by a ] (or an item in it lacks a comma)"
+    assert (error.line, error.column) == (5, 11)  # the bracket, not past the end of the text
 
 
 def test_duplicate_yaml_keys_are_rejected_with_their_line():

@@ -448,3 +448,33 @@ def test_schema_is_versioned_and_reopening_is_idempotent():
         with store.transaction(write=False) as tx:
             assert tx.rows("SELECT version FROM schema_version") == [(schema.LATEST,)]
         store.close()
+
+
+def test_plain_json_values_take_the_fast_path_and_read_back_the_same():
+    from nb_orchestra.store.serialize import Encoder, loads
+
+    encode = Encoder()
+    plain = {"value": "3-x", "rows": [1, 2.5, None, True], "nested": {"a": ["b"]}}
+    assert encode.dumps(plain) == json.dumps(plain, ensure_ascii=False)
+    tagged = {1: "int key", "when": datetime(2026, 1, 2, tzinfo=timezone.utc), "$nbo": "not a tag"}
+    assert loads(encode.dumps(tagged)) == tagged  # what JSON cannot hold as it is still goes through the tags
+    assert "s3cr3t" not in Encoder(["s3cr3t"]).dumps({"value": "a s3cr3t"})  # masked: never the fast path
+
+
+def test_attempts_read_back_from_both_stored_forms(isolated_home):
+    """Attempts' dates are ISO text; stores written before hold tagged datetimes: both read back."""
+    from nb_orchestra.store.base import _attempt, utc_text
+    from nb_orchestra.store.records import StoredAttempt
+    from nb_orchestra.store.serialize import Encoder, loads
+
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    older = loads(Encoder().dumps([{"state": "FAILED", "start_date": moment, "end_date": moment}]))
+    newer = loads(Encoder().dumps([{"state": "SUCCESS", "start_date": utc_text(moment), "end_date": None}]))
+    assert _attempt(older[0]) == StoredAttempt("FAILED", moment, moment)
+    assert _attempt(newer[0]) == StoredAttempt("SUCCESS", moment, None)
+    ex = nb_orchestra.run("id: once\nnamespace: demo\n"
+                          "tasks: [{id: hi, type: io.kestra.plugin.core.log.Log, message: hi}]")
+    recorder.flush()
+    [attempt] = get_store().execution(ex.id).taskruns[0].attempts
+    assert (attempt.state, attempt.start_date, attempt.end_date) == (
+        "SUCCESS", ex.taskruns[0].attempts[0].start_date, ex.taskruns[0].attempts[0].end_date)

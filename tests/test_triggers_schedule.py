@@ -134,7 +134,10 @@ def test_check_trigger_accepts_a_course_schedule():
     ({"inputs": ["taxi"]}, "inputs"),
     ({"lateMaximumDelay": "P1M"}, "lateMaximumDelay"),
     ({"withSeconds": "yes"}, "withSeconds"),
-    ({"conditions": [{"type": "io.kestra.plugin.core.condition.Weekend"}]}, "conditions"),
+    ({"conditions": [{"type": "io.kestra.plugin.core.condition.Holiday"}]}, "conditions[0].type"),
+    ({"conditions": [{"type": "io.kestra.plugin.core.condition.DayWeek", "dayOfWeek": "SUNDAYS"}]},
+     "conditions[0].dayOfWeek"),
+    ({"conditions": {"type": "io.kestra.plugin.core.condition.Weekend"}}, "conditions"),
 ])
 def test_check_trigger_reports_bad_schedule_properties(props, prop):
     problems = check_trigger({"id": "s", "type": SCHEDULE, "cron": "@daily", **props})

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .. import expressions
+from .. import expressions, registry
 from ..durations import parse_duration
 from ..errors import TemplateError
 from ..internal_storage import task_run_dir
 from ..kv import NamespaceKV
-from ..plugins.base import LEVELS, Prop, TaskCancelled, TaskFailure
-from ..records.execution import ExecutionRecord, TaskRun
+from ..model.parse import parse_flow
+from ..plugins.base import LEVELS, ChildRun, FlowSource, Prop, TaskCancelled, TaskFailure
+from ..records.execution import ExecutionRecord, ExecutionView, TaskRun
+from ..store import get_store, recorder
 
 if TYPE_CHECKING:
     from ..model.flow import Task
@@ -40,7 +43,8 @@ class Children(Protocol):
 
 
 class RunContext:
-    """Handed to ``plugin.run``/``plugin.plan``: properties, logs, waits, files, KV, subflows."""
+    """Handed to ``plugin.run``/``plugin.plan``: properties, logs, waits, files, KV, subflows, the
+    flow registry (git's SyncFlows/PushFlows), finished runs shown under the task's (dbt models)."""
 
     __slots__ = ("engine", "task", "run", "variables", "cancel", "warning", "_props")
 
@@ -106,6 +110,46 @@ class RunContext:
         children.run(child, wait, self.cancel)
         return child
 
+    def add_child_run(self, child: ChildRun) -> None:
+        self.engine.add_child_run(self.run, child)
+
+    def flows(self, namespace: str, children: bool = False) -> list[FlowSource]:
+        return [_flow_source(flow) for flow in registry.flows()
+                if flow.namespace == namespace or (children and flow.namespace.startswith(namespace + "."))]
+
+    def save_flow(self, source: str, dry_run: bool = False) -> FlowSource:
+        flow = parse_flow(source)
+        if dry_run:
+            return FlowSource(flow.namespace, flow.id, None, flow.source)
+        return _flow_source(registry.register(flow))
+
+    def delete_flow(self, namespace: str, flow_id: str) -> bool:
+        return registry.delete(namespace, flow_id)
+
+    def executions(self, namespace: str | None = None, flow_id: str | None = None,
+                   states: Sequence[str] | None = None, start: datetime | None = None,
+                   end: datetime | None = None) -> list[ExecutionView]:
+        recorder.flush()
+        found = get_store().executions(flow_id=flow_id, namespace=namespace, state=list(states or ()) or None,
+                                       since=start, limit=None)
+        return [ex for ex in found if end is None or ex.start_date <= end]
+
+    def purge_executions(self, ids: Sequence[str], rows: bool = True, logs: bool = True,
+                         storage: bool = True) -> dict[str, int]:
+        recorder.flush()
+        return get_store().delete_executions(ids, rows=rows, logs=logs, storage=storage)
+
+    def purge_logs(self, end: datetime, start: datetime | None = None, namespace: str | None = None,
+                   flow_id: str | None = None, levels: Sequence[str] | None = None) -> int:
+        recorder.flush()
+        return get_store().delete_logs(end, start=start, namespace=namespace, flow_id=flow_id, levels=levels)
+
+    def namespaces(self) -> list[str]:
+        return sorted({flow.namespace for flow in registry.flows()} | set(self.engine.kv.namespaces()))
+
+    def toggle_trigger(self, namespace: str, flow_id: str, trigger_id: str, enabled: bool) -> None:
+        registry.toggle_trigger(namespace, flow_id, trigger_id, enabled)
+
     @property
     def storage_dir(self) -> Path:
         """Where this task run keeps the files it outputs (``kestra:///`` URIs point here)."""
@@ -116,6 +160,10 @@ class RunContext:
     def working_dir(self) -> Path:
         """A directory for this task's files (shared by the children of a WorkingDirectory)."""
         return self.engine.working_dir(self.run)
+
+
+def _flow_source(flow: Any) -> FlowSource:
+    return FlowSource(flow.namespace, flow.id, flow.revision, flow.source)
 
 
 def execution_variables(ex: Execution, runtime: Any, execution_vars: dict[str, Any] | None = None) -> dict[str, Any]:

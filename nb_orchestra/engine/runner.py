@@ -32,7 +32,7 @@ from typing import Any
 from .. import expressions
 from ..config import settings
 from ..errors import RenderStopped, UserError
-from ..plugins.base import ExitExecution, Group, TaskCancelled, TaskFailure
+from ..plugins.base import ChildRun, ExitExecution, Group, TaskCancelled, TaskFailure
 from ..records import events, states
 from ..records.execution import Attempt, AttrDict, LogRecord, TaskRun, now
 from ..store.kv import StoreKV
@@ -51,7 +51,7 @@ class _Scope:
     """The children of one owner: main groups, then ``errors`` on failure, then ``finally``."""
 
     __slots__ = ("owner", "pending", "limit", "running", "state", "failed", "phase",
-                 "errors", "finally_", "working_dir", "on_done")
+                 "errors", "finally_", "working_dir", "on_done", "ended", "allow_failure", "again")
 
     def __init__(self, owner: TaskRun | None, groups: Sequence[Group], limit: int,
                  errors: Sequence, finally_: Sequence, on_done: Callable[[_Scope], None]):
@@ -66,12 +66,15 @@ class _Scope:
         self.finally_ = finally_
         self.working_dir: Path | None = None
         self.on_done = on_done
+        self.ended: set[str] = set()  # names of the groups that ended (for Group.after)
+        self.allow_failure = False    # Plan.allow_failure
+        self.again: Callable | None = None  # Plan.again: the next round, when every group has ended
 
 
 class _Block:
     """One group of tasks of a scope, run one after the other."""
 
-    __slots__ = ("scope", "tasks", "index", "value", "iteration", "state", "phase")
+    __slots__ = ("scope", "tasks", "index", "value", "iteration", "state", "phase", "name")
 
     def __init__(self, scope: _Scope, group: Group):
         self.scope = scope
@@ -81,6 +84,7 @@ class _Block:
         self.iteration = group.iteration
         self.state = states.SUCCESS
         self.phase = scope.phase
+        self.name = group.name
 
 
 class Engine:
@@ -152,6 +156,24 @@ class Engine:
         if self._bus or self.listeners:
             self._publish(events.LogEmitted(self.execution, record))
 
+    def add_child_run(self, parent: TaskRun, child: ChildRun) -> TaskRun:
+        """A finished run a task reported under its own (``ctx.add_child_run``, from its worker): in
+        the execution's task runs and events, with its logs and metrics, but never in ``outputs`` or
+        ``tasks`` (its id is not a task of the flow)."""
+        run = TaskRun(child.task_id, child.task_type, parent)
+        attempt = Attempt()
+        run.start_date = attempt.start_date = child.start or now()
+        run.end_date = attempt.end_date = child.end or now()
+        run.state = attempt.state = child.state
+        run.attempts.append(attempt)
+        run.metrics.extend(child.metrics)
+        self.execution.taskruns.append(run)
+        for level, message in child.logs:
+            self.log(run, None, level, message)
+        if self._bus or self.listeners:
+            self._publish(events.TaskRunChanged(self.execution, run, run.state))
+        return run
+
     def working_dir(self, run: TaskRun) -> Path:
         """The shared directory of an enclosing WorkingDirectory, else a fresh one for ``run``."""
         parent = run.parent
@@ -216,8 +238,16 @@ class Engine:
             return
         if scope.phase == MAIN:
             while scope.pending and not scope.failed and (scope.limit == 0 or scope.running < scope.limit):
-                self._start_block(scope, scope.pending.popleft())
+                group = self._ready_group(scope)
+                if group is None:
+                    break
+                self._start_block(scope, group)
             if scope.running:
+                return
+            if scope.pending and not scope.failed:
+                self._fail_scope(scope, "tasks wait for tasks that never run: "
+                                 + ", ".join(str(group.name) for group in scope.pending))
+            if scope.again is not None and not scope.failed and self._next_round(scope):
                 return
             scope.phase = ERRORS
             if scope.failed and scope.errors:
@@ -231,6 +261,53 @@ class Engine:
         if scope.phase == FINALLY and scope.running == 0:
             scope.phase = DONE
             scope.on_done(scope)
+
+    @staticmethod
+    def _ready_group(scope: _Scope) -> Group | None:
+        """The next pending group that may start: in turn, or the first whose ``after`` all ended."""
+        if not scope.pending[0].after:
+            return scope.pending.popleft()
+        for i, group in enumerate(scope.pending):
+            if all(name in scope.ended for name in group.after):
+                del scope.pending[i]
+                return group
+        return None
+
+    def _fail_scope(self, scope: _Scope, message: str) -> None:
+        scope.pending.clear()
+        scope.failed = True
+        scope.state = states.FAILED
+        if scope.owner is not None:
+            message = self.runtime.mask(message)
+            scope.owner.message = message.splitlines()[0] if message else message
+            self.log(scope.owner, None, "ERROR", message)
+
+    def _next_round(self, scope: _Scope) -> bool:
+        """Ask a plan with rounds (``Plan.again``) for the next one; False when they are over."""
+        run = scope.owner
+        assert run is not None and scope.again is not None
+        task = self._tasks[run.id]
+        ctx = RunContext(self, task, run, self._variables(task, run), self._cancel_of(run))
+        try:
+            plan = scope.again(ctx)
+        except (UserError, TaskFailure, ValueError) as exc:
+            self._fail_scope(scope, str(exc))
+            return False
+        if plan is None:
+            return False
+        if plan.outputs is not None:
+            self._record_outputs(run, plan.outputs)
+        scope.again = plan.again
+        if plan.delay > 0:
+            self._after(plan.delay, self._start_round, (scope, plan.groups))
+        else:
+            self._todo.append((self._start_round, (scope, plan.groups)))
+        return True
+
+    def _start_round(self, args: tuple[_Scope, Sequence[Group]]) -> None:
+        scope, groups = args
+        scope.pending.extend(groups)
+        self._advance(scope)
 
     def _start_block(self, scope: _Scope, group: Group) -> None:
         scope.running += 1
@@ -249,6 +326,8 @@ class Engine:
     def _block_done(self, block: _Block) -> None:
         scope = block.scope
         scope.running -= 1
+        if block.name is not None:
+            scope.ended.add(block.name)
         if block.phase != ERRORS:  # errors tasks never make a failed scope succeed
             scope.state = states.worst(scope.state, block.state)
         if block.state in states.FAILURES:
@@ -357,12 +436,16 @@ class Engine:
                        plan.finally_ or task.children.get("finally", ()), self._flowable_done)
         if plan.working_dir:
             scope.working_dir = self._new_work_dir()
+        scope.allow_failure, scope.again = plan.allow_failure, plan.again
         self._scopes[run.id] = scope
         self._advance(scope)
 
     def _flowable_done(self, scope: _Scope) -> None:
         assert scope.owner is not None  # only the root scope has none, and it ends with _main_done
-        self._finish_run(scope.owner, scope.state)
+        state = scope.state
+        if scope.allow_failure and state == states.FAILED:
+            state = states.WARNING
+        self._finish_run(scope.owner, state)
 
     def _start_attempt(self, args: tuple) -> None:
         run, task, variables = args

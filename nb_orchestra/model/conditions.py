@@ -1,4 +1,6 @@
-"""What a Flow trigger asks of an upstream execution: conditions, preconditions and their time window.
+"""What triggers ask: the base of every condition (``Condition``, what it looks at, its errors), the
+state and label checks they share, and a Flow trigger's preconditions and their time window. The
+condition types are in ``condition_types.py`` and ``date_conditions.py``.
 
 Each is parsed once from its YAML map (``check_*`` first lists the problems of
 the map) into an immutable object with the pure test it stands for.
@@ -6,24 +8,22 @@ the map) into an immutable object with the pure test it stands for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
+from .. import expressions
 from ..durations import parse_duration
+from ..errors import TemplateError, UserError
+from ..records import states
 from ..records.execution import ExecutionView
 
 Problems = list[tuple[str, str]]
+Variables = Callable[[], dict[str, Any]]  # the variables of an expression, made on first use
 
-# Kestra's State.Type names (stopAfter, Flow trigger `states`, conditions).
-STATE_NAMES = frozenset({
-    "CREATED", "RUNNING", "PAUSED", "RESTARTED", "KILLING", "SUCCESS", "WARNING", "FAILED", "KILLED",
-    "CANCELLED", "QUEUED", "RETRYING", "RETRIED", "SKIPPED", "BREAKPOINT",
-})
-CONDITION_PREFIXES = ("io.kestra.plugin.core.condition.", "io.kestra.core.models.conditions.types.")
-CONDITION_KINDS = ("ExecutionFlow", "ExecutionNamespace", "ExecutionStatus", "ExecutionLabels")
-COMPARISONS = ("EQUALS", "PREFIX", "SUFFIX")
+STATE_NAMES = states.NAMES  # Kestra's State.Type names
 WINDOW_TYPES = ("DURATION_WINDOW", "SLIDING_WINDOW", "DAILY_TIME_DEADLINE", "DAILY_TIME_WINDOW")
 
 
@@ -37,17 +37,17 @@ def check_states(value: Any, prop: str) -> Problems:
             for i, state in enumerate(value) if state not in STATE_NAMES]
 
 
-def _labels_match(wanted: Mapping[str, str], execution: ExecutionView) -> bool:
+def labels_match(wanted: Mapping[str, str], execution: ExecutionView) -> bool:
     return all(execution.labels.get(key) == value for key, value in wanted.items())
 
 
-def _wanted_labels(raw: Any) -> dict[str, str]:
+def wanted_labels(raw: Any) -> dict[str, str]:
     """Labels to match, written as a map or as a list of ``{key, value}``."""
     pairs = [(item["key"], item["value"]) for item in raw] if isinstance(raw, list) else (raw or {}).items()
     return {str(k): str(v) for k, v in pairs}
 
 
-def _check_labels(raw: Any, prop: str) -> Problems:
+def check_labels(raw: Any, prop: str) -> Problems:
     if raw is None or isinstance(raw, Mapping):
         return []
     if isinstance(raw, list) and all(isinstance(item, Mapping) and "key" in item and "value" in item for item in raw):
@@ -55,73 +55,68 @@ def _check_labels(raw: Any, prop: str) -> Problems:
     return [(prop, "must be a map of label to value or a list of {key, value}")]
 
 
-def _optional_states(raw: Any) -> frozenset[str] | None:
+def optional_states(raw: Any) -> frozenset[str] | None:
     return None if raw is None else frozenset(raw)
 
 
-# -- conditions ----------------------------------------------------------------------------------
+# -- conditions ------------------------------------------------------------------------------------
+
+
+class ConditionError(UserError):
+    """A condition could not be evaluated (an expression that does not render, a date that does not parse)."""
+
+
+class ConditionContext:
+    """What a condition looks at: an upstream execution now in ``state`` (Flow triggers) or a Schedule's
+    tick (``date``), and the variables its expressions render with (built on first use)."""
+
+    def __init__(self, execution: ExecutionView | None = None, state: str | None = None,
+                 variables: Variables | None = None, date: datetime | None = None) -> None:
+        self.execution, self.state, self.date = execution, state, date
+        self._make = variables or dict
+
+    @functools.cached_property
+    def variables(self) -> dict[str, Any]:
+        return self._make()
+
+    def render(self, template: str) -> str:
+        try:
+            return expressions.render(template, self.variables)
+        except TemplateError as exc:
+            raise ConditionError(f"unable to render `{template}`: {exc}") from None
 
 
 @dataclass(frozen=True)
 class Condition:
-    """One entry of a Flow trigger's ``conditions``: all of them must hold for an execution to count.
+    """One condition; ``schedule`` ones may be used by a Schedule trigger."""
 
-    ``kind`` is ExecutionFlow (``namespace`` and ``flow_id``), ExecutionNamespace (``namespace``
-    compared as ``comparison`` says), ExecutionStatus (``in_``/``not_in``) or ExecutionLabels (``labels``).
-    """
+    kind: ClassVar[str] = ""
+    schedule: ClassVar[bool] = False
+    required: ClassVar[tuple[str, ...]] = ()
 
-    kind: str
-    namespace: str | None = None
-    flow_id: str | None = None
-    comparison: str = "EQUALS"
-    in_: frozenset[str] | None = None
-    not_in: frozenset[str] = frozenset()
-    labels: Mapping[str, str] = field(default_factory=dict)
+    def test(self, context: ConditionContext) -> bool:
+        raise NotImplementedError
+
+    def holds(self, execution: ExecutionView, state: str, variables: Variables | None = None) -> bool:
+        """True when ``execution``, now in ``state``, passes this condition."""
+        return self.test(ConditionContext(execution, state, variables))
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> Condition:
-        """Read a condition map that :func:`check_condition` accepts."""
-        kind = _kind(str(raw["type"]))
-        namespace = str(raw["namespace"]) if raw.get("namespace") is not None else None
-        return cls(kind=kind, namespace=namespace,
-                   flow_id=str(raw["flowId"]) if raw.get("flowId") is not None else None,
-                   comparison=raw.get("comparison") or ("PREFIX" if raw.get("prefix") else "EQUALS"),
-                   in_=_optional_states(raw.get("in")), not_in=frozenset(raw.get("notIn") or ()),
-                   labels=_wanted_labels(raw.get("labels")))
+    def check(cls, raw: Mapping[str, Any]) -> Problems:
+        """Problems beyond the required properties, relative to the condition (``.in``...)."""
+        return []
 
-    def holds(self, execution: ExecutionView, state: str) -> bool:
-        """True when ``execution``, now in ``state``, passes this condition."""
-        if self.kind == "ExecutionFlow":
-            return execution.namespace == self.namespace and execution.flow_id == self.flow_id
-        if self.kind == "ExecutionNamespace":
-            wanted, namespace = str(self.namespace), execution.namespace
-            if self.comparison == "PREFIX":
-                return namespace.startswith(wanted)
-            return namespace.endswith(wanted) if self.comparison == "SUFFIX" else namespace == wanted
-        if self.kind == "ExecutionStatus":
-            return (self.in_ is None or state in self.in_) and state not in self.not_in
-        return _labels_match(self.labels, execution)
+    @classmethod
+    def build(cls, raw: Mapping[str, Any]) -> Condition:
+        raise NotImplementedError
 
 
-def _kind(condition_type: str) -> str:
-    return condition_type.rsplit(".", 1)[-1].removesuffix("Condition")
+def execution_of(context: ConditionContext) -> ExecutionView:
+    """The execution a condition tests; ConditionError where there is none (a Schedule's tick)."""
+    if context.execution is None:
+        raise ConditionError("Invalid condition with null execution")
+    return context.execution
 
-
-def check_condition(condition: Any) -> Problems:
-    """Problems with one entry of ``conditions``, relative to it (``.flowId``...)."""
-    if not isinstance(condition, Mapping) or not isinstance(condition.get("type"), str):
-        return [("", "a condition must be a map with a type")]
-    kind, known = _kind(condition["type"]), condition["type"].startswith(CONDITION_PREFIXES)
-    if not known or kind not in CONDITION_KINDS:
-        return [(".type", (f"condition type '{condition['type']}' is not supported by nb_orchestra "
-                          f"(supported: {', '.join(CONDITION_KINDS)})"))]
-    required = {"ExecutionFlow": ("namespace", "flowId"), "ExecutionNamespace": ("namespace",),
-                "ExecutionLabels": ("labels",)}.get(kind, ())
-    problems = [(f".{prop}", f"missing required property '{prop}'") for prop in required if not condition.get(prop)]
-    if condition.get("comparison") not in (None, *COMPARISONS):
-        problems.append((".comparison", f"must be one of {', '.join(COMPARISONS)}"))
-    problems += _check_labels(condition.get("labels"), ".labels")
-    return problems + check_states(condition.get("in"), ".in") + check_states(condition.get("notIn"), ".notIn")
 
 
 # -- preconditions -------------------------------------------------------------------------------
@@ -140,12 +135,12 @@ class UpstreamFlow:
     def from_dict(cls, raw: Mapping[str, Any]) -> UpstreamFlow:
         return cls(namespace=str(raw["namespace"]),
                    flow_id=str(raw["flowId"]) if raw.get("flowId") is not None else None,
-                   states=_optional_states(raw.get("states")), labels=_wanted_labels(raw.get("labels")))
+                   states=optional_states(raw.get("states")), labels=wanted_labels(raw.get("labels")))
 
-    def holds(self, execution: ExecutionView, state: str) -> bool:
+    def holds(self, execution: ExecutionView, state: str, variables: Variables | None = None) -> bool:
         """True when ``execution``, now in ``state``, is this upstream flow ending as wanted."""
         return (execution.namespace == self.namespace and self.flow_id in (None, execution.flow_id)
-                and (self.states is None or state in self.states) and _labels_match(self.labels, execution))
+                and (self.states is None or state in self.states) and labels_match(self.labels, execution))
 
 
 @dataclass(frozen=True)
@@ -213,12 +208,19 @@ def _day_start(now: datetime, t: time) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+class Upstream(Protocol):
+    """One thing preconditions wait for: an upstream flow, or a condition of a MultipleCondition."""
+
+    def holds(self, execution: ExecutionView, state: str, variables: Variables | None = None) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Preconditions:
-    """A Flow trigger's ``preconditions``: every upstream flow must match inside the time window."""
+    """A Flow trigger's ``preconditions`` (or its MultipleCondition): every upstream flow (or condition)
+    must match inside the time window."""
 
     id: str
-    flows: tuple[UpstreamFlow, ...]
+    flows: tuple[Upstream, ...]
     time_window: TimeWindow = TimeWindow()
     reset_on_success: bool = True
 
@@ -229,9 +231,10 @@ class Preconditions:
                    time_window=TimeWindow.from_dict(raw.get("timeWindow")),
                    reset_on_success=bool(raw.get("resetOnSuccess", True)))
 
-    def matched(self, execution: ExecutionView, state: str) -> list[int]:
-        """The positions in ``flows`` that ``execution``, now in ``state``, satisfies."""
-        return [i for i, upstream in enumerate(self.flows) if upstream.holds(execution, state)]
+    def matched(self, execution: ExecutionView, state: str, variables: Variables | None = None) -> list[int]:
+        """The positions in ``flows`` that ``execution``, now in ``state``, satisfies (``variables``: what
+        an Expression condition renders with)."""
+        return [i for i, upstream in enumerate(self.flows) if upstream.holds(execution, state, variables)]
 
 
 def check_preconditions(pre: Any) -> Problems:
@@ -252,7 +255,7 @@ def check_preconditions(pre: Any) -> Problems:
             problems.append((f".flows[{i}].namespace", "missing required property 'namespace'"))
             continue
         problems += check_states(upstream.get("states"), f".flows[{i}].states")
-        problems += _check_labels(upstream.get("labels"), f".flows[{i}].labels")
+        problems += check_labels(upstream.get("labels"), f".flows[{i}].labels")
     return problems + check_time_window(pre.get("timeWindow"))
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import inputs as input_types
 from ..durations import parse_duration
-from ..errors import FlowValidationError, Problem
-from ..plugins import find_plugin, suggest_types
+from ..errors import FlowValidationError, Problem, did_you_mean
+from ..plugins import find_plugin, refusal, suggest_types
 from ..plugins.base import Prop
 from .defaults import apply_plugin_defaults
 from .flow import Flow, RetryPolicy, Task
+from .references import reference_warnings
 from .yaml_source import Document, Path, format_path, load_document
 
 if TYPE_CHECKING:
@@ -49,11 +49,6 @@ def parse_flow(text: str, name: str | None = None) -> Flow:
     return _Builder(doc, name).build()
 
 
-def did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 def _is_expression(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
@@ -70,6 +65,7 @@ _KIND_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "tasks": (lambda v: isinstance(v, list), "a list of tasks"),
     "task_map": (lambda v: isinstance(v, dict) and all(isinstance(x, list) for x in v.values()),
                  "a map of task lists"),
+    "task_entries": (lambda v: isinstance(v, list), "a list of entries, each with a task under 'task'"),
     "string_or_list": (lambda v: isinstance(v, _SCALARS) or isinstance(v, list), "a string or a list of strings"),
     "list_or_string": (lambda v: isinstance(v, (list, str)), "a list (or an expression giving one)"),
     "map_or_string": (lambda v: isinstance(v, (dict, str)), "a map (or an expression giving one)"),
@@ -84,10 +80,12 @@ class _Builder:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.task_ids: dict[str, Path] = {}
+        self.unbuilt = 0  # tasks that could not be built (each reported once, where it is)
 
-    def problem(self, path: Path, message: str, warning: bool = False) -> None:
+    def problem(self, path: Path, message: str, warning: bool = False, related_line: int = 0) -> None:
         line, column = self.doc.locate(path)
-        (self.warnings if warning else self.problems).append(Problem(format_path(path), message, line, column))
+        (self.warnings if warning else self.problems).append(
+            Problem(format_path(path), message, line, column, related_line))
 
     def build(self) -> Flow:
         data = self.doc.data
@@ -126,7 +124,7 @@ class _Builder:
                 self.problem(task.path, f"Recursive call to flow [{flow.namespace}.{flow.id}]")
         if self.problems:
             self.fail()
-        flow.warnings = self.warnings
+        flow.warnings = self.warnings + reference_warnings(self.doc, flow, self.task_ids)
         return flow
 
     def fail(self) -> None:
@@ -178,6 +176,7 @@ class _Builder:
                 self.problem(path, f"'{path[-1]}' must hold at least one task")
             return []
         tasks = [self.task(item, path + (i,)) for i, item in enumerate(raw)]
+        self.unbuilt += tasks.count(None)
         return [t for t in tasks if t is not None and not t.disabled]
 
     def task(self, raw: Any, path: Path) -> Task | None:
@@ -190,13 +189,18 @@ class _Builder:
             self.problem(path, "missing required property 'type' for a task")
             return None
         plugin_cls = find_plugin(type_name)
+        if plugin_cls is None and refusal(type_name) is not None:
+            self.problem(path + ("type",), str(refusal(type_name)))
+            return None
         if plugin_cls is None:
             hints = suggest_types(type_name)
             hint = f"; did you mean {' or '.join(hints)}?" if hints else ""
             self.problem(path + ("type",), f"unknown task type '{type_name}'{hint}")
             return None
         props = plugin_cls.all_properties()
+        before = len(self.problems)
         self.check_props(raw, props, path, f"{plugin_cls.type.rsplit('.', 1)[-1]} task '{task_id}'")
+        valid_props = len(self.problems) == before
         task = Task(
             id=str(task_id), type=type_name, plugin=_instance(plugin_cls), path=path,
             props={
@@ -211,16 +215,45 @@ class _Builder:
             allow_warning=raw.get("allowWarning") is True,
             log_level=raw.get("logLevel"),
         )
+        unbuilt = self.unbuilt
         for key, prop in props.items():
             if prop.kind == "tasks" and key in raw:
                 task.children[key] = self.task_list(raw[key], path + (key,))
+            elif prop.kind == "task_entries" and isinstance(raw.get(key), list):
+                task.children[key], task.props[key] = self.task_entries(raw[key], path + (key,), plugin_cls)
             elif prop.kind == "task_map" and isinstance(raw.get(key), dict):
                 task.child_maps[key] = {
                     str(case): self.task_list(tasks, path + (key, case)) for case, tasks in raw[key].items()
                 }
-        for key, message in task.plugin.check(task):
-            self.problem(path + ((key,) if key else ()), message)
+        if valid_props:  # tasks made from the task's own properties (ForEachItem's)
+            for key, items in task.plugin.implicit_tasks(raw).items():
+                task.children[key] = self.task_list(items, path + (key,))
+        if self.unbuilt == unbuilt:  # a child already reported (unknown type...) would make "'then' is empty" here
+            for where, message in task.plugin.check(task):
+                self.problem(path + (where if isinstance(where, tuple) else (where,) if where else ()), message)
         return task
+
+    def task_entries(self, raw: list[Any], path: Path, plugin_cls: Any) -> tuple[list[Task], list[dict[str, Any]]]:
+        """A "task_entries" list: the tasks (disabled ones left out) and the entries, each with
+        `task` replaced by its task's id."""
+        props = {"task": Prop("map", required=True, dynamic=False), **plugin_cls.entry_properties}
+        what = f"an entry of {plugin_cls.type.rsplit('.', 1)[-1]} '{path[-1]}'"
+        tasks: list[Task] = []
+        entries: list[dict[str, Any]] = []
+        for i, entry in enumerate(raw):
+            if not isinstance(entry, dict):
+                self.problem(path + (i,), "an entry must be a map with a task under 'task'")
+                self.unbuilt += 1
+                continue
+            self.check_props(entry, props, path + (i,), what)
+            task = self.task(entry["task"], path + (i, "task")) if isinstance(entry.get("task"), dict) else None
+            if task is None:
+                self.unbuilt += 1
+                continue
+            entries.append({**entry, "task": task.id})
+            if not task.disabled:
+                tasks.append(task)
+        return tasks, entries
 
     def task_id(self, task_id: Any, path: Path) -> None:
         if task_id is None:
@@ -233,7 +266,8 @@ class _Builder:
             )
         if task_id in self.task_ids:
             first_line = self.doc.locate(self.task_ids[task_id])[0]
-            self.problem(path + ("id",), f"Duplicate task id with name [{task_id}] (first used at line {first_line})")
+            self.problem(path + ("id",), f"Duplicate task id with name [{task_id}] (first used at line {first_line})",
+                         related_line=first_line)
         else:
             self.task_ids[task_id] = path
 

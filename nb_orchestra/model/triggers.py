@@ -9,7 +9,7 @@ Flow-trigger listener) read these declarations and never look at the map again;
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,7 +20,17 @@ from ..durations import parse_duration
 from ..errors import UserError
 from ..records import states
 from ..records.execution import ExecutionView
-from .conditions import Condition, Preconditions, Problems, check_condition, check_preconditions, check_states
+from .condition_types import ExecutionFlow, ExecutionNamespace, MultipleCondition, check_condition, parse_condition
+from .conditions import (
+    Condition,
+    ConditionContext,
+    ConditionError,
+    Preconditions,
+    Problems,
+    UpstreamFlow,
+    check_preconditions,
+    check_states,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self needs Python 3.11
@@ -31,8 +41,10 @@ if TYPE_CHECKING:
 SCHEDULE_TYPES = frozenset({"io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule"})
 FLOW_TYPES = frozenset({"io.kestra.plugin.core.trigger.Flow", "io.kestra.core.models.triggers.types.Flow"})
 RECOVER_MODES = ("ALL", "LAST", "NONE")
-# Kestra's schedule conditions (DayWeek, Weekend...) are not evaluated here: flows using them are refused.
-_UNSUPPORTED_SCHEDULE = {"conditions": "schedule conditions", "scheduleConditions": "schedule conditions"}
+# How far Schedule conditions look for the next (previous) tick they accept: Kestra's ten years, and at
+# most this many ticks (a minutely cron whose conditions never hold must not stall the scheduler).
+_CONDITION_YEARS = 10
+_CONDITION_TICKS = 5_000
 
 
 def parse_trigger(raw: Mapping[str, Any]) -> tuple[Trigger | None, Problems]:
@@ -109,10 +121,14 @@ class Trigger:
     def render_inputs(self, flow: Flow, trigger_vars: Mapping[str, Any],
                       extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The trigger's ``inputs`` rendered with ``flow`` and ``trigger`` variables, then ``extra`` on top."""
-        context = {"flow": {"id": flow.id, "namespace": flow.namespace, "revision": flow.revision},
-                   "trigger": dict(trigger_vars)}
+        context = {"flow": flow_variables(flow), "trigger": dict(trigger_vars)}
         rendered = expressions.render_value(dict(self.inputs or {}), context, typed=True)
         return {**rendered, **(extra or {})}
+
+
+def flow_variables(flow: Flow) -> dict[str, Any]:
+    """``flow.*`` of a flow's executions: what a trigger's expressions name as ``flow``."""
+    return {"id": flow.id, "namespace": flow.namespace, "revision": flow.revision}
 
 
 def _labels(raw: Any) -> dict[str, str]:
@@ -139,6 +155,8 @@ class ScheduleTrigger(Trigger):
     timezone: str = "UTC"
     recover_missed_schedules: str = "ALL"
     late_maximum_delay: timedelta | None = None
+    # The schedule conditions (Kestra ignores the others on a Schedule): a tick fires when all hold.
+    conditions: tuple[Condition, ...] = ()
 
     @classmethod
     def check(cls, raw: Mapping[str, Any]) -> Problems:
@@ -160,10 +178,8 @@ class ScheduleTrigger(Trigger):
                 parse_duration(raw["lateMaximumDelay"])
             except ValueError as exc:
                 problems.append(("lateMaximumDelay", str(exc)))
-        for prop, what in _UNSUPPORTED_SCHEDULE.items():
-            if raw.get(prop):
-                message = f"{what} are not supported by nb_orchestra; remove them or use a cron that says it"
-                problems.append((prop, message))
+        for prop in ("conditions", "scheduleConditions"):  # the second is Kestra's deprecated spelling
+            problems += check_conditions(raw, prop)
         return problems
 
     @classmethod
@@ -172,7 +188,8 @@ class ScheduleTrigger(Trigger):
         return {**super()._fields(raw), "cron": str(raw["cron"]), "with_seconds": bool(raw.get("withSeconds", False)),
                 "timezone": str(raw.get("timezone") or "UTC"),
                 "recover_missed_schedules": str(raw.get("recoverMissedSchedules") or "ALL"),
-                "late_maximum_delay": parse_duration(delay) if delay else None}
+                "late_maximum_delay": parse_duration(delay) if delay else None,
+                "conditions": tuple(c for c in _conditions(raw, "conditions", "scheduleConditions") if c.schedule)}
 
     @property
     def zone(self) -> ZoneInfo:
@@ -198,10 +215,48 @@ class ScheduleTrigger(Trigger):
         """Every tick in ``[start, end)``, in order."""
         return self._cron.between(self.localize(start), self.localize(end))
 
-    def variables(self, tick: datetime) -> dict[str, Any]:
-        """``trigger.date``, ``trigger.next`` and ``trigger.previous`` for an execution of ``tick``."""
+    def variables(self, tick: datetime, flow: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``trigger.date``, ``trigger.next`` and ``trigger.previous`` for an execution of ``tick``; with
+        conditions, the next and previous ticks they accept (as Kestra's trueOutputWithCondition), their
+        expressions seeing ``flow``."""
         tick = self.localize(tick).replace(microsecond=0)
+        if self.conditions:
+            try:
+                return {"date": tick, "next": self._accepted(tick, True, flow),
+                        "previous": self._accepted(tick, False, flow)}
+            except ConditionError:
+                pass  # as Kestra: the dates without the conditions
+        return self._plain_variables(tick)
+
+    def _plain_variables(self, tick: datetime) -> dict[str, Any]:
         return {"date": tick, "next": self.next_after(tick), "previous": self.previous_before(tick)}
+
+    def allows(self, tick: datetime, flow: Mapping[str, Any] | None = None) -> bool:
+        """Whether every schedule condition holds at ``tick`` (with ``trigger.*`` of that tick and the
+        ``flow`` variables). A condition that cannot be evaluated raises ConditionError."""
+        if not self.conditions:
+            return True
+        tick = self.localize(tick).replace(microsecond=0)
+
+        def variables() -> dict[str, Any]:
+            plain = self._plain_variables(tick)
+            return {"trigger": plain, "schedule": plain, "flow": dict(flow or {})}
+
+        context = ConditionContext(variables=variables, date=tick)
+        return all(condition.test(context) for condition in self.conditions)
+
+    def _accepted(self, tick: datetime, forward: bool, flow: Mapping[str, Any] | None) -> datetime | None:
+        """The first tick after (before) ``tick`` that the conditions accept, within ten years."""
+        limit_year = datetime.now(self.zone).year + (_CONDITION_YEARS if forward else -_CONDITION_YEARS)
+        current = tick
+        for _ in range(_CONDITION_TICKS):
+            found = self.next_after(current) if forward else self.previous_before(current)
+            if found is None or (found.year >= limit_year if forward else found.year <= limit_year):
+                return None
+            if self.allows(found, flow):
+                return found
+            current = found
+        return None
 
     @functools.cached_property
     def _cron(self) -> Cron:
@@ -252,32 +307,52 @@ class FlowTrigger(Trigger):
     @classmethod
     def check(cls, raw: Mapping[str, Any]) -> Problems:
         """Problems with a Flow trigger's properties."""
-        problems = super().check(raw) + check_states(raw.get("states"), "states")
-        conditions = raw.get("conditions") or []
-        if not isinstance(conditions, list):
-            problems.append(("conditions", "must be a list of conditions"))
-            conditions = []
-        for i, condition in enumerate(conditions):
-            problems += [(f"conditions[{i}]{rel}", message) for rel, message in check_condition(condition)]
+        problems = super().check(raw) + check_states(raw.get("states"), "states") + check_conditions(raw, "conditions")
         if raw.get("preconditions") is not None:
             problems += [(f"preconditions{rel}", message) for rel, message in check_preconditions(raw["preconditions"])]
+        multiple = [i for i, c in enumerate(raw.get("conditions") or []) if isinstance(c, Mapping)
+                    and str(c.get("type", "")).endswith(".MultipleCondition")]
+        for i in multiple[1:] if raw.get("preconditions") is None else multiple:
+            problems.append((f"conditions[{i}]", "a Flow trigger may have one MultipleCondition or preconditions, "
+                                                 "not several: nb_orchestra keeps one time window per trigger"))
         return problems
 
     @classmethod
     def _fields(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
         pre = raw.get("preconditions")
+        conditions = _conditions(raw, "conditions")
+        multiple = [c.preconditions for c in conditions if isinstance(c, MultipleCondition)]
         return {**super()._fields(raw), "states": frozenset(raw.get("states") or states.TERMINAL),
-                "conditions": tuple(Condition.from_dict(c) for c in raw.get("conditions") or ()),
-                "preconditions": Preconditions.from_dict(pre) if pre is not None else None}
+                "conditions": tuple(c for c in conditions if not isinstance(c, MultipleCondition)),
+                "preconditions": Preconditions.from_dict(pre) if pre is not None else (multiple or [None])[0]}
 
-    def matches(self, execution: ExecutionView, state: str) -> bool:
-        """The new ``state`` is listened to and every condition holds for ``execution``."""
+    def matches(self, execution: ExecutionView, state: str, flow: Flow | None = None) -> bool:
+        """The new ``state`` is listened to and every condition holds for ``execution`` (``flow``, the
+        flow of this trigger, is what ``{{ flow.id }}`` names in an Expression condition). A condition
+        that cannot be evaluated does not hold."""
         if state == states.CREATED or state not in self.states:
             return False
-        for condition in self.conditions:  # a plain loop: this runs for every event a trigger may fire on
-            if not condition.holds(execution, state):
-                return False
+        variables = self.condition_variables(execution, state, flow)
+        try:
+            for condition in self.conditions:  # a plain loop: this runs for every event a trigger may fire on
+                if not condition.holds(execution, state, variables):
+                    return False
+        except ConditionError:
+            return False
         return True
+
+    def condition_variables(self, execution: ExecutionView, state: str,
+                            flow: Flow | None) -> Callable[[], dict[str, Any]]:
+        """What an Expression condition renders with: this trigger's ``flow``, the upstream ``execution``
+        (with its labels and outputs) and the ``trigger`` variables it would start an execution with."""
+        def make() -> dict[str, Any]:
+            return {"flow": flow_variables(flow) if flow else {},
+                    "execution": {"id": execution.id, "namespace": execution.namespace, "flowId": execution.flow_id,
+                                  "state": state, "startDate": execution.start_date,
+                                  "originalId": execution.original_id},
+                    "labels": dict(execution.labels), "outputs": dict(execution.flow_outputs),
+                    "trigger": self.variables(execution, state)}
+        return make
 
     def variables(self, execution: ExecutionView, state: str) -> dict[str, Any]:
         """``trigger.*`` of the execution this trigger starts."""
@@ -292,15 +367,41 @@ class FlowTrigger(Trigger):
         else any execution.
         """
         for condition in self.conditions:
-            if condition.kind == "ExecutionFlow":
-                return (Selector("flow", str(condition.namespace), str(condition.flow_id)),)
+            if isinstance(condition, ExecutionFlow):
+                return (Selector("flow", condition.namespace, condition.flow_id),)
         by_namespace = sorted((c for c in self.conditions
-                               if c.kind == "ExecutionNamespace" and c.comparison != "SUFFIX"),
+                               if isinstance(c, ExecutionNamespace) and c.comparison != "SUFFIX"),
                               key=lambda c: c.comparison != "EQUALS")  # an exact namespace narrows more
         if by_namespace:
             exact = by_namespace[0].comparison == "EQUALS"
-            return (Selector("namespace" if exact else "prefix", str(by_namespace[0].namespace)),)
+            return (Selector("namespace" if exact else "prefix", by_namespace[0].namespace),)
         if self.preconditions is not None and self.preconditions.reset_on_success:
-            return tuple(Selector("flow", up.namespace, up.flow_id) if up.flow_id is not None
-                         else Selector("namespace", up.namespace) for up in self.preconditions.flows)
+            selectors = tuple(_upstream_selector(up) for up in self.preconditions.flows)
+            if all(selectors):
+                return tuple(s for s in selectors if s is not None)
         return (Selector("any"),)
+
+
+def _upstream_selector(upstream: Any) -> Selector | None:
+    """The executions that may meet one entry of preconditions; None when any execution may."""
+    if isinstance(upstream, UpstreamFlow):
+        return (Selector("flow", upstream.namespace, upstream.flow_id) if upstream.flow_id is not None
+                else Selector("namespace", upstream.namespace))
+    if isinstance(upstream, ExecutionFlow):
+        return Selector("flow", upstream.namespace, upstream.flow_id)
+    return None
+
+
+def check_conditions(raw: Mapping[str, Any], prop: str) -> Problems:
+    """Problems of a trigger's list of conditions under ``prop``, located (``conditions[0].flowId``)."""
+    conditions = raw.get(prop)
+    if conditions is None:
+        return []
+    if not isinstance(conditions, list):
+        return [(prop, "must be a list of conditions")]
+    return [(f"{prop}[{i}]{rel}", message) for i, condition in enumerate(conditions)
+            for rel, message in check_condition(condition)]
+
+
+def _conditions(raw: Mapping[str, Any], *props: str) -> list[Condition]:
+    return [parse_condition(c) for prop in props for c in raw.get(prop) or ()]

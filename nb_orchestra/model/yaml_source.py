@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..errors import FlowValidationError, Problem
+from .yaml_errors import explain, unquoted_expression
 
 Path = tuple  # of str keys and int indexes
 
@@ -57,6 +58,16 @@ class Document:
     data: Any
     text: str
     positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    # Where the text of a string holding ``{`` stands: (start, end) offsets of its YAML scalar.
+    spans: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def find(self, path: Path, snippet: str) -> tuple[int, int]:
+        """Line and column of ``snippet`` inside the string at ``path`` (of ``path`` when not found there)."""
+        start, end = self.spans.get(path, (0, 0))
+        at = self.text.find(snippet, start, end) if snippet else -1
+        if at < 0:
+            return self.locate(path)
+        return self.text.count("\n", 0, at) + 1, at - self.text.rfind("\n", 0, at)
 
     def locate(self, path: Path) -> tuple[int, int]:
         """Line and column of ``path``, or of its nearest ancestor that has one."""
@@ -125,11 +136,8 @@ def load_document(text: str, name: str | None = None) -> Document:
         problems: list[Problem] = []
         if node is not None:
             doc.data = _convert(loader, node, (), doc, problems, _Walk())
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        message = f"invalid YAML: {exc.problem or exc.context}"
-        raise FlowValidationError([Problem("", message, line, column)], source=text, name=name) from None
+    except yaml.MarkedYAMLError as exc:  # said for people, on the line of the mistake
+        raise FlowValidationError([explain(exc, text)], source=text, name=name) from None
     except yaml.reader.ReaderError as exc:  # a NUL or another character YAML forbids
         at = exc.position
         line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
@@ -159,8 +167,10 @@ def _convert(loader: Any, node: yaml.Node, path: Path, doc: Document, problems: 
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(format_path(path), "a key must be a plain value, not a map or a list",
-                                        key_node.start_mark.line + 1, key_node.start_mark.column + 1))
+                line = key_node.start_mark.line + 1
+                problems.append(unquoted_expression(doc.text, line) or Problem(
+                    format_path(path), "a key must be a plain value, not a map or a list", line,
+                    key_node.start_mark.column + 1))
                 continue
             key = key_node.value if key_node.tag == _STR_TAG else loader.construct_object(key_node, deep=True)
             if key in result:
@@ -177,6 +187,8 @@ def _convert(loader: Any, node: yaml.Node, path: Path, doc: Document, problems: 
         walk.inside.pop()
         return items
     if node.tag == _STR_TAG:
+        if "{" in node.value:  # a template: where its text stands, to locate what is wrong inside it
+            doc.spans[path] = (node.start_mark.index, node.end_mark.index)
         return node.value  # the common case, without PyYAML's constructor dispatch
     return loader.construct_object(node, deep=True)
 

@@ -8,6 +8,7 @@ from typing import Any
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magics once per shell; loading again (or %reload_ext) is harmless."""
     from ..triggers import start_scheduler
+    from . import completion
     from .magics import FlowMagics
 
     if getattr(ipython, "_nb_orchestra_magics", None) is None:
@@ -15,6 +16,7 @@ def load_ipython_extension(ipython: Any) -> None:
         ipython.register_magics(magics)
         ipython.configurables.append(magics)  # %config FlowMagics.store = "postgresql://..."
         ipython._nb_orchestra_magics = magics
+        completion.install(ipython, magics.line_parser, magics.cell_parser)  # Tab and Shift+Tab in cells
     start_scheduler()  # schedules of registered flows fire in the background from now on
 
 

@@ -78,15 +78,15 @@ class FlowMagics(Magics):
 
     def __init__(self, shell: Any):
         super().__init__(shell)
-        self._cell_parser = _cell_parser()
-        self._line_parser = _line_parser()
+        self.cell_parser = _cell_parser()
+        self.line_parser = _line_parser()
         self._test_parser = test.cell_parser(_Parser)
 
     @no_var_expand  # `{{ expressions }}` are Kestra's, not IPython's {variable} expansion
     @line_cell_magic
     def flow(self, line: str, cell: str | None = None) -> Any:
         """Run a Kestra flow (``%%flow``), or manage flows and executions (``%flow --help``)."""
-        parser = self._line_parser if cell is None else self._cell_parser
+        parser = self.line_parser if cell is None else self.cell_parser
         try:
             args = parser.parse_args(shlex.split(line))
         except _HelpShown:
@@ -115,8 +115,8 @@ class FlowMagics(Magics):
             flow = api.register_flow(cell)
         except FlowValidationError as exc:  # count lines as the notebook shows them: %%flow is line 1
             raise exc.shifted(1, f"%%flow {line}\n{cell}") from None
-        for warning in flow.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+        for warning in flow.warnings:  # in the cell's own numbering too
+            print(f"warning: {warning.moved(1)}", file=sys.stderr)
         if args.no_run:
             counts = [(sum(1 for _ in flow.all_tasks()), "task"), (len(flow.inputs), "input"),
                       (len(flow.triggers), "trigger")]

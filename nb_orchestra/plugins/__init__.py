@@ -22,6 +22,8 @@ _LEGACY_PACKAGES = {
 _CORE_PREFIX = "io.kestra.plugin.core."
 
 _registry: dict[str, type[TaskPlugin]] | None = None
+# Kestra types refused on purpose, with the reason: a plugin module's REFUSED_TYPES (name -> reason).
+_refused: dict[str, str] = {}
 
 
 def registry() -> dict[str, type[TaskPlugin]]:
@@ -31,6 +33,9 @@ def registry() -> dict[str, type[TaskPlugin]]:
         found: dict[str, type[TaskPlugin]] = {}
         for info in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
             module = importlib.import_module(info.name)
+            for type_name, reason in getattr(module, "REFUSED_TYPES", {}).items():
+                for name in (type_name, *_legacy_names((type_name,))):
+                    _refused[name] = reason
             for obj in vars(module).values():
                 if isinstance(obj, type) and issubclass(obj, TaskPlugin) and "type" in vars(obj):
                     for type_name in (*obj.names(), *_legacy_names(obj.names())):
@@ -54,13 +59,21 @@ def find_plugin(type_name: str) -> type[TaskPlugin] | None:
     return registry().get(type_name)
 
 
+def refusal(type_name: str) -> str | None:
+    """Why a Kestra type that has no plugin is refused on purpose (deprecated, disabled...), or None."""
+    registry()
+    return _refused.get(type_name)
+
+
 def suggest_types(type_name: str, limit: int = 3) -> list[str]:
     """Closest known current type names, matching on the full name or on the class name."""
-    current = sorted({cls.type for cls in registry().values()})
+    current = sorted({cls.type for cls in registry().values() if not cls.internal})
     short = type_name.rsplit(".", 1)[-1].lower()
     classes: dict[str, list[str]] = {}
     for name in current:
         classes.setdefault(name.rsplit(".", 1)[-1].lower(), []).append(name)
+    if short in classes:  # the class name written alone (`ForEach`): its full names only
+        return classes[short][:limit]
     close_classes = difflib.get_close_matches(short, list(classes), n=limit, cutoff=0.75)
     by_class = [name for cls in close_classes for name in classes[cls]]
     return (by_class or difflib.get_close_matches(type_name, current, n=limit, cutoff=0.6))[:limit]

@@ -6,7 +6,8 @@ code that runs it. Runnable plugins return outputs from ``run``; flowable
 plugins return a :class:`Plan` of child work and let the engine run it.
 
 A plugin reaches the world only through its :class:`TaskContext` (properties,
-logs, files, KV, subflows), as a Kestra plugin reaches it through ``RunContext``;
+logs, files, KV, subflows, the flow registry, runs shown under its own), as a Kestra plugin
+reaches it through ``RunContext``;
 the engine implements that protocol. Plugin modules import this contract and the
 layers below it (expressions, internal storage, KV values), never the engine.
 """
@@ -14,13 +15,14 @@ layers below it (expressions, internal storage, KV values), never the engine.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..kv import NamespaceKV
-from ..records.execution import ExecutionRecord, TaskRun
+from ..records.execution import ExecutionRecord, ExecutionView, TaskRun
 from ..records.states import LOG_LEVELS
 
 if TYPE_CHECKING:
@@ -32,8 +34,11 @@ LEVELS = LOG_LEVELS
 # Property kinds understood by validation and by TaskContext.get().
 KINDS = frozenset({
     "string", "int", "number", "bool", "duration", "list", "map", "tasks", "task_map",
-    "enum", "any", "string_or_list", "list_or_string", "map_or_string",
+    "task_entries", "enum", "any", "string_or_list", "list_or_string", "map_or_string",
 })
+# "task_entries": a list of maps, each holding one task under `task` beside properties of its own
+# (Dag's `dependsOn`), declared by the plugin's ``entry_properties``. The tasks are the task's
+# children under that name; the entries stay in its props with `task` replaced by the task's id.
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,10 @@ class Group:
     tasks: Sequence[Task]
     value: str | None = None
     iteration: int | None = None
+    # A name for ``after`` to refer to, and the names of the groups of the same plan that must
+    # have ended before this one starts (Dag's dependsOn); a group with none starts in turn.
+    name: str | None = None
+    after: Sequence[str] = ()
 
 
 @dataclass
@@ -88,6 +97,11 @@ class Plan:
 
     ``concurrency`` bounds how many groups run at once: 0 means all at once.
     ``working_dir`` makes every child share one directory (WorkingDirectory).
+    ``allow_failure`` ends the task WARNING instead of FAILED when its children fail (AllowFailure).
+    ``again`` makes rounds (WaitFor): when every group has ended and none failed, the engine calls it
+    with the task's context (its outputs and its children's as they are now); it returns the next
+    round's Plan, whose ``outputs`` replace the task's and whose groups start after its ``delay``
+    seconds (its own ``again`` decides after that), or None to end; a TaskFailure fails the task.
     """
 
     groups: Sequence[Group]
@@ -96,6 +110,9 @@ class Plan:
     errors: Sequence[Task] = ()
     finally_: Sequence[Task] = ()
     working_dir: bool = False
+    allow_failure: bool = False
+    again: Callable[[TaskContext], Plan | None] | None = None
+    delay: float = 0.0  # seconds before the groups start: a round's interval (plans ``again`` returns)
 
 
 class TaskPlugin:
@@ -106,12 +123,18 @@ class TaskPlugin:
     properties: ClassVar[dict[str, Prop]] = {}
     # Output names and what they hold (documentation; docs/plugins.md is generated from them).
     outputs: ClassVar[dict[str, str]] = {}
+    # A flow using this type (YAML), shown by `%flow doc`; when empty, one is made from the
+    # required properties (authoring/docs.py).
+    example: ClassVar[str] = ""
     # Blocking tasks (sleep, processes, network) run on a worker thread so the
     # coordinator stays responsive to interrupts, kills and timeouts.
     blocking: ClassVar[bool] = False
     flowable: ClassVar[bool] = False
     # Runs Python of the notebook's kernel: not portable to a Kestra server.
     notebook_only: ClassVar[bool] = False
+    # Made by another task (ForEachItem's split, subflows and merge), never written in a flow:
+    # left out of the catalogue.
+    internal: ClassVar[bool] = False
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
         raise NotImplementedError
@@ -119,9 +142,16 @@ class TaskPlugin:
     def plan(self, ctx: TaskContext) -> Plan:
         raise NotImplementedError
 
-    def check(self, task: Task) -> list[tuple[str, str]]:
-        """Extra save-time checks beyond declared properties: (property, message) pairs."""
+    def check(self, task: Task) -> Sequence[tuple[str | tuple[str | int, ...], str]]:
+        """Extra save-time checks beyond declared properties: (where, message) pairs, where is a
+        property name ('' for the task itself) or a path under the task (("tasks", 2, "dependsOn"))."""
         return []
+
+    def implicit_tasks(self, raw: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """Child task lists this task makes from its own (valid) properties ``raw``, by name: task
+        maps the parser builds as if written under the task (ForEachItem's split, subflows and
+        merge, whose ids are then taken). Their tasks read what they need from their own props."""
+        return {}
 
     _all_properties: ClassVar[dict[str, Prop]]
 
@@ -143,10 +173,40 @@ class FlowableTask(TaskPlugin):
     """A task whose work is child tasks; it returns a Plan and never runs children itself."""
 
     flowable = True
+    # The tasks of one child list run one after the other, so a later one may read an earlier one's
+    # outputs (validation warns about a read the other way round); False when they start together.
+    children_in_order: ClassVar[bool] = True
+    # The properties of one entry of a "task_entries" list, beside its `task` (Dag's `dependsOn`).
+    entry_properties: ClassVar[dict[str, Prop]] = {}
     properties: ClassVar[dict[str, Prop]] = {
         "errors": Prop("tasks", dynamic=False, description="Tasks run when a child fails."),
         "finally": Prop("tasks", dynamic=False, description="Tasks run after the children, always."),
     }
+
+
+@dataclass(frozen=True)
+class FlowSource:
+    """A flow of the registry as plugins see it: where it lives, its revision and its YAML text."""
+
+    namespace: str
+    id: str
+    revision: int | None  # None for a flow checked but not registered (a dry run)
+    source: str
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """Work a task did by itself, shown as a finished run under the task's own run in the tree and the
+    Gantt chart (Kestra's dynamic task runs: one per dbt model). It takes no part in the flow's
+    outputs, states or expressions."""
+
+    task_id: str
+    state: str                      # a final state: SUCCESS, WARNING, FAILED, SKIPPED...
+    start: datetime | None = None
+    end: datetime | None = None
+    task_type: str = ""             # what kind of work it was, e.g. "dbt.model"
+    logs: Sequence[tuple[str, str]] = ()  # (level, message), in order
+    metrics: Sequence[dict[str, Any]] = ()
 
 
 class TaskContext(Protocol):
@@ -192,6 +252,43 @@ class TaskContext(Protocol):
                     labels: Mapping[str, str], wait: bool) -> ExecutionRecord:
         """Start an execution of a registered flow as a child of this one; with ``wait``, run it to
         its end (a kill of this run kills it too). Raises a UserError for an unknown flow or bad inputs."""
+
+    def add_child_run(self, child: ChildRun) -> None:
+        """Show ``child`` as a finished run under this task run (Kestra's ``dynamicWorkerResult``)."""
+
+    def flows(self, namespace: str, children: bool = False) -> list[FlowSource]:
+        """The registered flows (latest revisions) of ``namespace``, and of its child namespaces
+        (``namespace.*``) with ``children``."""
+
+    def save_flow(self, source: str, dry_run: bool = False) -> FlowSource:
+        """Validate a flow's YAML and register it (a new revision when its text changed); with
+        ``dry_run`` only validate it. Raises FlowValidationError (a UserError) for an invalid flow."""
+
+    def delete_flow(self, namespace: str, flow_id: str) -> bool:
+        """Remove a flow from the registry; False when there was none."""
+
+    def executions(self, namespace: str | None = None, flow_id: str | None = None,
+                   states: Sequence[str] | None = None, start: datetime | None = None,
+                   end: datetime | None = None) -> list[ExecutionView]:
+        """Stored executions (this process's first written), newest first: of ``namespace`` and its child
+        namespaces, of ``flow_id``, in ``states``, started within [``start``, ``end``] (each when given)."""
+
+    def purge_executions(self, ids: Sequence[str], rows: bool = True, logs: bool = True,
+                         storage: bool = True) -> dict[str, int]:
+        """Delete stored executions: their rows, logs and storage files, as asked; counts of
+        ``executions``, ``logs`` and ``files`` removed."""
+
+    def purge_logs(self, end: datetime, start: datetime | None = None, namespace: str | None = None,
+                   flow_id: str | None = None, levels: Sequence[str] | None = None) -> int:
+        """Delete stored logs written up to ``end`` (from ``start``), of ``flow_id`` in ``namespace`` or of
+        ``namespace`` and its children, at ``levels`` when given; returns how many."""
+
+    def namespaces(self) -> list[str]:
+        """Every namespace known: of the registered flows and of the KV entries, sorted."""
+
+    def toggle_trigger(self, namespace: str, flow_id: str, trigger_id: str, enabled: bool) -> None:
+        """Enable or disable a trigger of a registered flow (the scheduler's switch); a UserError names
+        an unknown flow or trigger."""
 
 
 class TaskCancelled(Exception):

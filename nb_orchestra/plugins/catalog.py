@@ -17,7 +17,7 @@ EXTRAS = {"jdbc.duckdb": "duckdb", "jdbc.postgresql": "postgres", "jdbc.sqlite":
 
 def plugin_classes() -> list[type[TaskPlugin]]:
     """Every plugin class once, ordered by type name."""
-    return sorted(set(registry().values()), key=lambda cls: cls.type)
+    return sorted({cls for cls in registry().values() if not cls.internal}, key=lambda cls: cls.type)
 
 
 def _family(type_name: str) -> str:
@@ -33,7 +33,8 @@ def _prop_row(name: str, prop: Prop) -> str:
     return f"| `{name}` | {kind} | {default} | {flags}{prop.description} |"
 
 
-def _plugin_section(cls: type[TaskPlugin]) -> list[str]:
+def plugin_section(cls: type[TaskPlugin]) -> list[str]:
+    """The Markdown lines of one task type: its description, other names, properties and outputs."""
     lines = [f"### `{cls.type}`", "", (cls.__doc__ or "").strip().splitlines()[0], ""]
     aliases = [name for name in registry() if registry()[name] is cls and name != cls.type]
     if aliases:
@@ -66,5 +67,5 @@ def markdown() -> str:
         if extra:
             lines += [f"Needs `pip install 'nb-orchestra[{extra}]'`.", ""]
         for cls in classes:
-            lines += _plugin_section(cls)
+            lines += plugin_section(cls)
     return "\n".join(lines).rstrip() + "\n"

@@ -190,6 +190,14 @@ class ExecutionView(ExecutionFields):
     def logs_of(self, task_id: str) -> list[Any]:
         return [log for log in self.logs if log.task_id == task_id]
 
+    @property
+    def metrics(self) -> list[AttrDict]:
+        """The metrics its task runs reported, in order (Kestra's metrics of an execution): each with
+        ``task_id``, ``taskrun_id``, ``name``, ``type`` (counter, timer, gauge), ``value`` (a timer's
+        in seconds) and ``tags`` (records/metrics.py)."""
+        return [AttrDict(task_id=run.task_id, taskrun_id=run.id, **entry)
+                for run in self.taskruns for entry in run.metrics]
+
     def counts(self) -> dict[str, int]:
         """Number of task runs in each state."""
         out: dict[str, int] = {}

@@ -16,6 +16,12 @@ SKIPPED = "SKIPPED"
 RETRIED = "RETRIED"
 RESTARTED = "RESTARTED"
 
+# Every name of Kestra's State.Type (stopAfter, Flow trigger `states`, conditions, tasks filtering by state).
+NAMES = frozenset({
+    CREATED, RUNNING, PAUSED, RESTARTED, "KILLING", SUCCESS, WARNING, FAILED, KILLED,
+    CANCELLED, QUEUED, RETRYING, RETRIED, SKIPPED, "BREAKPOINT",
+})
+
 # Log levels, lowest first.
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 

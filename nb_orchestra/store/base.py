@@ -73,9 +73,17 @@ def required_datetime(value: Any) -> datetime:
     return moment
 
 
+def _attempt(data: dict[str, Any]) -> StoredAttempt:
+    """An attempt as stored: dates as ISO text (tagged datetimes in stores written before)."""
+    return StoredAttempt(state=data["state"], start_date=to_datetime(data["start_date"]),
+                         end_date=to_datetime(data["end_date"]))
+
+
 def utc_text(value: datetime) -> str:
     """A datetime as sortable ISO-8601 text in UTC (naive ones are local time)."""
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    if value.tzinfo is not timezone.utc:  # the engine's own are UTC already
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(timespec="microseconds")
 
 
 @dataclass
@@ -322,7 +330,7 @@ class Store(ABC):
             runs.append(StoredTaskRun(
                 id=data["id"], task_id=data["task_id"], task_type=data["task_type"], value=data["value"],
                 iteration=data["iteration"], parent_id=data["parent_id"], path=tuple(loads(data["path"]) or ()),
-                state=data["state"], attempts=[StoredAttempt(**a) for a in loads(data["attempts"]) or []],
+                state=data["state"], attempts=[_attempt(a) for a in loads(data["attempts"]) or []],
                 start_date=to_datetime(data["start_date"]), end_date=to_datetime(data["end_date"]),
                 outputs=AttrDict(outputs) if outputs is not None else None,
                 metrics=loads(data["metrics"]) or [], message=data["message"]))
@@ -369,6 +377,54 @@ class Store(ABC):
                 shutil.rmtree(folder, ignore_errors=True)
                 counts["folders"] += 1
         return counts
+
+    def delete_executions(self, ids: Sequence[str], rows: bool = True, logs: bool = True,
+                          storage: bool = True) -> dict[str, int]:
+        """Delete the stored executions ``ids``: their rows (with task runs and labels), their logs and
+        their storage folders, as asked. Counts ``executions``, ``logs`` and ``files`` removed."""
+        counts = {"executions": 0, "logs": 0, "files": 0}
+        found: list[tuple] = []
+        with self.transaction() as tx:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start:start + 500])
+                marks = ", ".join("?" * len(chunk))
+                found += tx.rows(f"SELECT id, namespace, flow_id FROM executions WHERE id IN ({marks})", chunk)
+                for table, column in _PURGED:
+                    if (table == "logs" and not logs) or (table != "logs" and not rows):
+                        continue
+                    done = tx.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk).rowcount
+                    if table in counts:
+                        counts[table] += done
+        for execution_id, ns, flow in found if storage else ():
+            folder = self.execution_dir(ns, flow, execution_id)
+            if folder.is_dir():
+                counts["files"] += sum(1 for path in folder.rglob("*") if path.is_file())
+                shutil.rmtree(folder, ignore_errors=True)
+        return counts
+
+    def delete_logs(self, end: datetime, start: datetime | None = None, namespace: str | None = None,
+                    flow_id: str | None = None, levels: Sequence[str] | None = None) -> int:
+        """Delete the logs written up to ``end`` (from ``start``): of ``flow_id`` in ``namespace``, or of
+        ``namespace`` and its child namespaces; at ``levels`` only when given. Returns how many."""
+        where: list[str] = ["timestamp <= ?"]
+        params: list[Any] = [end]
+        if start is not None:
+            where.append("timestamp >= ?")
+            params.append(start)
+        if levels:
+            where.append(f"level IN ({', '.join('?' * len(levels))})")
+            params += list(levels)
+        owners: list[str] = []
+        if flow_id:
+            owners.append("flow_id = ?")
+            params.append(flow_id)
+        if namespace:
+            owners.append("(namespace = ?" + (")" if flow_id else " OR substr(namespace, 1, ?) = ?)"))
+            params += [namespace] if flow_id else [namespace, len(namespace) + 1, namespace + "."]
+        if owners:
+            where.append(f"execution_id IN (SELECT id FROM executions WHERE {' AND '.join(owners)})")
+        with self.transaction() as tx:
+            return int(tx.execute(f"DELETE FROM logs WHERE {' AND '.join(where)}", params).rowcount)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"

@@ -80,6 +80,17 @@ class StoreKV:
             rows = tx.rows("SELECT key, expires FROM kv WHERE namespace = ?", (namespace,))
         return sorted(key for key, expires in rows if key.startswith(prefix) and not _expired(expires))
 
+    def entries(self, namespace: str) -> list[tuple[str, datetime | None]]:
+        """Every key of ``namespace``, expired ones included, with its expiry (None: never), sorted."""
+        with self.store.transaction(write=False) as tx:
+            rows = tx.rows("SELECT key, expires FROM kv WHERE namespace = ?", (namespace,))
+        return sorted((key, to_datetime(expires)) for key, expires in rows)
+
+    def namespaces(self) -> list[str]:
+        """The namespaces that hold entries, sorted."""
+        with self.store.transaction(write=False) as tx:
+            return sorted(row[0] for row in tx.rows("SELECT DISTINCT namespace FROM kv"))
+
 
 def _expired(expires: Any) -> bool:
     when = to_datetime(expires)

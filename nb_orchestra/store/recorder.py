@@ -24,7 +24,7 @@ from typing import Any
 from ..records import events, states
 from ..records.execution import ExecutionRecord, LogRecord, TaskRun
 from . import StoreKey, current_key, store_for
-from .base import ExecutionBatch
+from .base import ExecutionBatch, utc_text
 from .serialize import Encoder
 
 FLUSH_INTERVAL = 0.2
@@ -233,7 +233,9 @@ def _snapshot(track: _Track, changed: dict[str, TaskRun], execution_dir: Any) ->
 
 
 def _taskrun_row(execution_id: str, seq: int, run: TaskRun, encode: Encoder) -> tuple:
-    attempts = [{"state": a.state, "start_date": a.start_date, "end_date": a.end_date} for a in run.attempts]
+    # dates as ISO text, not tagged objects: plain JSON, the C encoder's fast path (see base.to_datetime)
+    attempts = [{"state": a.state, "start_date": utc_text(a.start_date),
+                 "end_date": utc_text(a.end_date) if a.end_date else None} for a in run.attempts]
     return (run.id, execution_id, seq, run.task_id, run.task_type, _masked(encode, run.value), run.iteration,
             run.parent_id,
             encode.dumps(list(run.path)), run.state, encode.dumps(attempts), run.start_date, run.end_date,

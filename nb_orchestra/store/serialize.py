@@ -41,6 +41,19 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub(lambda m: "\u2400" if m.group() == "\x00" else "\ufffd", text)
 
 
+def _native(value: Any) -> bool:
+    """True when JSON holds ``value`` as it is: str, int, float, bool and None, in lists and in dicts
+    keyed by text (not the type tag); what ``Encoder.encode`` would give back unchanged."""
+    kind = type(value)
+    if kind is str or kind in _PLAIN or value is None:
+        return True
+    if kind is dict:
+        return TAG not in value and all(type(k) is str and _native(v) for k, v in value.items())
+    if kind is list:
+        return all(_native(v) for v in value)
+    return False
+
+
 class Encoder:
     """Turns one value tree into JSON text; files go below ``folder`` (relative paths from ``home``)."""
 
@@ -53,7 +66,8 @@ class Encoder:
         """JSON text of ``value``; None stays None (a NULL column). ``where`` names its files."""
         if value is None:
             return None
-        text = _to_json(self.encode(value, where))
+        # JSON's own values with nothing to mask or tag (most outputs, every path): the C encoder alone
+        text = _to_json(value if not self.secrets and _native(value) else self.encode(value, where))
         # A lone surrogate cannot be encoded as UTF-8: as a JSON escape it can, and reads back the same.
         return text if text.isascii() else _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 

@@ -13,7 +13,7 @@ from .. import api
 from ..engine.execution import Execution
 from ..errors import InputError, UserError
 from ..model.flow import Flow
-from ..model.triggers import ScheduleTrigger
+from ..model.triggers import ScheduleTrigger, flow_variables
 
 Progress = Callable[[int, int, Execution], None]
 BACKFILL_LABELS = {"backfill": "true"}
@@ -89,10 +89,13 @@ def _datetime(value: datetime | date | str) -> datetime:
 
 def _create(flow: Flow, trigger: ScheduleTrigger, ticks: list[datetime], inputs: Mapping[str, Any] | None,
             labels: Mapping[str, str] | None) -> list[Execution]:
-    """Every execution up front, so bad inputs fail before any tick runs (Kestra creates none then)."""
+    """Every execution up front, so bad inputs fail before any tick runs (Kestra creates none then); the
+    ticks the trigger's conditions refuse are left out."""
     created = []
     for tick in ticks:
-        variables = trigger.variables(tick)
+        if not trigger.allows(tick, flow_variables(flow)):
+            continue  # a tick the trigger's conditions refuse, as the scheduler skips it
+        variables = trigger.variables(tick, flow_variables(flow))
         try:
             created.append(api.create(
                 flow, trigger.render_inputs(flow, variables, inputs),

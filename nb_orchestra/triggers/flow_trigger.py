@@ -21,7 +21,7 @@ from operator import attrgetter
 from .. import api
 from ..engine.execution import Execution
 from ..errors import UserError
-from ..model.conditions import Preconditions
+from ..model.conditions import ConditionError, Preconditions, Variables
 from ..model.flow import Flow
 from ..model.triggers import FlowTrigger
 from ..records import events
@@ -84,13 +84,18 @@ class _Window:
 
     met: dict[int, datetime] = field(default_factory=dict)
 
-    def record(self, pre: Preconditions, execution: ExecutionView, state: str, now: datetime) -> bool:
-        """Account for ``execution``; True when every upstream flow is met inside the window."""
+    def record(self, pre: Preconditions, execution: ExecutionView, state: str, now: datetime,
+               variables: Variables | None = None) -> bool:
+        """Account for ``execution``; True when every upstream flow is met inside the window. A condition
+        that cannot be evaluated is not met."""
         start, end = pre.time_window.bounds(now)
         if not start <= now <= end:
             return False
         self.met = {i: at for i, at in self.met.items() if at >= start and i < len(pre.flows)}
-        matched = pre.matched(execution, state)
+        try:
+            matched = pre.matched(execution, state, variables)
+        except ConditionError:
+            matched = []
         if not matched and pre.reset_on_success:
             return False  # a window that resets once met can only be completed by an upstream execution
         self.met.update(dict.fromkeys(matched, now))
@@ -153,13 +158,14 @@ class FlowTriggerListener:
 
     def _fires(self, entry: _Entry, upstream: ExecutionView, state: str) -> bool:
         trigger = entry.trigger
-        if not trigger.matches(upstream, state):
+        if not trigger.matches(upstream, state, entry.flow):
             return False
         if trigger.preconditions is None:
             return True
+        variables = trigger.condition_variables(upstream, state, entry.flow)
         with self._window_lock:
             window = self._windows.setdefault(entry.key, _Window())
-            return window.record(trigger.preconditions, upstream, state, self.clock.now())
+            return window.record(trigger.preconditions, upstream, state, self.clock.now(), variables)
 
     def _start(self, entry: _Entry, upstream: ExecutionView, state: str) -> None:
         flow, trigger = entry.flow, entry.trigger

@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 from .. import api
 from ..engine.execution import Execution
 from ..errors import UserError
+from ..model.conditions import ConditionError
 from ..model.flow import Flow
-from ..model.triggers import FlowTrigger, ScheduleTrigger
+from ..model.triggers import FlowTrigger, ScheduleTrigger, flow_variables
 from ..records import events, states
 from .clock import Clock, RealClock
 from .flow_trigger import FlowTriggerListener, TriggerKey
@@ -76,6 +77,7 @@ class Scheduler:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._untoggle: Callable[[], None] | None = None
         self._flow_triggers = FlowTriggerListener(self.clock, self._is_enabled, self._started)
 
     # -- life cycle ------------------------------------------------------------------------
@@ -85,6 +87,7 @@ class Scheduler:
         if self._thread is not None:
             return
         self._unsubscribe = events.bus.subscribe(self._on_event)
+        self._untoggle = api.on_trigger_toggle(self._on_toggle)
         self._flow_triggers.start()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="nbo-scheduler")
         self._thread.start()
@@ -100,6 +103,9 @@ class Scheduler:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._untoggle is not None:
+            self._untoggle()
+            self._untoggle = None
 
     @property
     def running(self) -> bool:
@@ -114,7 +120,9 @@ class Scheduler:
             for trigger in flow.triggers:
                 if not isinstance(trigger, (ScheduleTrigger, FlowTrigger)):
                     continue
-                armed = _Armed(flow, trigger, enabled=not (trigger.disabled or flow.disabled))
+                switch = api.trigger_switch(*flow.key, trigger.id)
+                enabled = (not trigger.disabled) if switch is None else switch
+                armed = _Armed(flow, trigger, enabled=enabled and not flow.disabled)
                 before = previous.get(armed.key)
                 if before is not None and before.last is not None:
                     self._watch(armed, before.last, busy=before.busy)
@@ -176,6 +184,15 @@ class Scheduler:
         with self._lock:
             self._find(trigger_id, flow_id, namespace).enabled = False
 
+    def _on_toggle(self, key: TriggerKey, enabled: bool) -> None:
+        """A task switched a trigger (trigger.Toggle): as ``enable``/``disable`` (a trigger not armed
+        here takes the switch when it is armed)."""
+        namespace, flow_id, trigger_id = key
+        try:
+            (self.enable if enabled else self.disable)(trigger_id, flow_id, namespace)
+        except UserError:
+            pass
+
     def _find(self, trigger_id: str, flow_id: str | None, namespace: str | None) -> _Armed:
         found = [a for (ns, fid, tid), a in self._armed.items()
                  if tid == trigger_id and flow_id in (None, fid) and namespace in (None, ns)]
@@ -222,7 +239,15 @@ class Scheduler:
     def _fire(self, armed: _Armed, tick: datetime) -> None:
         trigger = armed.trigger
         assert isinstance(trigger, ScheduleTrigger)
-        variables = trigger.variables(tick)
+        flow = flow_variables(armed.flow)
+        try:
+            if not trigger.allows(tick, flow):
+                return  # the trigger's conditions refuse this tick
+        except ConditionError as exc:
+            print(f"nb_orchestra: schedule {'.'.join(armed.key)} at {tick.isoformat()}: its conditions could not "
+                  f"be evaluated, no execution: {exc}", file=sys.stderr)
+            return
+        variables = trigger.variables(tick, flow)
         try:
             execution = api.create(armed.flow, trigger.render_inputs(armed.flow, variables),
                                          labels=trigger.labels, trigger=variables)

@@ -18,7 +18,7 @@ from ..records import states
 from ..secrets import mask
 from .loops import MAX_ACTIVE, Item, is_loop, iterations, progress, sections
 from .svg import STATE_COLORS
-from .text import ICONS, format_seconds
+from .text import ICONS, format_seconds, metrics_line
 
 if TYPE_CHECKING:
     from ..records.execution import ExecutionView, LogView, TaskRunView
@@ -155,7 +155,7 @@ class _Tree:
         child = (run.outputs or {}).get("executionId") if (run.task_type or "").endswith(".Subflow") else None
         head += f"→ <code>{escape(str(child))}</code> " if child else ""
         return (f"<li{_LI}>{_icon(run.state)} {escape(run.task_id)} {badge(run.state, run.state)} {head}"
-                f"{_meta(format_seconds(run.duration) + attempts)}{message}"
+                f"{_meta(format_seconds(run.duration) + attempts)}{message}{_metrics_html(run)}"
                 f"{_logs_html(records, _says_more(run, records))}{body}</li>")
 
     def _progress(self, run: TaskRunView, items: list[Item]) -> str:
@@ -203,6 +203,12 @@ def execution_html(ex: ExecutionView) -> str:
                 f'flex-direction:column-reverse"><div>{body}</div></div>')
     return mask(f'<div class="nbo-exec" style="{_ROOT}">{STYLE}{execution_header_html(ex)}{general}{body}</div>',
                 ex.secrets)
+
+
+def _metrics_html(run: TaskRunView) -> str:
+    """The ``metrics: rows=42 · duration=1.2s`` line under a run that reported metrics."""
+    line = metrics_line(run)
+    return f'<div class="nbo-metrics" style="margin-left:18px;{_META}">{escape(line)}</div>' if line else ""
 
 
 def _says_more(run: TaskRunView, records: list[LogView]) -> bool:

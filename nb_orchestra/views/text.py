@@ -59,7 +59,8 @@ def execution_tree(ex: ExecutionView, max_children: int = 50) -> str:
         kids = children.get(run.id, [])
         head = f"{ICONS.get(run.state, '?')} {run.task_id}{value}  {run.state}{attempts}"
         if not is_loop(kids, run):
-            return f"{head}  {format_seconds(run.duration)}{message}", runs(kids)
+            reported: list[_Node] = [(line, [])] if (line := metrics_line(run)) else []
+            return f"{head}  {format_seconds(run.duration)}{message}", reported + runs(kids)
         items = iterations(kids, run)
         shown = progress(ex, run, items)
         failed, running, finished = sections(items)
@@ -88,6 +89,38 @@ def execution_tree(ex: ExecutionView, max_children: int = 50) -> str:
 
     walk(runs(children.get(None, [])), "")
     return mask("\n".join(lines), ex.secrets)
+
+
+MAX_METRICS = 8  # metrics named on a task's line; the rest counted
+
+
+def metrics_line(run: TaskRunView) -> str:
+    """``metrics: rows=42 · duration=1.2s`` for a run that reported metrics, else "". Tags are
+    named only where one name has several: ``rows{table=a}=3 · rows{table=b}=4``."""
+    metrics = run.metrics or []
+    names = [entry["name"] for entry in metrics]
+    parts = []
+    for entry in metrics[:MAX_METRICS]:
+        tags = entry.get("tags") or {}
+        label = entry["name"]
+        if tags and names.count(label) > 1:
+            label += "{" + ",".join(f"{k}={v}" for k, v in tags.items()) + "}"
+        value = entry["value"]
+        shown = format_seconds(value) if entry["type"] == "timer" else _number(value)
+        parts.append(f"{label}={shown}")
+    if len(metrics) > MAX_METRICS:
+        parts.append(f"… {len(metrics) - MAX_METRICS} more")
+    return "metrics: " + " · ".join(parts) if parts else ""
+
+
+def _number(value: float) -> str:
+    """42, 3.5, 0.125, 2e-05: integral values without a fraction, others to three decimals at most
+    (three significant digits below a thousandth)."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if abs(value) < 0.001:
+        return f"{value:.3g}"
+    return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def log_line(record: LogView) -> str:

@@ -9,7 +9,8 @@
 #   the files a task made, and `kestra://` URIs name them in between;
 # - to download a file over HTTP with a task;
 # - to keep small values between executions in the **KV store**, and to read **secrets** without writing
-#   them in the flow.
+#   them in the flow;
+# - to convert files between CSV, Ion and Parquet, and to post a message to a chat webhook.
 #
 # Where it matters, we use the same kind of files as the course: monthly NYC taxi trips.
 
@@ -240,6 +241,68 @@ tasks:
 # %%
 for log in secret_demo.logs:
     print(log.task_id, "|", log.message)
+
+# %% [markdown]
+# ## Converting files, and telling someone
+#
+# Kestra's own file format between tasks is **Ion** (a typed superset of JSON, one record per line). The
+# `serdes` tasks convert to and from it: `CsvToIon` reads a CSV file, `IonToParquet` writes the same
+# records as Parquet, the columnar format warehouses load fastest. Each gives the `kestra://` URI of the
+# file it wrote and the number of records (`size`). They need the `serdes` extra:
+# `pip install "nb-orchestra[serdes]"`.
+#
+# A flow that others depend on should say when it is done (or failed). The `notifications` tasks post to
+# chat services' incoming webhooks: Slack, Discord, Microsoft Teams, Google Chat. The webhook address is
+# a secret: anyone who has it can post to your channel. Here a small local server stands in for Slack and
+# keeps what it receives.
+
+# %%
+from nb_orchestra.teaching.webhook import serve_webhook
+
+slack = serve_webhook()
+os.environ["SECRET_SLACK_WEBHOOK"] = base64.b64encode(slack.url.encode()).decode()
+
+# %%
+# %%flow
+id: trips_to_parquet
+namespace: tutorial
+
+tasks:
+  - id: download
+    type: io.kestra.plugin.core.http.Download
+    uri: "{{ envs.taxi_data_url }}yellow/yellow_tripdata_2019-01.csv.gz"
+
+  - id: unzip
+    type: io.kestra.plugin.scripts.shell.Commands
+    inputFiles:
+      trips.csv.gz: "{{ outputs.download.uri }}"
+    outputFiles:
+      - trips.csv
+    commands:
+      - gunzip trips.csv.gz
+
+  - id: to_ion
+    type: io.kestra.plugin.serdes.csv.CsvToIon
+    from: "{{ outputs.unzip.outputFiles['trips.csv'] }}"
+
+  - id: to_parquet
+    type: io.kestra.plugin.serdes.parquet.IonToParquet
+    from: "{{ outputs.to_ion.uri }}"
+
+  - id: tell_the_team
+    type: io.kestra.plugin.notifications.slack.SlackIncomingWebhook
+    url: "{{ secret('SLACK_WEBHOOK') }}"
+    payload: |
+      {"text": "{{ flow.id }}: {{ outputs.to_parquet.size }} trips of 2019-01 converted to Parquet"}
+
+# %% [markdown]
+# What "Slack" received, and the Parquet file read back with pandas (the first rows):
+
+# %%
+import pandas as pd
+
+print(slack.received)
+pd.read_parquet(trips_to_parquet.file(trips_to_parquet.outputs.to_parquet.uri)).head(3)
 
 # %% [markdown]
 # ## Exercise

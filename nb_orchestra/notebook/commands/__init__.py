@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import (
     backfill,
+    doc,
     evaluate,
     executions,
     gantt,
@@ -27,5 +28,5 @@ from . import (
 )
 
 COMMANDS = (listing, show, run, executions, purge, logs, outputs, evaluate, kill, resume, validate, restart, replay,
-            triggers, backfill, gantt, test)
+            triggers, backfill, gantt, test, doc)
 """In the order ``%flow --help`` lists them."""

@@ -40,6 +40,28 @@ class Switch(FlowableTask):
     """Run the tasks of the case equal to the rendered ``value``, else ``defaults``."""
 
     type = "io.kestra.plugin.core.flow.Switch"
+    example = """\
+id: route
+namespace: company.team
+inputs:
+  - id: size
+    type: SELECT
+    values: [small, large]
+    defaults: small
+tasks:
+  - id: by_size
+    type: io.kestra.plugin.core.flow.Switch
+    value: "{{ inputs.size }}"
+    cases:
+      small:
+        - id: quick
+          type: io.kestra.plugin.core.log.Log
+          message: a small job
+    defaults:
+      - id: slow
+        type: io.kestra.plugin.core.log.Log
+        message: "a {{ inputs.size }} job"
+"""
     outputs = {"value": "The rendered `value`.", "defaults": "True when no case matched."}
     properties = {
         **FlowableTask.properties,
@@ -120,6 +142,7 @@ class EachParallel(EachSequential):
     """Deprecated: ForEach with every value at once, up to ``concurrent``."""
 
     type = "io.kestra.plugin.core.flow.EachParallel"
+    children_in_order = False  # Kestra starts the tasks of a value together
     properties = {
         **EachSequential.properties,
         "concurrent": Prop("int", default=0, dynamic=False, description="Values run at once; 0 = no limit."),
@@ -133,6 +156,7 @@ class Parallel(FlowableTask):
     """Start every child task at once (at most ``concurrent``, 0 = no limit)."""
 
     type = "io.kestra.plugin.core.flow.Parallel"
+    children_in_order = False
     properties = {
         **FlowableTask.properties,
         "tasks": _TASKS,

@@ -52,7 +52,8 @@ def _flag(value: Any, default: bool) -> bool:
     return value if isinstance(value, bool) else expressions.is_truthy(value)
 
 
-def _duration(value: Any, name: str) -> timedelta | None:
+def option_duration(value: Any, name: str) -> timedelta | None:
+    """An ISO-8601 duration of ``options`` (None when absent); a bad one fails naming ``options.<name>``."""
     try:
         return None if value in (None, "") else parse_duration(value)
     except ValueError as exc:
@@ -89,12 +90,13 @@ class _Options:
             allow_failed=_flag(raw.get("allowFailed", ctx.get("allowFailed")), False),
             allowed_codes=allowed,
             authorization=_authorization(raw),
-            connect_timeout=_duration(timeout.get("connectTimeout", raw.get("connectTimeout")), "connectTimeout"),
-            read_timeout=_duration(timeout.get("readIdleTimeout", raw.get("readTimeout")), "readTimeout")
+            connect_timeout=option_duration(timeout.get("connectTimeout", raw.get("connectTimeout")),
+                                            "connectTimeout"),
+            read_timeout=option_duration(timeout.get("readIdleTimeout", raw.get("readTimeout")), "readTimeout")
             or _READ_TIMEOUT,
             verify=not _flag(ssl.get("insecureTrustAllCertificates"), False),
             proxy=_proxy(raw),
-            charset=_charset(raw.get("defaultCharset")),
+            charset=option_charset(raw.get("defaultCharset")),
             logs=frozenset(raw.get("logs") or _LOG_LEVEL_KINDS.get(str(raw.get("logLevel")).upper(), ())),
         )
 
@@ -103,7 +105,8 @@ class _Options:
         return (not self.allow_failed and code >= 400) or bool(self.allowed_codes and code not in self.allowed_codes)
 
 
-def _charset(name: Any) -> str:
+def option_charset(name: Any) -> str:
+    """``options.defaultCharset`` checked (UTF-8 when absent)."""
     charset = str(name or "UTF-8")
     try:
         codecs.lookup(charset)
@@ -192,31 +195,19 @@ class _HttpTask(TaskPlugin):
         uri = ctx.get("uri").replace(" ", "%20")
         timeout = httpx.Timeout(None, connect=_seconds(options.connect_timeout),
                                 read=_seconds(options.read_timeout), write=_seconds(options.read_timeout))
-        try:
-            with ExitStack() as stack:
-                request = self._request(ctx, options, stack)
-                client = stack.enter_context(httpx.Client(
-                    follow_redirects=options.follow_redirects, timeout=timeout, verify=options.verify,
-                    proxy=options.proxy, trust_env=False))
-                self._log_request(ctx, options, request)
-                response = stack.enter_context(client.stream(request.pop("method"), uri, **request))
-                if "RESPONSE_HEADERS" in options.logs:
-                    ctx.info(f"response {response.status_code}: " + "; ".join(
-                        f"{name}: {', '.join(values)}" for name, values in _header_map(response).items()))
-                if options.refuses(response.status_code):
-                    raise TaskFailure(_refused(ctx, response))
-                yield response, uri, options
-        except httpx.TimeoutException as exc:
-            limit, what = ((options.connect_timeout, "connecting to") if isinstance(exc, httpx.ConnectTimeout)
-                           else (options.read_timeout, "waiting for"))
-            after = format_duration(limit) if limit else "the system limit"
-            raise TaskFailure(f"timed out after {after} {what} {uri}") from None
-        except httpx.ConnectError as exc:
-            raise TaskFailure(f"cannot reach {uri}: {exc}") from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise TaskFailure(f"invalid uri '{uri}': {exc}") from None
-        except httpx.HTTPError as exc:
-            raise TaskFailure(f"request to {uri} failed: {exc}") from None
+        with http_errors(uri, options.connect_timeout, options.read_timeout), ExitStack() as stack:
+            request = self._request(ctx, options, stack)
+            client = stack.enter_context(httpx.Client(
+                follow_redirects=options.follow_redirects, timeout=timeout, verify=options.verify,
+                proxy=options.proxy, trust_env=False))
+            self._log_request(ctx, options, request)
+            response = stack.enter_context(client.stream(request.pop("method"), uri, **request))
+            if "RESPONSE_HEADERS" in options.logs:
+                ctx.info(f"response {response.status_code}: " + "; ".join(
+                    f"{name}: {', '.join(values)}" for name, values in _header_map(response).items()))
+            if options.refuses(response.status_code):
+                raise TaskFailure(_refused(ctx, response))
+            yield response, uri, options
 
     def _request(self, ctx: TaskContext, options: _Options, stack: ExitStack) -> dict[str, Any]:
         """httpx.Client.stream keyword arguments: method, headers and the body Kestra would send."""
@@ -250,6 +241,27 @@ class _HttpTask(TaskPlugin):
             ctx.info(f"request body: {request['content'].decode(options.charset, 'replace')}")
 
 
+@contextmanager
+def http_errors(target: str, connect_timeout: timedelta | None, read_timeout: timedelta | None) -> Iterator[None]:
+    """httpx's network errors and timeouts raised inside become short TaskFailures naming ``target``
+    (the URI, or what may be shown of it); shared by every task that speaks HTTP."""
+    import httpx
+
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        limit, what = ((connect_timeout, "connecting to") if isinstance(exc, httpx.ConnectTimeout)
+                       else (read_timeout, "waiting for"))
+        after = format_duration(limit) if limit else "the system limit"
+        raise TaskFailure(f"timed out after {after} {what} {target}") from None
+    except httpx.ConnectError as exc:
+        raise TaskFailure(f"cannot reach {target}: {exc}") from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise TaskFailure(f"invalid uri '{target}': {exc}") from None
+    except httpx.HTTPError as exc:
+        raise TaskFailure(f"request to {target} failed: {exc}") from None
+
+
 def _seconds(delta: timedelta | None) -> float | None:
     return None if delta is None else delta.total_seconds()
 
@@ -280,8 +292,14 @@ def _refused(ctx: TaskContext, response: httpx.Response) -> str:
         body += chunk
         if len(body) > _ERROR_BODY_CHARS * 4:
             break
-    message = f"Failed http request with response code '{response.status_code}'"
-    text = body.decode("utf-8", "replace")
+    return refused_message(response.status_code, bytes(body))
+
+
+def refused_message(code: int, body: bytes) -> str:
+    """Kestra's message for a refused response: the code, then the start of the body (shared by every
+    task that speaks HTTP)."""
+    message = f"Failed http request with response code '{code}'"
+    text = body[:_ERROR_BODY_CHARS * 4].decode("utf-8", "replace")
     if text:
         cut = text[:_ERROR_BODY_CHARS]
         message += f" and body:\n{cut}" + ("…" if len(text) > len(cut) else "")

@@ -1,5 +1,5 @@
 """io.kestra.plugin.core.storage: PurgeCurrentExecutionFiles, Write, Size, Delete,
-Concat and Split, on the ``kestra:///`` files of ``<home>/storage``."""
+Concat, Split and LocalFiles, on the ``kestra:///`` files of ``<home>/storage``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from urllib.parse import urlparse
 from ... import internal_storage
 from ...config import settings
 from ..base import Prop, TaskContext, TaskFailure, TaskPlugin
-from ..files import stored_file
+from ..files import stored_file, write_input_files
+from ..scripts.files import collect_output_files
 
 _URI = Prop("string", required=True, description="A kestra:// internal-storage URI.")
 
@@ -240,3 +241,25 @@ def parse_bytes(text: str) -> int:
         raise TaskFailure(f"Invalid size with value '{text}'")
     factor = {"": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}[(match.group(2) or "").upper()]
     return int(match.group(1)) * factor
+
+
+class LocalFiles(TaskPlugin):
+    """Deprecated in Kestra (use ``inputFiles``/``outputFiles``): write ``inputs`` files into the working
+    directory, then store the files matching ``outputs``; output ``uris``."""
+
+    type = "io.kestra.plugin.core.storage.LocalFiles"
+    outputs = {"uris": "Relative path -> kestra:// URI of each stored file."}
+    blocking = True
+    properties = {
+        "inputs": Prop("map_or_string", description="File name -> content (a kestra:// URI is copied in)."),
+        "outputs": Prop("list", description="Globs of working-directory files to store, e.g. `sub/**`."),
+    }
+
+    def run(self, ctx: TaskContext) -> dict[str, Any]:
+        work = ctx.working_dir
+        inputs = ctx.get("inputs")
+        if isinstance(inputs, str):
+            raise TaskFailure(f"property 'inputs': expected a map of file name to content, got {inputs!r}")
+        write_input_files(inputs or {}, work, ctx.execution.namespace)
+        patterns = [str(p) for p in ctx.get("outputs") or ()]
+        return {"uris": collect_output_files(patterns, work, ctx.storage_dir) if patterns else {}}

@@ -7,7 +7,8 @@ outputs: ``row``/``rows``/``uri``/``size`` for ``Query``, a list of them under
 
 STORE files are Amazon Ion text, one value per line, as Kestra writes them
 (``.ion``; dates as day-precision timestamps, local date-times and times as
-annotated strings such as ``LocalDateTime::"2024-01-02T03:04:05"``).
+annotated strings such as ``LocalDateTime::"2024-01-02T03:04:05"``), written by
+``plugins/ion.py``, which the serdes family shares.
 """
 
 from __future__ import annotations
@@ -19,15 +20,14 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from pathlib import Path
+from datetime import datetime
 from types import ModuleType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ...internal_storage import to_uri
 from ..base import Prop, TaskCancelled, TaskContext, TaskFailure, TaskPlugin
+from ..ion import storage_path as storage_path  # re-exported: postgresql's CopyOut writes its file there
+from ..ion import store_values
 
 FETCH_TYPES = ("FETCH", "FETCH_ONE", "STORE", "NONE")
 
@@ -295,68 +295,14 @@ def cell(value: Any, zone: ZoneInfo | None) -> Any:
     return value
 
 
+# STORE writes Ion files as Kestra does (shared with the serdes family).
+_ION_MISSING = ("fetchType STORE writes Amazon Ion files and needs the amazon.ion package: "
+                "pip install 'nb-orchestra[duckdb]' (or [postgres], [sqlite])")
+
+
 def store_rows(ctx: TaskContext, rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Write rows as Ion lines to the task run's storage: ``{"uri", "size"}``."""
-    simpleion = _ion()
-    path = storage_path(ctx, f"{ctx.run.task_id}_{uuid.uuid4().hex[:12]}.ion")
-    size = 0
-    with path.open("w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(simpleion.dumps(ion_value(row), binary=False, omit_version_marker=True))
-            out.write("\n")
-            size += 1
-    return {"uri": to_uri(path), "size": size}
-
-
-def storage_path(ctx: TaskContext, name: str) -> Path:
-    """Where a file ``name`` that the task run outputs goes (its storage folder, created)."""
-    folder = ctx.storage_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
-
-
-def _ion() -> Any:
-    try:
-        from amazon.ion import simpleion
-    except ImportError:
-        raise TaskFailure("fetchType STORE writes Amazon Ion files and needs the amazon.ion package: "
-                          "pip install 'nb-orchestra[duckdb]' (or [postgres], [sqlite])") from None
-    return simpleion
-
-
-def ion_value(value: Any) -> Any:
-    """A Python value as amazon.ion writes it the way Kestra's Ion mapper does."""
-    from amazon.ion.core import IonType, Timestamp, TimestampPrecision
-    from amazon.ion.simple_types import IonPyText
-
-    def annotated(kind: str, text: str) -> Any:
-        return IonPyText.from_value(IonType.STRING, text, (kind,))
-
-    if isinstance(value, dict):
-        return {str(key): ion_value(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [ion_value(item) for item in value]
-    if value is None or isinstance(value, (bool, int, float, str, bytes, Decimal)):
-        return value
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return annotated("LocalDateTime", value.isoformat())
-        key = getattr(value.tzinfo, "key", None)
-        return annotated("ZonedDateTime", value.isoformat() + (f"[{key}]" if key else ""))
-    if isinstance(value, date):
-        return Timestamp(value.year, value.month, value.day, precision=TimestampPrecision.DAY)
-    if isinstance(value, time):
-        return annotated("OffsetTime" if value.tzinfo else "LocalTime", value.isoformat())
-    if isinstance(value, timedelta):
-        return _iso_duration(value)
-    return str(value)
-
-
-def _iso_duration(delta: timedelta) -> str:
-    hours, rest = divmod(delta.seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    fraction = f"{seconds + delta.microseconds / 1e6:g}"
-    return f"P{delta.days}DT{hours}H{minutes}M{fraction}S"
+    return store_values(ctx, rows, _ION_MISSING)
 
 
 def import_driver(module: str, extra: str, what: str) -> ModuleType:

@@ -76,6 +76,14 @@ def collect_output_files(patterns: list[str], work: Path, target_dir: Path) -> d
     Plain patterns are globs anchored at the working directory; ``glob:`` and
     ``regex:`` patterns match the absolute path, as in Kestra.
     """
+    return {relative: internal_storage.put_file(work / relative, target_dir, _stored_name(relative))
+            for relative in matching_files(patterns, work)}
+
+
+def matching_files(patterns: list[str], work: Path) -> list[str]:
+    """The relative paths of the files of ``work`` that ``patterns`` match (Kestra's
+    ``WorkingDir.findAllFilesMatching``): plain globs anchored at ``work``, ``glob:`` and ``regex:``
+    patterns matching the absolute path."""
     base = work.resolve().as_posix()
     matchers = []
     for pattern in patterns:
@@ -85,11 +93,7 @@ def collect_output_files(patterns: list[str], work: Path, target_dir: Path) -> d
             matchers.append(glob_regex(pattern[len("glob:"):]))
         else:
             matchers.append(re.compile(re.escape(base) + "/" + glob_regex(pattern).pattern))
-    found: dict[str, str] = {}
-    for relative in _walk(work):
-        if any(m.fullmatch(f"{base}/{relative}") for m in matchers):
-            found[relative] = internal_storage.put_file(work / relative, target_dir, _stored_name(relative))
-    return found
+    return [relative for relative in _walk(work) if any(m.fullmatch(f"{base}/{relative}") for m in matchers)]
 
 
 def _stored_name(relative: str) -> str:

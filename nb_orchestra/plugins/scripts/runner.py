@@ -115,7 +115,7 @@ class ScriptTask(TaskPlugin):
         argv = launch.argv if direct and launch.argv is not None else self._shell_argv(ctx, before, commands)
         env = self._env(ctx, work, output_dir, launch)
 
-        protocol = LineProtocol(ctx.log, work, launch.script_file)
+        protocol = LineProtocol(ctx.log, work, launch.script_file, ctx.run.metrics)
         code = run_process(argv, work, env, ctx, protocol.accept)
         outputs: dict[str, Any] = {"exitCode": code, "vars": protocol.vars}
         if patterns or output_dir is not None:
@@ -123,7 +123,6 @@ class ScriptTask(TaskPlugin):
             if output_dir is not None:
                 found.update(files.collect_output_files(["**"], output_dir, ctx.storage_dir))
             outputs["outputFiles"] = found
-        ctx.run.metrics.extend(protocol.metrics)
         if code != 0:
             raise TaskFailure(failure_message(code, protocol.last_error), outputs)
         return outputs
@@ -144,8 +143,10 @@ class ScriptTask(TaskPlugin):
         env["WORKING_DIR"] = str(work)
         if output_dir is not None:
             env["OUTPUT_DIR"] = str(output_dir)
-        if not kestra_installed():
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(SHIM_DIR)) if p)
+        # `import kestra` finds the shim first; it hands over to the real package wherever the
+        # script's interpreter has one (_shim/kestra.py), so a venv, a Python started by a shell
+        # line or the kernel's each get their own answer.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(SHIM_DIR)) if p)
         return env
 
 
@@ -259,19 +260,6 @@ def failure_message(code: int, last_error: str | None) -> str:
     if code == 127:
         message += " (command not found: is the tool installed?)"
     return message
-
-
-_kestra_installed: bool | None = None
-
-
-def kestra_installed() -> bool:
-    """Whether the real ``kestra`` package is importable here (else the shim is used)."""
-    global _kestra_installed
-    if _kestra_installed is None:
-        import importlib.util
-
-        _kestra_installed = importlib.util.find_spec("kestra") is not None
-    return _kestra_installed
 
 
 def _windows_target(ctx: TaskContext) -> bool:
