@@ -47,7 +47,7 @@ def _native(value: Any) -> bool:
     kind = type(value)
     if kind is str or kind in _PLAIN or value is None:
         return True
-    if kind is dict:
+    if isinstance(value, dict):  # AttrDict too: JSON writes a dict subclass as a dict
         return TAG not in value and all(type(k) is str and _native(v) for k, v in value.items())
     if kind is list:
         return all(_native(v) for v in value)
