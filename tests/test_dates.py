@@ -86,7 +86,7 @@ def test_iso_local_time_trims_the_fraction() -> None:
     assert format_datetime(MOMENT.replace(microsecond=0), "iso_local_time") == "15:19:12"
 
 
-@pytest.mark.parametrize("pattern", ["YYYY", "yyyy-MM-dd Q", "ddd", "HHH", "aa", "MMMMM", "V", "yyyy'T"])
+@pytest.mark.parametrize("pattern", ["YYYY", "yyyy-MM-dd b", "QQQQQQ", "ddd", "HHH", "aa", "MMMMM", "V", "yyyy'T"])
 def test_unsupported_patterns_raise(pattern: str) -> None:
     with pytest.raises(ValueError):
         format_datetime(MOMENT, pattern)

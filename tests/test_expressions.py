@@ -459,7 +459,7 @@ class FakeRuntime:
     def secret(self, name):
         return f"secret-{name}"
 
-    def read(self, uri):
+    def read(self, uri, namespace=None):
         return f"content of {uri}"
 
 

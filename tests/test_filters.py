@@ -404,7 +404,7 @@ def test_to_json_and_alias() -> None:
 
 
 def test_yaml_filter() -> None:
-    assert F["yaml"]({"a": 1, "b": ["x"]}) == "a: 1\nb:\n- x\n"
+    assert F["yaml"]({"a": 1, "b": ["x"]}) == "a: 1\nb:\n - x\n"  # Kestra indents sequences (INDENT_ARRAYS)
 
 
 def test_class_name() -> None:
@@ -437,6 +437,6 @@ def test_every_filter_is_registered() -> None:
         "date", "dateAdd", "timestamp", "timestampMilli", "timestampMicro", "timestampNano", "toJson", "json",
         "jq", "keys", "values", "flatten", "chunk", "distinct", "number", "slugify", "substringBefore",
         "substringAfter", "substringBeforeLast", "substringAfterLast", "startsWith", "endsWith", "escapeChar",
-        "indent", "nindent", "string", "className", "yaml",
+        "indent", "nindent", "string", "className", "yaml", "toIon",
     }
     assert set(FILTERS) == expected

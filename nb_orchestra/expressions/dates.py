@@ -40,8 +40,9 @@ NAMED_PATTERNS = {
 
 # The largest number of pattern letters accepted for each supported letter.
 _MAX_COUNT = {"y": 19, "u": 19, "M": 4, "d": 2, "D": 3, "H": 2, "h": 2, "a": 1, "m": 2, "s": 2,
-              "S": 9, "E": 4, "X": 3, "x": 3, "Z": 3, "z": 3, "V": 2}
-_TEXT_LETTERS = frozenset("MEaz")  # letters whose text depends on the locale (M only from MMM)
+              "S": 9, "E": 4, "X": 3, "x": 3, "Z": 3, "z": 3, "V": 2, "Q": 5, "q": 5}
+_TEXT_LETTERS = frozenset("MEazQq")  # letters whose text depends on the locale (M, Q, q only from 3 letters)
+_QUARTERS = ("1st quarter", "2nd quarter", "3rd quarter", "4th quarter")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,7 +134,7 @@ def _uses_text(items: tuple[Item, ...]) -> bool:
     for item in items:
         if isinstance(item, OptionalSection) and _uses_text(item.items):
             return True
-        if isinstance(item, Field) and item.letter in _TEXT_LETTERS and (item.letter != "M" or item.count >= 3):
+        if isinstance(item, Field) and item.letter in _TEXT_LETTERS and (item.letter not in "MQq" or item.count >= 3):
             return True
     return False
 
@@ -210,6 +211,9 @@ def _format_field(dt: datetime, field: Field) -> str:
         return _zone_name(dt)
     if letter == "V":
         return zone_id(dt.tzinfo)
+    if letter in "Qq":  # quarter: 3, 03, Q3, 3rd quarter, 3
+        quarter = (dt.month - 1) // 3 + 1
+        return {2: f"{quarter:02d}", 3: f"Q{quarter}", 4: _QUARTERS[quarter - 1]}.get(count, str(quarter))
     number = {"M": dt.month, "d": dt.day, "D": dt.timetuple().tm_yday, "H": dt.hour, "h": dt.hour % 12 or 12,
               "m": dt.minute, "s": dt.second}[letter]
     return str(number).zfill(count)
@@ -442,6 +446,9 @@ def _resolve_date(fields: dict[str, Any]) -> date:
     if "month" not in fields or "day" not in fields:
         raise ValueError("no month and day")
     result = date(year, _month_number(fields["month"]), int(fields["day"]))
+    quarter = fields.get("quarter")
+    if quarter and (result.month - 1) // 3 + 1 != int(quarter):
+        raise ValueError(f"{result} is not in quarter {quarter}")
     weekday = fields.get("weekday")
     if weekday and DAYS[result.weekday()][:len(weekday)] != weekday:
         raise ValueError(f"{result} is not a {weekday}")
@@ -486,6 +493,8 @@ def _field_regex(field: Field, group: str) -> str:
         body = r"[A-Za-z][A-Za-z0-9_/+\-]*"
     elif letter == "D":
         body = rf"\d{{{count},3}}"
+    elif letter in "Qq":
+        body = {1: "[1-4]", 2: "0[1-4]", 3: "Q[1-4]", 4: "|".join(_QUARTERS), 5: "[1-4]"}[count]
     else:
         body = r"\d{2}" if count == 2 else r"\d{1,2}"
     return f"(?P<{group}>{body})"
@@ -493,7 +502,8 @@ def _field_regex(field: Field, group: str) -> str:
 
 _FIELD_NAMES = {"y": "year", "u": "year", "M": "month", "d": "day", "D": "dayofyear", "H": "hour",
                 "h": "hour", "a": "ampm", "m": "minute", "s": "second", "S": "fraction", "E": "weekday",
-                "X": "offset", "x": "offset", "Z": "offset", "z": "zone", "V": "zone"}
+                "X": "offset", "x": "offset", "Z": "offset", "z": "zone", "V": "zone", "Q": "quarter",
+                "q": "quarter"}
 
 
 def _items_regex(items: tuple[Item, ...], groups: dict[str, Field]) -> str:
@@ -548,6 +558,8 @@ def parse_with_format(text: str, format: str, zone: tzinfo = UTC) -> datetime:
 
 
 def _field_value(field: Field, value: str) -> str:
+    if field.letter in "Qq":
+        return re.sub(r"\D", "", value)[-1]  # the quarter's digit
     if field.letter in "yu" and field.count == 2:
         return str(2000 + int(value))
     if field.letter == "S":

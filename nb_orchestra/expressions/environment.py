@@ -25,7 +25,14 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from nb_orchestra.errors import TemplateError
 from nb_orchestra.expressions import functions
 from nb_orchestra.expressions.operators import OPERATOR_FILTERS, TESTS
-from nb_orchestra.expressions.pebble import MISSING_PREFIX, PebbleSyntaxError, Tag, Translation, translate
+from nb_orchestra.expressions.pebble import (
+    FUNCTION_PREFIX,
+    MISSING_PREFIX,
+    PebbleSyntaxError,
+    Tag,
+    Translation,
+    translate,
+)
 from nb_orchestra.expressions.printing import to_text
 from nb_orchestra.expressions.stopping import check_stopped
 
@@ -97,6 +104,8 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         """``a[b]``: map key, list index (no negative index), else the sandboxed default."""
+        if isinstance(argument, Undefined):  # block[missing].child is undefined, as in Kestra
+            return argument
         if isinstance(obj, Mapping):
             try:
                 return obj[argument]
@@ -131,6 +140,7 @@ def _build_environment() -> PebbleEnvironment:
     )
     env.globals.clear()  # drops range, dict, lipsum, cycler, joiner, namespace
     env.globals.update(functions.FUNCTIONS)
+    env.globals.update({FUNCTION_PREFIX + name: function for name, function in functions.FUNCTIONS.items()})
     env.filters.update({name: _at_run_time(function) for name, function in filters.FILTERS.items()})
     env.filters.update(OPERATOR_FILTERS)
     env.tests.clear()

@@ -4,7 +4,7 @@ Each filter is ``f(value, *args, **kwargs)`` with Kestra semantics, which differ
 built-ins of the same name (``default``, ``replace``, ``split``, ``slice``, ``title``, ...).
 Keyword names follow Kestra (``timeZone``, ``existingFormat``).  Most filters give None for a
 None input, as Kestra's do.  Only ``default`` accepts an undefined value; every other filter
-raises on one.  ``toIon`` is not provided.
+raises on one.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any, NamedTuple
 
-import yaml
 from jinja2 import Undefined
 
-from nb_orchestra.expressions import jq_sandbox, patterns
+from nb_orchestra.expressions import formats, jq_sandbox, patterns
 from nb_orchestra.expressions.dates import format_datetime, format_instant, get_zone, to_datetime, zoned_datetime
 
 _JAVA_SPACE = "".join(chr(code) for code in range(33))  # what Java's String.trim() removes
@@ -766,8 +765,13 @@ def to_json(value: Any) -> str:
 
 
 def to_yaml(value: Any) -> str:
-    """YAML text of a value (block style, keys in order)."""
-    return yaml.safe_dump(json.loads(to_json(value)), sort_keys=False, allow_unicode=True, default_flow_style=False)
+    """YAML text of a value as Kestra writes it (see :mod:`nb_orchestra.expressions.formats`)."""
+    return formats.to_yaml(value)
+
+
+def to_ion(value: Any) -> str:
+    """Compact Ion text of a value, as Kestra's ``toIon`` writes it."""
+    return formats.to_ion(value)
 
 
 def jq(value: Any, expression: str) -> list | None:
@@ -827,7 +831,7 @@ _RAW_FILTERS: dict[str, Callable[..., Any]] = {
     "sha1": _digest("sha1"), "sha256": _digest("sha256"), "sha512": _digest("sha512"), "md5": _digest("md5"),
     "date": date_filter, "dateAdd": dateAdd, "timestamp": timestamp, "timestampMilli": timestampMilli,
     "timestampMicro": timestampMicro, "timestampNano": timestampNano,
-    "toJson": to_json, "json": to_json, "yaml": to_yaml, "jq": jq,
+    "toJson": to_json, "json": to_json, "yaml": to_yaml, "toIon": to_ion, "jq": jq,
     "keys": keys, "values": values, "flatten": flatten, "chunk": chunk, "distinct": distinct,
     "number": number, "slugify": slugify, "substringBefore": substringBefore, "substringAfter": substringAfter,
     "substringBeforeLast": substringBeforeLast, "substringAfterLast": substringAfterLast,

@@ -134,10 +134,14 @@ def secret(context: Context, name: Any) -> str:
 
 
 @pass_context
-def read(context: Context, uri: Any) -> str:
-    """Content of a ``kestra://`` file or a namespace file."""
-    require(uri)
-    return _runtime(context, "read").read(str(uri))
+def read(context: Context, path: Any, namespace: Any = None) -> str:
+    """Content of a ``kestra://`` file, or of a namespace file (``a/b.txt``, ``nsfile:///a/b.txt``) of
+    ``namespace``, the flow's by default."""
+    require(path, namespace)
+    if namespace is None:
+        flow = context.get("flow")
+        namespace = flow.get("namespace") if isinstance(flow, Mapping) else None
+    return _runtime(context, "read").read(str(path), None if namespace is None else str(namespace))
 
 
 @pass_context
@@ -258,3 +262,12 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "read": read,
     "errorLogs": error_logs,
 }
+
+
+def _register_more() -> None:
+    from nb_orchestra.expressions.more_functions import MORE_FUNCTIONS  # id, printContext, block, fromIon...
+
+    FUNCTIONS.update(MORE_FUNCTIONS)
+
+
+_register_more()

@@ -322,7 +322,8 @@ class Parser:
                 self.expect("]")
                 node = f"{node}[{key}]"
             elif self.at("("):
-                node = f"{node}{self.call_arguments(scoped=node in _SCOPED_FUNCTIONS)}"
+                arguments = self.call_arguments(scoped=node in _SCOPED_FUNCTIONS)
+                node = f"{_function_name(node)}{arguments}"
             else:
                 return node
 
@@ -523,6 +524,8 @@ class _Translator:
         name = parser.expect_name()
         if name in _BLOCK_TAGS:
             parser.finish()
+            if name == "raw":  # Kestra takes raw blocks out before Pebble runs: their "-" trims nothing
+                trim, closer = "", "%}"
             self.block(name, f"{{%{trim} raw{newlines} {closer}", end)
             return
         body = self.statement_body(name, parser)
@@ -549,8 +552,13 @@ class _Translator:
             return "filter " + self.filter_chain(parser)
         if name == "macro":
             return self.macro(parser)
-        if name == "block":
-            block = parser.expect_name()
+        if name == "block":  # {% block post %} or {% block "post" %}; block("post") prints it again
+            token = parser.peek()
+            if token is not None and token.kind == "str" and isinstance(token.value, str):
+                parser.advance()
+                block = block_name(token.value)
+            else:
+                block = block_name(parser.expect_name())
             parser.finish()
             return f"block {block}"
         raise PebbleSyntaxError(f"unsupported tag `{name}`")
@@ -600,9 +608,28 @@ class _Translator:
             raise PebbleSyntaxError(f"missing `{{% {_BLOCK_TAGS[name]} %}}`")
         content = self.source[body_start:match.start()]
         newlines = "\n" * match.group().count("\n")
-        self.out.append(f"{opening}{content}{{%{match.group(1)} endraw{newlines} {match.group(2)}%}}")
+        before, after = ("", "") if name == "raw" else (match.group(1), match.group(2))
+        self.out.append(f"{opening}{content}{{%{before} endraw{newlines} {after}%}}")
         self.line += self.source.count("\n", body_start, match.end())
         self.pos = match.end()
+
+
+FUNCTION_PREFIX = "nbo_fn_"
+
+
+def _function_name(node: str) -> str:
+    """Pebble's functions live apart from variables (``yaml(yaml)`` works; a function wins over a
+    macro): a call of a known function names its ``nbo_fn_`` global, which no variable hides."""
+    from nb_orchestra.expressions.functions import FUNCTIONS  # that module imports this one
+
+    return FUNCTION_PREFIX + node if node in FUNCTIONS else node
+
+
+def block_name(name: str) -> str:
+    """The Jinja2 name of a Pebble block (any text is a valid Pebble block name)."""
+    if _NAME.fullmatch(name) and not name.startswith("nbo_"):
+        return name
+    return "nbo_block_" + name.encode().hex()
 
 
 def _target(name: str) -> str:

@@ -44,6 +44,8 @@ def to_json(value: Any) -> str:
         return "[" + ",".join(to_json(item) for item in value) + "]"
     if isinstance(value, (bool, int, float, Decimal)):
         return _scalar_text(value)
+    if isinstance(value, datetime):  # Kestra's JSON mapper writes dates in its time zone, UTC
+        return encode_basestring(_format_instant(value))
     return encode_basestring(_scalar_text(value))
 
 
@@ -102,7 +104,7 @@ def _scalar_text(value: Any) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
-        return _format_instant(value)
+        return _format_datetime(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, time):
@@ -116,6 +118,15 @@ def _scalar_text(value: Any) -> str:
 
 def _key_text(key: Any) -> str:
     return key if isinstance(key, str) else java_string(key)
+
+
+def _format_datetime(value: datetime) -> str:
+    """An Instant (UTC, or no zone) as ``Instant.toString()``, another zone as ``ZonedDateTime.toString()``."""
+    from nb_orchestra.expressions.formats import is_instant, zoned_date_time_text  # imports this module
+
+    if value.tzinfo is None or is_instant(value):
+        return _format_instant(value)
+    return zoned_date_time_text(value)
 
 
 def _format_instant(value: datetime) -> str:

@@ -1,0 +1,86 @@
+"""Kestra functions beyond the common ones: id, printContext/fetchContext, block, randomPort, fileExists,
+fromIon.  Registered in :data:`nb_orchestra.expressions.functions.FUNCTIONS`."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from nb_orchestra.errors import TemplateError
+from nb_orchestra.expressions.formats import from_ion
+from nb_orchestra.expressions.operators import require
+from nb_orchestra.expressions.pebble import block_name
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def new_id() -> str:
+    """``id()``: a random 22-character base62 id, like Kestra's ``IdUtils.create()`` (a UUID's 128 bits)."""
+    number = secrets.randbits(128)
+    digits = []
+    for _ in range(22):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
+
+
+@pass_context
+def print_context(context: Context) -> dict[str, Any]:
+    """``printContext()`` (alias ``fetchContext()``): every variable the expression can read.
+
+    Functions and nb_orchestra's internal names (``_runtime``...) are left out, as Kestra leaves
+    out Pebble's own scope.
+    """
+    from nb_orchestra.expressions.environment import ENVIRONMENT  # that module imports this one
+
+    functions = ENVIRONMENT.globals
+    return {name: value for name, value in context.get_all().items()
+            if not name.startswith("_") and not (name in functions and functions[name] is value)}
+
+
+@pass_context
+def block(context: Context, name: Any) -> str:
+    """``block('name')``: the content of ``{% block name %}`` rendered again."""
+    require(name)
+    renderers = context.blocks.get(block_name(str(name)))
+    if not renderers:
+        raise TemplateError(f"block(): no block named '{name}' in this template")
+    return "".join(renderers[0](context))
+
+
+def random_port() -> int:
+    """``randomPort()``: a TCP port free on this machine at the time of the call."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("", 0))
+        return int(probe.getsockname()[1])
+
+
+@pass_context
+def file_exists(context: Context, path: Any, namespace: Any = None) -> bool:
+    """``fileExists(path)``: whether ``read(path)`` finds a file (a ``kestra://`` URI, a namespace file)."""
+    from nb_orchestra.expressions import functions  # that module imports this one
+
+    require(path, namespace)
+    if context.get("_runtime") is None:
+        raise TemplateError("fileExists() needs a running flow")
+    try:
+        functions.read(context, path, namespace)
+    except (TemplateError, OSError, ValueError):
+        return False
+    return True
+
+
+MORE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "id": new_id,
+    "printContext": print_context,
+    "fetchContext": print_context,
+    "block": block,
+    "randomPort": random_port,
+    "fileExists": file_exists,
+    "fromIon": from_ion,
+}
