@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import config, expressions, flowtests, registry
+from . import config, expressions, flowtests, internal_storage, registry
 from .authoring import commands as command_completion
 from .authoring import completion, docs
 from .config import Settings, settings
@@ -491,3 +491,61 @@ def _classify(path: Path, suites: list[TestSuite] | None, flows: dict[tuple[str,
 
 def _looks_like_flow(data: Any) -> bool:
     return isinstance(data, dict) and "tasks" in data and "id" in data and "namespace" in data
+
+
+# -- namespace files -----------------------------------------------------------------------------
+
+_NAMESPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9][A-Za-z0-9_-]*)*")
+
+
+@dataclasses.dataclass(frozen=True)
+class NamespaceFile:
+    """One namespace file: its path in the namespace (``/queries/one.sql``), size and last change."""
+
+    path: str
+    size: int
+    modified: datetime
+
+
+def namespace_files(namespace: str) -> list[NamespaceFile]:
+    """The files of ``namespace`` (kept under ``<home>/namespaces/<namespace>/``), in path order."""
+    root = _namespace_root(namespace)
+    if not root.is_dir():
+        return []
+    files = sorted(path for path in root.rglob("*") if path.is_file())
+    return [_namespace_file(root, path) for path in files]
+
+
+def upload_namespace_files(namespace: str, source: str | os.PathLike[str], to: str = "/") -> list[NamespaceFile]:
+    """Copy a local file, or every file below a local folder (its sub-folders kept), into the folder
+    ``to`` of ``namespace``'s files, replacing files of the same path; returns what was written."""
+    root = _namespace_root(namespace)
+    local = Path(source).expanduser()
+    if local.is_file():
+        pairs = [(local, local.name)]
+    elif local.is_dir():
+        pairs = [(path, path.relative_to(local).as_posix()) for path in sorted(local.rglob("*")) if path.is_file()]
+    else:
+        raise UserError(f"no such file or folder: {local}")
+    written = []
+    for path, relative in pairs:
+        try:
+            target = internal_storage.namespace_file(namespace, f"{to.rstrip('/')}/{relative}")
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+        written.append(_namespace_file(root, target))
+    return written
+
+
+def _namespace_root(namespace: str) -> Path:
+    if not _NAMESPACE_NAME.fullmatch(namespace):
+        raise UserError(f"'{namespace}' is not a namespace (letters, digits, '_', '-', separated by dots)")
+    return internal_storage.namespace_files_dir(namespace)
+
+
+def _namespace_file(root: Path, path: Path) -> NamespaceFile:
+    stat = path.stat()
+    return NamespaceFile("/" + path.relative_to(root).as_posix(), stat.st_size,
+                         datetime.fromtimestamp(stat.st_mtime).astimezone())

@@ -46,14 +46,18 @@ def get_secret(name: str) -> str:
         value = _configured.get(name)
     if value is not None:
         return value
-    encoded = os.environ.get(f"SECRET_{name}")
+    # Kestra's SecretService: SECRET_<NAME> variables, names compared in upper case, line breaks in
+    # the base64 ignored.
+    variable, encoded = next(((key, text) for key, text in os.environ.items()
+                              if key.startswith("SECRET_") and key[len("SECRET_"):].upper() == name.upper()),
+                             (f"SECRET_{name}", None))
     if encoded is None:
-        raise SecretError(f"Cannot find secret for key '{name}': call nb_orchestra.set_secret('{name}', value) "
-                          f"or set the environment variable SECRET_{name} to the base64 encoding of its value")
+        raise SecretError(f"Cannot find secret for key '{name}'. Call nb_orchestra.set_secret('{name}', value) "
+                          f"or set the environment variable SECRET_{name.upper()} to the base64 encoding of its value.")
     try:
-        return base64.b64decode(encoded, validate=True).decode("utf-8")
+        return base64.b64decode(re.sub(r"\r\n|\r|\n", "", encoded), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise SecretError(f"SECRET_{name} is not valid base64") from None
+        raise SecretError(f"{variable} is not valid base64") from None
 
 
 class SecretValues:

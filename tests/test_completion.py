@@ -43,9 +43,9 @@ tasks:
 ROOTS = ["inputs", "outputs", "vars", "taskrun", "parent", "parents", "execution", "flow", "task", "trigger",
          "labels", "envs", "tasks"]
 COMMON_OPTIONAL = ["description", "disabled", "runIf", "timeout", "retry", "allowFailure", "allowWarning",
-                   "logLevel", "logToFile", "workerGroup"]
+                   "logLevel", "logToFile", "workerGroup", "taskCache"]
 SUBCOMMANDS = ["list", "show", "run", "executions", "purge", "logs", "outputs", "eval", "kill", "resume",
-               "validate", "restart", "replay", "triggers", "backfill", "gantt", "test", "doc"]
+               "validate", "restart", "replay", "triggers", "backfill", "gantt", "test", "doc", "files"]
 
 
 def complete(ip, text: str) -> list[str]:
@@ -123,9 +123,9 @@ def test_a_new_task_item_offers_id_and_type_and_the_top_level_offers_the_flows_p
 def test_expression_roots_then_functions(ip):
     offered = complete(ip, in_expression(""))
     assert offered[:16] == [*ROOTS, "kv(", "secret(", "render("]
-    assert sorted(offered[16:]) == sorted(f + "(" for f in ("errorLogs", "fromJson", "json", "max", "min", "now",
-                                                             "randomInt", "range", "read", "renderOnce", "uuid",
-                                                             "yaml"))
+    assert sorted(offered[16:]) == sorted(f + "(" for f in (
+        "block", "errorLogs", "fetchContext", "fileExists", "fromIon", "fromJson", "id", "json", "max", "min",
+        "now", "printContext", "randomInt", "randomPort", "range", "read", "renderOnce", "uuid", "yaml"))
     assert complete(ip, in_expression("in")) == ["inputs"]
     assert complete(ip, in_expression("inputs.user ~ ou")) == ["outputs"]
 

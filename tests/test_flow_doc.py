@@ -12,7 +12,7 @@ from nb_orchestra.plugins import catalog
 
 COMMON = ("Properties marked *(not rendered)* are read as written; the others may hold `{{ expressions }}`. "
           "Every task also accepts `description`, `disabled`, `runIf`, `timeout`, `retry`, `allowFailure`, "
-          "`allowWarning`, `logLevel`, `logToFile`, `workerGroup` (docs/plugins.md).")
+          "`allowWarning`, `logLevel`, `logToFile`, `workerGroup`, `taskCache` (docs/plugins.md).")
 
 IF_DOC = f"""\
 ### `io.kestra.plugin.core.flow.If`

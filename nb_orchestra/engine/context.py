@@ -166,17 +166,43 @@ def _flow_source(flow: Any) -> FlowSource:
     return FlowSource(flow.namespace, flow.id, flow.revision, flow.source)
 
 
+CORRELATION_ID = "system.correlationId"  # Kestra's Label.CORRELATION_ID
+SYSTEM_PREFIX = "system."
+
+
+def start_date(ex: ExecutionView) -> datetime:
+    """``execution.startDate`` as Kestra's expressions see it: to the millisecond (printed
+    ``2024-01-31T10:00:00.123Z``)."""
+    moment = ex.start_date
+    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+
+
+def label_variables(execution: ExecutionView) -> dict[str, Any]:
+    """``labels`` in expressions: the execution's labels, Kestra's system labels under ``system``
+    (``labels.system.correlationId``: the id of the execution that started the chain of subflows,
+    this one's when it has no such label)."""
+    labels: dict[str, Any] = {}
+    system: dict[str, str] = {"correlationId": execution.id}
+    for key, value in execution.labels.items():
+        if key.startswith(SYSTEM_PREFIX):
+            system[key[len(SYSTEM_PREFIX):]] = value
+        else:
+            labels[key] = value
+    labels.setdefault("system", system)
+    return labels
+
+
 def execution_variables(ex: Execution, runtime: Any, execution_vars: dict[str, Any] | None = None) -> dict[str, Any]:
     """The variables every task run of ``ex`` shares (Kestra's RunVariables, minus the task's own)."""
     variables = {
         "flow": {"id": ex.flow_id, "namespace": ex.namespace, "revision": ex.revision},
         "execution": execution_vars if execution_vars is not None else {
-            "id": ex.id, "startDate": ex.start_date, "originalId": ex.original_id, "state": ex.state},
+            "id": ex.id, "startDate": start_date(ex), "originalId": ex.original_id, "state": ex.state},
         "inputs": ex.inputs,
         "vars": ex.vars,
         "outputs": ex.outputs,
         "tasks": ex.task_states,
-        "labels": ex.labels,
+        "labels": label_variables(ex),
         "envs": runtime.envs(),
         "_runtime": runtime,
     }

@@ -22,6 +22,7 @@ from ..model.flow import Flow
 from ..records import events, states
 from ..records.execution import ExecutionRecord
 from . import resume
+from .context import CORRELATION_ID, SYSTEM_PREFIX
 from .execution import Execution
 from .runner import Engine
 
@@ -227,8 +228,12 @@ class _Children:
                                     "raise nb_orchestra.configure(max_subflow_depth=...) if that is intended")
         trigger = {"executionId": parent.id, "namespace": parent.namespace,
                    "flowId": parent.flow_id, "flowRevision": parent.revision}
-        child = create_execution(registry.find_flow(namespace, flow_id, revision), inputs, labels=labels,
-                                 trigger=trigger, transient=self.transient)
+        # Kestra hands the parent's system labels to the child; the first execution of the chain is
+        # the correlation id of every execution it starts, directly or not.
+        system = {key: value for key, value in parent.labels.items() if key.startswith(SYSTEM_PREFIX)}
+        system.setdefault(CORRELATION_ID, parent.id)
+        child = create_execution(registry.find_flow(namespace, flow_id, revision), inputs,
+                                 labels={**system, **labels}, trigger=trigger, transient=self.transient)
         child.ancestry = ancestry
         child.secrets.update(parent.secrets.values())  # what the parent hides, its child hides too
         return child

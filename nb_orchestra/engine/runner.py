@@ -26,18 +26,20 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from .. import expressions
 from ..config import settings
+from ..durations import format_duration, parse_duration
 from ..errors import RenderStopped, UserError
 from ..plugins.base import ChildRun, ExitExecution, Group, TaskCancelled, TaskFailure
 from ..records import events, states
 from ..records.execution import Attempt, AttrDict, LogRecord, TaskRun, now
 from ..store.kv import StoreKV
-from . import resume
-from .context import LEVEL_RANK, Children, RunContext, execution_variables
+from . import resume, task_cache
+from .context import LEVEL_RANK, Children, RunContext, execution_variables, label_variables, start_date
 from .execution import Execution
 from .runtime import Runtime
 
@@ -120,11 +122,13 @@ class Engine:
         self._tasks: dict[str, Any] = {}          # task run id -> Task
         self._scopes: dict[str, _Scope] = {}      # flowable task run id -> its scope
         self._cancels: dict[str, threading.Event] = {}
+        self._paused: dict[str, _Scope] = {}      # task run id -> the scope of a PAUSED Pause
+        self._cache_keys: dict[str, str] = {}     # task run id -> its taskCache key, while its attempt runs
         self._work_dirs: list[Path] = []
         self._halted = False        # no new task starts (kill or Exit)
         self._exit_state: str | None = None
         self._finished = False
-        self._execution_vars = {"id": execution.id, "startDate": execution.start_date,
+        self._execution_vars = {"id": execution.id, "startDate": start_date(execution),
                                 "originalId": execution.original_id, "state": execution.state}
         self._base = self._base_variables()
 
@@ -204,6 +208,10 @@ class Engine:
             if ex.killed or (self._parent_cancel is not None and self._parent_cancel.is_set()):
                 self._kill_all("killed")
                 return
+            if self._paused and ex._resume.is_set():
+                ex._resume.clear()
+                self._resume_paused()
+                continue
             if self._exit_state is not None and self._in_flight == 0:
                 self._end(self._exit_state)
                 continue
@@ -234,7 +242,7 @@ class Engine:
 
     def _advance(self, scope: _Scope) -> None:
         """Start what a scope may start now; move it to its next phase when idle."""
-        if self._halted or scope.phase == DONE:
+        if self._halted or scope.phase == DONE or (scope.owner is not None and scope.owner.id in self._paused):
             return
         if scope.phase == MAIN:
             while scope.pending and not scope.failed and (scope.limit == 0 or scope.running < scope.limit):
@@ -435,9 +443,71 @@ class Engine:
                        plan.errors or task.children.get("errors", ()),
                        plan.finally_ or task.children.get("finally", ()), self._flowable_done)
         if plan.working_dir:
-            scope.working_dir = self._new_work_dir()
+            scope.working_dir = plan.working_dir if isinstance(plan.working_dir, Path) else self._new_work_dir()
         scope.allow_failure, scope.again = plan.allow_failure, plan.again
         self._scopes[run.id] = scope
+        if plan.pause is not None:
+            self._pause(scope, plan.pause)
+            return
+        self._advance(scope)
+
+    # -- Pause ---------------------------------------------------------------------------
+
+    def _pause(self, scope: _Scope, spec: Any) -> None:
+        """A run waits PAUSED (Plan.pause) until resumed, or its duration or timeout ends."""
+        run = scope.owner
+        assert run is not None
+        if not self._paused:
+            self.execution._resume.clear()  # a resume() asked before this pause is not this pause's
+        self._paused[run.id] = scope
+        self._set_run_state(run, states.PAUSED)
+        self.set_paused(True)
+        if spec.on_pause:
+            self._start_block(scope, Group(spec.on_pause))
+        if spec.duration is not None:
+            self._after(spec.duration, self._pause_ended, (scope, spec.behavior, spec.duration))
+        elif spec.timeout is not None:
+            self._after(spec.timeout, self._pause_ended, (scope, "TIMEOUT", spec.timeout))
+
+    def _resume_paused(self) -> None:
+        """Execution.resume(): every PAUSED run goes on, with the onResume inputs it was given."""
+        given = getattr(self.execution, "_resume_inputs", {})
+        for run_id, scope in list(self._paused.items()):
+            self._unpause(scope, states.SUCCESS, given.pop(run_id, {}))
+            self._advance(scope)
+
+    def _unpause(self, scope: _Scope, to: str, values: Mapping[str, Any]) -> None:
+        run = scope.owner
+        assert run is not None
+        del self._paused[run.id]
+        on = now().astimezone().replace(tzinfo=None)
+        self._record_outputs(run, {**(run.outputs or {}), "onResume": dict(values),
+                                   "resumed": {"by": None, "on": on, "to": to}})
+        self._set_run_state(run, states.RUNNING)
+        if not self._paused and self.execution.state == states.PAUSED:
+            self.set_paused(False)
+        if to == states.WARNING:
+            scope.state = states.WARNING
+
+    def _pause_ended(self, args: tuple) -> None:
+        """A pause's duration (then its behavior) or timeout (then FAILED) is over."""
+        scope, behavior, seconds = args
+        run = scope.owner
+        if self._halted or run is None or run.id not in self._paused:
+            return  # resumed, killed or exited meanwhile
+        text = format_duration(timedelta(seconds=seconds))
+        if behavior in ("RESUME", "WARN"):
+            self._unpause(scope, states.WARNING if behavior == "WARN" else states.SUCCESS, {})
+            self._advance(scope)
+            return
+        if behavior == "CANCEL":
+            del self._paused[run.id]
+            self.log(run, None, "WARN", f"pauseDuration {text} is over: the execution is cancelled (behavior CANCEL)")
+            self._exit(states.CANCELLED)
+            return
+        self._unpause(scope, states.FAILED, {})
+        self._fail_scope(scope, f"Timeout after {text}" if behavior == "TIMEOUT"
+                         else f"pauseDuration {text} is over: the task fails (behavior FAIL)")
         self._advance(scope)
 
     def _flowable_done(self, scope: _Scope) -> None:
@@ -458,14 +528,56 @@ class Engine:
         variables["taskrun"]["attemptsCount"] = len(run.attempts) - 1
         cancel = self._cancel_of(run, fresh=True)
         ctx = RunContext(self, task, run, variables, cancel)
-        if task.plugin.blocking or task.timeout is not None:
+        timeout = task.timeout
+        if timeout is None and task.props.get("timeout") is not None:  # an expression, rendered per attempt
+            try:
+                timeout = parse_duration(expressions.render(str(task.props["timeout"]), variables))
+            except (UserError, ValueError) as exc:
+                self._fail_run(run, f"property 'timeout': {exc}")
+                attempt.state, attempt.end_date = states.FAILED, now()
+                return
+        if task_cache.enabled(task) and self._cached(run, task, attempt, variables):
+            return
+        if task.plugin.blocking or timeout is not None:
             self._in_flight += 1
             # the body sees the coordinator's context: a test case's settings (its own home)
             self._executor().submit(contextvars.copy_context().run, self._call_on_worker, run, task, attempt, ctx)
-            if task.timeout is not None:
-                self._after(task.timeout.total_seconds(), self._timed_out, (run, task, attempt, cancel))
+            if timeout is not None:
+                self._after(timeout.total_seconds(), self._timed_out, (run, task, attempt, cancel, timeout))
         else:
             self._attempt_done(run, task, attempt, self._call(ctx))
+
+    def _cached(self, run: TaskRun, task: Any, attempt: Attempt, variables: dict[str, Any]) -> bool:
+        """taskCache: the outputs of an identical earlier run end this attempt SUCCESS, the body not run."""
+        try:
+            digest = task_cache.key(task, variables)
+        except (UserError, ValueError) as exc:
+            self.log(run, None, "ERROR", f"Unable to create the cache key for the task '{task.id}': {exc}")
+            return False
+        try:
+            outputs = task_cache.load(self.execution, task, digest, run.value)
+        except (OSError, ValueError) as exc:
+            self.log(run, None, "ERROR", f"Unexpected exception while loading the cache for task '{task.id}', "
+                     f"the task will be executed instead: {exc}")
+            outputs = None
+        if outputs is None:
+            self._cache_keys[run.id] = digest
+            return False
+        self.log(run, None, "INFO",
+                 f"Skipping task execution for task '{task.id}' as there is an existing cache entry for it")
+        attempt.state, attempt.end_date = states.SUCCESS, now()
+        if outputs:
+            self._record_outputs(run, outputs)
+        self._finish_run(run, states.SUCCESS)
+        return True
+
+    def _save_cache(self, run: TaskRun, task: Any, digest: str, outputs: dict[str, Any] | None) -> None:
+        self.log(run, None, "INFO", f"Uploading a cache entry for task '{task.id}'")
+        try:
+            task_cache.save(self.execution, digest, run.value, outputs)
+        except (OSError, ValueError, TypeError) as exc:
+            self.log(run, None, "ERROR", f"Unexpected exception while uploading the cache entry for task "
+                     f"'{task.id}', the task not be cached: {exc}")
 
     def _call_on_worker(self, run: TaskRun, task: Any, attempt: Attempt, ctx: RunContext) -> None:
         self._completions.put((run, task, attempt, self._call(ctx)))
@@ -496,6 +608,9 @@ class Engine:
             attempt.state = states.SUCCESS
             if result[1]:
                 self._record_outputs(run, result[1])
+            digest = self._cache_keys.pop(run.id, None)
+            if digest is not None:
+                self._save_cache(run, task, digest, result[1])
             warned = result[2] or (len(run.attempts) > 1 and task.retry is not None and task.retry.warning_on_retry)
             self._finish_run(run, states.WARNING if warned else states.SUCCESS)
         elif kind == "failed":
@@ -512,17 +627,18 @@ class Engine:
             self._finish_run(run, states.KILLED)
 
     def _timed_out(self, args: tuple) -> None:
-        run, task, attempt, cancel = args
+        run, task, attempt, cancel, timeout = args
         if attempt.state != states.RUNNING:
             return
         cancel.set()
         attempt.state = states.FAILED
         attempt.end_date = now()
-        self._attempt_failed(run, task, f"Timeout after {task.props.get('timeout')}")
+        text = task.props.get("timeout") if task.timeout is not None else format_duration(timeout)
+        self._attempt_failed(run, task, f"Timeout after {text}")
 
     def _attempt_failed(self, run: TaskRun, task: Any, message: str) -> None:
         self.log(run, None, "ERROR", message)
-        policy = task.retry or (
+        policy = task.retry or self._inherited_retry(run) or (
             self.flow.retry if self.flow.retry and self.flow.retry.behavior == "RETRY_FAILED_TASK" else None)
         delay = None
         if policy is not None and not self._halted:
@@ -534,6 +650,17 @@ class Engine:
         self.log(run, None, "WARN", f"attempt {len(run.attempts)} failed; retrying in {delay:g}s")
         variables = self._variables(task, run)
         self._after(delay, self._start_attempt, (run, task, variables))
+
+    def _inherited_retry(self, run: TaskRun) -> Any:
+        """The retry of the nearest enclosing flowable task that has one: Kestra retries a failed child
+        without a retry of its own with it (the child again, not the flowable)."""
+        parent = run.parent
+        while parent is not None:
+            owner = self._tasks.get(parent.id)
+            if owner is not None and owner.retry is not None:
+                return owner.retry
+            parent = parent.parent
+        return None
 
     def _fail_run(self, run: TaskRun, message: str) -> None:
         message = self.runtime.mask(message)
@@ -616,9 +743,13 @@ class Engine:
         from ..inputs import coerce_input
 
         variables = dict(self._base)
+        variables["labels"] = label_variables(self.execution)
         for output in self.flow.outputs:
             try:
                 value = expressions.render_value(output.get("value"), variables, typed=True)
+                if str(output.get("type", "STRING")).upper() == "STRING" and value is not None \
+                        and not isinstance(value, str):
+                    value = expressions.to_text(value)  # Kestra renders a STRING output as text (maps as JSON)
                 self.execution.flow_outputs[output["id"]] = coerce_input(output, value)
             except (UserError, ValueError) as exc:
                 self.log(None, None, "ERROR", f"Invalid output for `{output['id']}`: {exc}")
@@ -697,6 +828,7 @@ class Engine:
     def _variables(self, task: Any, run: TaskRun) -> dict[str, Any]:
         """The expression variables of one task run (Kestra's RunVariables)."""
         variables = self._base.copy()
+        variables["labels"] = label_variables(self.execution)  # the Labels task adds some while it runs
         variables["task"] = {"id": task.id, "type": task.type}
         taskrun: dict[str, Any] = {"id": run.id, "startDate": run.start_date, "attemptsCount": 0}
         if run.value is not None:
@@ -711,12 +843,14 @@ class Engine:
                 entry: dict[str, Any] = {"taskrun": {"id": parent.id}, "outputs": parent.outputs or {}}
                 if parent.value is not None:
                     entry["taskrun"]["value"] = parent.value
-                parents.append(entry)
+                if parent.value is not None or parent.outputs:  # Kestra lists only these (Execution.parents)
+                    parents.append(entry)
                 scope = self._scopes.get(parent.id)
                 if scope is not None and scope.working_dir is not None and "workingDir" not in variables:
                     variables["workingDir"] = str(scope.working_dir)
                 parent = parent.parent
-            variables["parent"] = parents[0]
+            if parents:
+                variables["parent"] = parents[0]
             variables["parents"] = parents
         variables["taskrun"] = taskrun
         return variables

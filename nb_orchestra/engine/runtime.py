@@ -6,9 +6,11 @@ import os
 from typing import Any
 
 from .. import internal_storage, secrets
-from ..errors import SecretError, TemplateError
+from ..errors import KVStoreError, SecretError, TemplateError
 from ..kv import KVStore
 from ..secrets import SecretValues, mask
+
+NSFILE = "nsfile://"
 
 
 class Runtime:
@@ -26,11 +28,20 @@ class Runtime:
         return {key[4:].lower(): value for key, value in os.environ.items() if key.startswith("ENV_")}
 
     def kv(self, namespace: str, key: str, error_on_missing: bool, inherit: bool = False) -> Any:
-        """``inherit``: no namespace was named, so parent namespaces are searched too (Kestra >= 0.22)."""
-        found, value = self._kv.get_inherited(namespace, key) if inherit else self._kv.get(namespace, key)
-        if not found and error_on_missing:
-            raise TemplateError(f"Cannot find the key '{key}' in the KV store of namespace '{namespace}'")
-        return value
+        """``inherit``: no namespace was named, so parent namespaces are searched too (Kestra >= 0.22).
+        An expired value is missing, or "The requested value has expired" with ``error_on_missing``."""
+        parts = namespace.split(".")
+        searched = [".".join(parts[:depth]) for depth in range(len(parts), 0, -1)] if inherit else [namespace]
+        try:
+            for candidate in searched:
+                found, value = self._kv.get(candidate, key, expired_error=error_on_missing)
+                if found:
+                    return value
+        except KVStoreError as exc:
+            raise TemplateError(str(exc)) from None
+        if error_on_missing:
+            raise TemplateError(f"The key '{key}' does not exist in the namespace '{namespace}'.")
+        return None
 
     def secret(self, name: str) -> str:
         """A secret set with ``set_secret``, else Kestra's ``SECRET_<NAME>`` (base64); masked in logs."""
@@ -42,8 +53,21 @@ class Runtime:
             self._secrets.add(value)
         return value
 
-    def read(self, uri: str) -> str:
-        path = internal_storage.to_path(uri)
+    def read(self, uri: str, namespace: str | None = None) -> str:
+        """A ``kestra://`` file, else a namespace file of ``namespace``: ``nsfile:///a/b.txt`` or a path
+        such as ``a/b.txt`` (Kestra's ``read(path, namespace)``)."""
+        try:
+            if uri.startswith(f"{internal_storage.SCHEME}://"):
+                path = internal_storage.to_path(uri)
+            else:
+                if namespace is None:
+                    raise TemplateError(f"read(): '{uri}' is a namespace file, and no namespace is known")
+                relative = uri[len(NSFILE):] if uri.startswith(NSFILE) else uri
+                path = internal_storage.namespace_file(namespace, relative)
+                if not path.is_file():
+                    raise TemplateError(f"read(): no namespace file '{relative}' in namespace '{namespace}'")
+        except ValueError as exc:
+            raise TemplateError(f"read(): {exc}") from None
         if not path.is_file():
             raise TemplateError(f"read(): no file at {uri}")
         return path.read_text(encoding="utf-8")

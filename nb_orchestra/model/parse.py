@@ -115,6 +115,7 @@ class _Builder:
             retry=self.retry(data.get("retry"), ("retry",)),
             disabled=bool(data.get("disabled", False)),
         )
+        self.listeners(data.get("listeners"))
         self.check_expressions()
         for task in flow.all_tasks():
             if task.plugin.notebook_only:
@@ -198,8 +199,20 @@ class _Builder:
             self.problem(path + ("type",), f"unknown task type '{type_name}'{hint}")
             return None
         props = plugin_cls.all_properties()
+        if "assets" in raw:  # Kestra's data lineage (Enterprise): accepted, never acted upon
+            if not isinstance(raw["assets"], dict):
+                self.problem(path + ("assets",), "expected a map with inputs and outputs")
+            self.problem(path + ("assets",), "assets (data lineage) are an Enterprise feature: accepted and ignored",
+                         warning=True)
+            raw = {k: v for k, v in raw.items() if k != "assets"}
         before = len(self.problems)
         self.check_props(raw, props, path, f"{plugin_cls.type.rsplit('.', 1)[-1]} task '{task_id}'")
+        if raw.get("workerGroup") is not None:  # Kestra's open-source edition refuses it too
+            self.problem(path + ("workerGroup",), "Worker Group is an Enterprise Edition functionality")
+        if isinstance(raw.get("taskCache"), dict):
+            self.check_props(raw["taskCache"], {"enabled": Prop("bool", required=True, dynamic=False),
+                                                "ttl": Prop("duration", dynamic=False)},
+                             path + ("taskCache",), "taskCache")
         valid_props = len(self.problems) == before
         task = Task(
             id=str(task_id), type=type_name, plugin=_instance(plugin_cls), path=path,
@@ -434,6 +447,25 @@ class _Builder:
                 self.problem(path + ("id",), f"Duplicate output with name [{output_id}]")
             seen.add(output_id)
         return raw
+
+    def listeners(self, raw: Any) -> None:
+        """Kestra's deprecated ``listeners``: checked as Kestra checks them (each with tasks), never run."""
+        if not isinstance(raw, list):
+            return
+        props = {"tasks": Prop("tasks", required=True), "conditions": Prop("list"), "description": Prop("string")}
+        for i, listener in enumerate(raw):
+            path = ("listeners", i)
+            if not isinstance(listener, dict):
+                self.problem(path, "a listener must be a map with conditions and tasks")
+                continue
+            self.check_props(listener, props, path, "a listener")
+            if listener.get("tasks") == []:
+                self.problem(path + ("tasks",), "must not be empty")
+            elif isinstance(listener.get("tasks"), list):
+                self.task_list(listener["tasks"], path + ("tasks",))
+        if raw:
+            self.problem(("listeners",), "listeners are deprecated in Kestra (use afterExecution): they are "
+                         "checked but never run here", warning=True)
 
     def concurrency(self, raw: Any) -> dict[str, Any] | None:
         if not isinstance(raw, dict):

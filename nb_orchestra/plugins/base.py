@@ -67,14 +67,18 @@ COMMON_PROPS: dict[str, Prop] = {
     "description": Prop("string", dynamic=False, description="Markdown description."),
     "disabled": Prop("bool", default=False, dynamic=False, description="Skip the task entirely."),
     "runIf": Prop("string", description="Expression; when falsy the task run ends SKIPPED."),
-    "timeout": Prop("duration", dynamic=False, description="Maximum duration of one attempt (ISO-8601)."),
+    "timeout": Prop("duration", description="Maximum duration of one attempt (ISO-8601); an expression is "
+                    "rendered when the attempt starts."),
     "retry": Prop("map", dynamic=False, description="Retry policy: constant, exponential or random."),
     "allowFailure": Prop("bool", default=False, dynamic=False, description="A failure becomes WARNING."),
     "allowWarning": Prop("bool", default=False, dynamic=False, description="A WARNING becomes SUCCESS."),
     "logLevel": Prop("enum", choices=("TRACE", "DEBUG", "INFO", "WARN", "ERROR"), dynamic=False,
                      description="Minimum level of the logs kept for this task."),
     "logToFile": Prop("bool", default=False, dynamic=False, description="Accepted; logs stay in memory."),
-    "workerGroup": Prop("map", dynamic=False, description="Accepted and ignored (Enterprise worker routing)."),
+    "workerGroup": Prop("map", dynamic=False, description="Refused, as Kestra's open-source edition refuses it "
+                        "(Enterprise worker routing)."),
+    "taskCache": Prop("map", dynamic=False, description="{enabled, ttl}: a runnable task whose definition renders "
+                      "as an earlier successful run's did reuses its outputs (within ttl) instead of running."),
 }
 
 
@@ -96,7 +100,8 @@ class Plan:
     """The child work a flowable task hands to the engine.
 
     ``concurrency`` bounds how many groups run at once: 0 means all at once.
-    ``working_dir`` makes every child share one directory (WorkingDirectory).
+    ``working_dir`` makes every child share one directory (WorkingDirectory): a fresh one, or the given
+    one (the task's own ``ctx.working_dir``, filled by its plan).
     ``allow_failure`` ends the task WARNING instead of FAILED when its children fail (AllowFailure).
     ``again`` makes rounds (WaitFor): when every group has ended and none failed, the engine calls it
     with the task's context (its outputs and its children's as they are now); it returns the next
@@ -109,10 +114,28 @@ class Plan:
     outputs: dict[str, Any] | None = None
     errors: Sequence[Task] = ()
     finally_: Sequence[Task] = ()
-    working_dir: bool = False
+    working_dir: bool | Path = False
     allow_failure: bool = False
     again: Callable[[TaskContext], Plan | None] | None = None
     delay: float = 0.0  # seconds before the groups start: a round's interval (plans ``again`` returns)
+    pause: PauseSpec | None = None  # the task run waits PAUSED before its groups start (Pause)
+
+
+@dataclass(frozen=True)
+class PauseSpec:
+    """How a flowable task run waits PAUSED before its groups start (Kestra's Pause).
+
+    It ends waiting when the execution is resumed (``Execution.resume(inputs)``: the ``on_resume``
+    input declarations check those inputs; the run then goes on as SUCCESS), after ``duration``
+    seconds (then ``behavior``: RESUME goes on, WARN goes on and ends WARNING, FAIL fails the run,
+    CANCEL ends the execution CANCELLED), or after ``timeout`` seconds (the run FAILS).
+    Without duration and timeout it waits until resumed or killed."""
+
+    duration: float | None = None
+    behavior: str = "RESUME"
+    timeout: float | None = None
+    on_resume: Sequence[Mapping[str, Any]] = ()
+    on_pause: Sequence[Task] = ()  # started as soon as the run is PAUSED (runs beside the wait)
 
 
 class TaskPlugin:

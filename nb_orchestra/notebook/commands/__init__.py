@@ -11,6 +11,7 @@ from . import (
     doc,
     evaluate,
     executions,
+    files,
     gantt,
     kill,
     listing,
@@ -28,5 +29,5 @@ from . import (
 )
 
 COMMANDS = (listing, show, run, executions, purge, logs, outputs, evaluate, kill, resume, validate, restart, replay,
-            triggers, backfill, gantt, test, doc)
+            triggers, backfill, gantt, test, doc, files)
 """In the order ``%flow --help`` lists them."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from IPython.core.error import UsageError
 
 from ... import api
+from ...inputs import parse_assignments
 from ...records import states
 from .shared import add_execution_argument
 
@@ -19,8 +20,11 @@ if TYPE_CHECKING:
 def add_parser(subcommands: Subcommands) -> None:
     """Add ``resume``."""
     parser = subcommands.add_parser("resume", help="resume a paused execution",
-                                    description="Resume a PAUSED execution.")
+                                    description="Resume a PAUSED execution; -i answers the onResume inputs of "
+                                                "its Pause tasks.")
     add_execution_argument(parser)
+    parser.add_argument("-i", "--input", action="append", default=[], metavar="KEY=VALUE",
+                        help="an onResume input of the paused Pause task (repeatable)")
     parser.set_defaults(handler=handle)
 
 
@@ -31,5 +35,5 @@ def handle(magics: FlowMagics, args: argparse.Namespace) -> None:
         raise UsageError(f"execution {execution.id} is {execution.state}, not PAUSED")
     if not isinstance(execution, api.Execution):  # a stored one: its pause lives in another process
         raise UsageError(f"execution {execution.id} was not started by this kernel: it cannot be resumed here")
-    execution.resume()
+    execution.resume(parse_assignments(args.input))
     print(f"resumed {execution.id}")

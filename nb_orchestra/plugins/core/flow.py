@@ -6,11 +6,20 @@ Flowable tasks only decide which child tasks run (a Plan); the engine runs them.
 
 from __future__ import annotations
 
+import re
+import time
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from ... import expressions
-from ...errors import FlowDisabledError, InputError
-from ..base import FlowableTask, Group, Plan, Prop, TaskContext, TaskFailure, TaskPlugin
+from ...config import settings
+from ...durations import parse_duration
+from ...errors import FlowDisabledError, InputError, UserError
+from ...inputs import check_declarations, coerce_input
+from ..base import FlowableTask, Group, PauseSpec, Plan, Prop, TaskContext, TaskFailure, TaskPlugin
+from ..files import inside, write_input_files
+from ..scripts.files import collect_output_files, copy_namespace_files, matching_files
 
 _TASKS = Prop("tasks", required=True, dynamic=False, description="Child tasks.")
 
@@ -75,6 +84,10 @@ tasks:
         cases = ctx.task.child_maps.get("cases", {})
         matched = value in cases
         tasks = cases[value] if matched else ctx.task.children.get("defaults", [])
+        if not matched and not tasks:  # Kestra: no child tasks resolved ends the Switch FAILED
+            ex = ctx.execution
+            raise TaskFailure(f"No task found on flow '{ex.namespace}.{ex.flow_id}', task '{ctx.task.id}', "
+                              f"execution '{ex.id}'")
         return Plan([Group(tasks)] if tasks else [], outputs={"value": value, "defaults": not matched})
 
     def check(self, task) -> list[tuple[str, str]]:
@@ -178,17 +191,119 @@ class Sequential(FlowableTask):
 
 
 class WorkingDirectory(Sequential):
-    """Run runnable child tasks one after the other in one shared directory."""
+    """Run runnable child tasks one after the other in one shared directory.
+
+    The directory is filled first from the ``cache``, the namespace's files and ``inputFiles``;
+    ``outputFiles`` are kept and the cache saved once every child succeeded."""
 
     type = "io.kestra.plugin.core.flow.WorkingDirectory"
+    outputs = {"outputFiles": "outputFiles path -> kestra:// URI (when outputFiles is set)."}
+    properties = {
+        **Sequential.properties,
+        "inputFiles": Prop("map_or_string", description="File name -> text or kestra:// URI, written into the "
+                                                       "directory before the first child runs."),
+        "outputFiles": Prop("list", description="Globs of the directory's files kept as `outputFiles` once every "
+                                                "child succeeded."),
+        "namespaceFiles": Prop("map", description="{enabled, include, exclude, ifExists}: copy the namespace's "
+                                                  "files (<home>/namespaces/<ns>/) into the directory first."),
+        "cache": Prop("map", dynamic=False, description="{patterns, ttl}: the files matching `patterns` are kept "
+                                                        "after a successful run and put back by the next run of the "
+                                                        "task within `ttl` (no ttl: always)."),
+    }
 
     def plan(self, ctx: TaskContext) -> Plan:
-        return Plan([Group(ctx.task.children["tasks"])], working_dir=True)
+        work = ctx.working_dir  # a WorkingDirectory is never inside another: a fresh folder of its own
+        namespace = ctx.execution.namespace
+        cache: dict[str, Any] = ctx.task.props.get("cache") or {}
+        archive = _cache_archive(ctx) if cache else None
+        restored = 0.0
+        if archive is not None and archive.is_file():
+            ttl = parse_duration(cache["ttl"]).total_seconds() if cache.get("ttl") else None
+            if ttl is not None and archive.stat().st_mtime + ttl < time.time():
+                archive.unlink()
+                ctx.log("DEBUG", "cache expired: deleted")
+            else:
+                try:
+                    restored = _restore_cache(archive, work)
+                    ctx.log("DEBUG", "cache restored")
+                except (OSError, zipfile.BadZipFile) as exc:  # as Kestra: an unreadable cache is not used
+                    ctx.log("ERROR", f"Unable to restore the cache: {exc}")
+        ns_config = ctx.get("namespaceFiles") or {}
+        if ns_config and ns_config.get("enabled", True) not in (False, "false"):
+            ctx.log("DEBUG", f"copied {copy_namespace_files(ns_config, work, namespace)} namespace file(s)")
+        write_input_files(ctx.get("inputFiles") or {}, work, namespace)
+        patterns = [str(pattern) for pattern in ctx.get("outputFiles") or []]
+
+        def finish(end: TaskContext) -> Plan | None:
+            """Once every child succeeded: keep outputFiles, save the cache when its files changed."""
+            if archive is not None:
+                try:
+                    _save_cache(end, work, [str(p) for p in cache.get("patterns") or []], archive, restored)
+                except OSError as exc:  # as Kestra: logged, the task still succeeds
+                    end.log("ERROR", f"Unable to save the cache: {exc}")
+            if not patterns:
+                return None
+            try:
+                return Plan([], outputs={"outputFiles": collect_output_files(patterns, work, end.storage_dir)})
+            except OSError as exc:
+                raise TaskFailure(f"Unable to capture WorkingDirectory output files: {exc}") from None
+
+        return Plan([Group(ctx.task.children["tasks"])], working_dir=work, again=finish)
 
     def check(self, task) -> list[tuple[str, str]]:
+        problems = []
         if any(child.plugin.flowable for child in task.children.get("tasks", [])):
-            return [("tasks", "Only runnable tasks are allowed as children of a WorkingDirectory task")]
-        return []
+            problems.append(("tasks", "Only runnable tasks are allowed as children of a WorkingDirectory task"))
+        cache = task.props.get("cache")
+        if isinstance(cache, dict):
+            unknown = sorted(set(cache) - {"patterns", "ttl"})
+            if unknown:
+                problems.append(("cache", f"unknown property '{unknown[0]}' for cache: it has patterns and ttl"))
+            if not isinstance(cache.get("patterns"), list) or not cache["patterns"]:
+                problems.append(("cache", "cache.patterns: must not be empty (a list of globs)"))
+            if cache.get("ttl") is not None:
+                try:
+                    parse_duration(cache["ttl"])
+                except ValueError as exc:
+                    problems.append(("cache", f"cache.ttl: {exc}"))
+        return problems
+
+
+def _cache_archive(ctx: TaskContext) -> Path:
+    """Where a WorkingDirectory's cache is kept: one archive per flow, task and loop value."""
+    ex = ctx.execution
+    value = ctx.run.value
+    folder = settings.home / "cache" / Path(*ex.namespace.split(".")) / ex.flow_id / ctx.task.id
+    return (folder / _safe_name(value) if value is not None else folder) / "cache.zip"
+
+
+def _safe_name(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", value)[:100] or "_"
+
+
+def _restore_cache(archive: Path, work: Path) -> float:
+    """Put a cache archive's files into ``work``; returns when (for the later check of changed files)."""
+    with zipfile.ZipFile(archive) as zipped:
+        for name in zipped.namelist():
+            if not name.endswith("/"):
+                target = inside(work, name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(zipped.read(name))
+    return time.time()
+
+
+def _save_cache(ctx: TaskContext, work: Path, patterns: list[str], archive: Path, restored: float) -> None:
+    found = matching_files(patterns, work)
+    if not any((work / relative).stat().st_mtime > restored for relative in found):
+        ctx.log("DEBUG", "cache files did not change: cache kept as it is")
+        return
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    partial = archive.with_suffix(".part")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for relative in found:
+            zipped.write(work / relative, relative)
+    partial.replace(archive)
+    ctx.log("DEBUG", f"cache saved: {len(found)} file(s)")
 
 
 class Sleep(TaskPlugin):
@@ -203,24 +318,66 @@ class Sleep(TaskPlugin):
         return None
 
 
-class Pause(TaskPlugin):
-    """Pause the execution for ``pauseDuration``, or until ``Execution.resume()`` is called."""
+PAUSE_BEHAVIORS = ("RESUME", "WARN", "FAIL", "CANCEL")
+
+
+class Pause(FlowableTask):
+    """Pause the execution until resumed, for ``pauseDuration`` (then ``behavior``) or up to ``timeout``.
+
+    Resumed by ``Execution.resume(inputs)`` or ``%flow resume -i KEY=VALUE`` (the ``onResume`` inputs);
+    a ``timeout`` fails it; ``onPause`` starts when it pauses; the deprecated ``tasks`` run after it."""
 
     type = "io.kestra.plugin.core.flow.Pause"
-    blocking = True
+    outputs = {
+        "onResume": "The `onResume` inputs given when the execution was resumed.",
+        "resumed": "How the pause ended: `by` (null here), `on` (local date-time) and `to` (the state).",
+    }
     properties = {
-        "pauseDuration": Prop("duration", description="Resume by itself after this long."),
-        "delay": Prop("duration", description="The name of pauseDuration before Kestra 0.21."),
+        **FlowableTask.properties,
+        "pauseDuration": Prop("duration", description="Resume by itself after this long, as `behavior` says."),
+        "delay": Prop("duration", description="Deprecated name of pauseDuration (before Kestra 0.21)."),
+        "behavior": Prop("enum", default="RESUME", choices=PAUSE_BEHAVIORS,
+                         description="When pauseDuration ends: RESUME goes on, WARN goes on and ends the Pause "
+                                     "WARNING, FAIL fails it, CANCEL cancels the execution. A resume by hand "
+                                     "always goes on."),
+        "onResume": Prop("list", dynamic=False,
+                         description="Input declarations (as flow inputs) answered when resuming; their values "
+                                     "are the `onResume` output."),
+        "tasks": Prop("tasks", dynamic=False, description="Deprecated: tasks run once the pause ends."),
+        "onPause": Prop("map", dynamic=False, description="A runnable task started as soon as the execution is "
+                                                          "paused (a notification asking for a resume)."),
     }
 
-    def run(self, ctx: TaskContext) -> dict[str, Any] | None:
+    def plan(self, ctx: TaskContext) -> Plan:
         duration = ctx.get("pauseDuration") or ctx.get("delay")
-        if duration is not None:
-            ctx.wait(duration.total_seconds())
-            return None
-        ctx.log("INFO", "paused: call resume() on the execution (or %flow resume) to continue")
-        ctx.pause()
-        return None
+        timeout = ctx.get("timeout")
+        behavior = ctx.get("behavior")
+        if behavior not in PAUSE_BEHAVIORS:
+            raise TaskFailure(f"property 'behavior': '{behavior}' is not one of {', '.join(PAUSE_BEHAVIORS)}")
+        if duration is None and timeout is None:
+            ctx.log("INFO", "paused: call resume() on the execution (or %flow resume) to continue")
+        tasks = ctx.task.children.get("tasks") or []
+        spec = PauseSpec(duration=duration.total_seconds() if duration is not None else None, behavior=behavior,
+                         timeout=timeout.total_seconds() if timeout is not None else None,
+                         on_resume=ctx.task.props.get("onResume") or (),
+                         on_pause=ctx.task.children.get("onPause") or ())
+        return Plan([Group(tasks)] if tasks else [], pause=spec)
+
+    def implicit_tasks(self, raw) -> dict[str, list[dict[str, Any]]]:
+        return {"onPause": [raw["onPause"]]} if isinstance(raw.get("onPause"), dict) else {}
+
+    def check(self, task) -> list[tuple[tuple[str | int, ...], str]]:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if any(child.plugin.flowable for child in task.children.get("onPause", [])):
+            problems.append((("onPause",), "onPause must be a runnable task"))
+        declarations = task.props.get("onResume")
+        if not isinstance(declarations, list):
+            return problems
+        for rel, message in check_declarations(declarations):
+            where: tuple[str | int, ...] = ("onResume",) + tuple(
+                int(index) if index else key for index, key in re.findall(r"\[(\d+)\]|\.?([^.\[\]]+)", rel))
+            problems.append((where, message))
+        return problems
 
 
 class Subflow(TaskPlugin):
@@ -230,7 +387,8 @@ class Subflow(TaskPlugin):
     outputs = {
         "executionId": "Id of the child execution.",
         "state": "Final state of the child (with wait).",
-        "outputs": "The flow outputs of the child (with wait).",
+        "outputs": "The flow outputs of the child (with wait), else its deprecated `outputs` property rendered "
+                   "against the child.",
     }
     aliases = ("io.kestra.plugin.core.flow.Flow",)
     blocking = True
@@ -243,6 +401,10 @@ class Subflow(TaskPlugin):
         "wait": Prop("bool", default=True, description="Wait for the child to end."),
         "transmitFailed": Prop("bool", default=True, description="Fail when the child fails (with wait)."),
         "inheritLabels": Prop("bool", default=False, description="Copy this execution's labels to the child."),
+        "outputs": Prop("map", dynamic=False,
+                        description="Deprecated (Kestra 0.15): name -> expression rendered against the child "
+                                    "execution once it ends (with wait), used when the child flow declares no "
+                                    "outputs of its own."),
     }
 
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
@@ -257,10 +419,42 @@ class Subflow(TaskPlugin):
         if not wait:
             return {"executionId": child.id}
         outputs = {"executionId": child.id, "state": child.state, "outputs": child.flow_outputs}
+        extract, declared = ctx.task.props.get("outputs"), child.flow.outputs
+        ended_badly = child.state not in ("SUCCESS", "WARNING")  # its own flow outputs were not rendered
+        if (extract and not declared) or (declared and ended_badly):
+            # Kestra renders the child's flow outputs (else the deprecated `outputs`) whatever its state
+            variables = _child_variables(ctx, child)
+            try:
+                if declared:
+                    outputs["outputs"] = {
+                        output["id"]: coerce_input(output, expressions.render_value(output.get("value"), variables,
+                                                                                    typed=True))
+                        for output in declared}
+                else:
+                    outputs["outputs"] = expressions.render_value(extract, variables, typed=True)
+            except (UserError, ValueError) as exc:
+                ctx.log("WARN", f"Failed to extract outputs with the error: '{exc}'")
+                del outputs["outputs"]
+                raise TaskFailure(f"Failed to extract outputs with the error: '{exc}'", outputs) from None
         if child.state in ("FAILED", "KILLED") and ctx.get("transmitFailed"):
             raise TaskFailure(f"subflow {namespace}.{flow_id} execution {child.id} ended {child.state}", outputs)
         ctx.warning = child.state == "WARNING"
         return outputs
+
+
+def _child_variables(ctx: TaskContext, child: Any) -> dict[str, Any]:
+    """The variables a child execution's expressions saw (what the deprecated ``outputs`` read)."""
+    variables = {
+        "flow": {"id": child.flow_id, "namespace": child.namespace, "revision": child.revision},
+        "execution": {"id": child.id, "startDate": child.start_date, "originalId": child.original_id,
+                      "state": child.state},
+        "inputs": child.inputs, "vars": child.vars, "outputs": child.outputs, "tasks": child.task_states,
+        "labels": child.labels,
+    }
+    for shared in ("envs", "_runtime"):  # KV, secrets and envs as the parent reaches them
+        if shared in ctx.variables:
+            variables[shared] = ctx.variables[shared]
+    return variables
 
 
 def _labels(raw: Any) -> dict[str, str]:

@@ -4,16 +4,15 @@ kept under ``<home>/namespaces/<namespace>/``."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ... import internal_storage
 from ..base import Prop, TaskContext, TaskFailure, TaskPlugin
 from ..files import stored_file
-from ..scripts.files import glob_regex, matching_files
+from ..scripts.files import matching_files, path_matcher
 
 CONFLICTS = ("OVERWRITE", "ERROR", "SKIP")
 _FILES = Prop("string_or_list", required=True,
@@ -28,27 +27,12 @@ def _namespace_file(namespace: str, path: str) -> Path:
         raise TaskFailure(str(exc)) from None
 
 
-def _matcher(patterns: list[str]) -> Callable[[str], bool]:
-    """Kestra's ``PathMatcherPredicate.matches(patterns)`` on paths like ``/a/b.txt``: a plain pattern
-    that starts with a word character matches in any folder (``**/`` before it)."""
-    compiled: list[re.Pattern[str]] = []
-    for pattern in patterns:
-        if pattern.startswith("regex:"):
-            compiled.append(re.compile(pattern[len("regex:"):]))
-            continue
-        glob = pattern[len("glob:"):] if pattern.startswith("glob:") else pattern
-        if not pattern.startswith("glob:") and re.match(r"\w", pattern):
-            glob = "**/" + glob
-        compiled.append(glob_regex(glob.replace("\\", "/")))
-    return lambda path: any(p.fullmatch(path) for p in compiled)
-
-
 def _matching(namespace: str, patterns: list[str]) -> Iterator[tuple[str, Path]]:
     """(``/relative/path``, local file) of each namespace file that ``patterns`` match, in path order."""
     root = internal_storage.namespace_files_dir(namespace)
     if not root.is_dir():
         return
-    matches = _matcher(patterns)
+    matches = path_matcher(patterns)
     for relative in matching_files(["**"], root):
         if matches("/" + relative):
             yield "/" + relative, root / relative

@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,12 @@ def copy_namespace_files(config: dict[str, Any], work: Path, namespace: str) -> 
     root = internal_storage.namespace_files_dir(namespace)
     if not root.is_dir():
         return 0
-    include = [glob_regex(p) for p in _as_list(config.get("include"))]
-    exclude = [glob_regex(p) for p in _as_list(config.get("exclude"))]
+    include, exclude = _as_list(config.get("include")), _as_list(config.get("exclude"))
+    included, excluded = path_matcher(include), path_matcher(exclude)
     if_exists = str(config.get("ifExists") or "OVERWRITE").upper()
     count = 0
     for relative in _walk(root):
-        if (include and not any(p.fullmatch(relative) for p in include)) or any(p.fullmatch(relative) for p in exclude):
+        if (include and not included("/" + relative)) or (exclude and excluded("/" + relative)):
             continue
         target = work / relative
         if target.exists() and if_exists != "OVERWRITE":
@@ -100,6 +100,22 @@ def _stored_name(relative: str) -> str:
     """A unique, URI-safe file name for an output file (Kestra prefixes an id too)."""
     digest = hashlib.sha1(relative.encode("utf-8")).hexdigest()[:8]
     return f"{digest}-" + re.sub(r"[^-\w.+~#=]", "_", relative.rsplit("/", 1)[-1])
+
+
+def path_matcher(patterns: list[str]) -> Callable[[str], bool]:
+    """Kestra's ``PathMatcherPredicate.matches(patterns)`` on namespace file paths such as ``/a/b.txt``:
+    ``glob:``/``regex:`` patterns as they are, a plain glob starting with a word character matching in
+    any folder (``**/`` before it), any other plain glob from the root (``/ignore/**``)."""
+    compiled: list[re.Pattern[str]] = []
+    for pattern in patterns:
+        if pattern.startswith("regex:"):
+            compiled.append(re.compile(pattern[len("regex:"):]))
+            continue
+        glob = pattern[len("glob:"):] if pattern.startswith("glob:") else pattern
+        if not pattern.startswith("glob:") and re.match(r"\w", pattern):
+            glob = "**/" + glob
+        compiled.append(glob_regex(glob.replace("\\", "/")))
+    return lambda path: any(p.fullmatch(path) for p in compiled)
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
