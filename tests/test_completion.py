@@ -173,7 +173,7 @@ def test_subcommands_options_and_choices(ip):
     assert complete(ip, "%flow logs --level " + CARET) == ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
     assert complete(ip, "%flow replay --f" + CARET) == ["--from"]
     assert complete(ip, "%flow doc io.kestra.plugin.core.log." + CARET) == [
-        "io.kestra.plugin.core.log.Log", "io.kestra.plugin.core.log.PurgeLogs"]
+        "io.kestra.plugin.core.log.Fetch", "io.kestra.plugin.core.log.Log", "io.kestra.plugin.core.log.PurgeLogs"]
     assert complete(ip, "x = 1\n%flow ex" + CARET) == ["executions"]
 
 

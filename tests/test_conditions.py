@@ -221,7 +221,7 @@ def runs(flow_id: str):
     return [e for e in recent if e.flow_id == flow_id]
 
 
-def upstream(flow_id: str, fail: bool = False, namespace: str = "io.kestra.tests.trigger") -> str:
+def upstream(flow_id: str, fail: bool = False, namespace: str = "tests.conditions") -> str:
     task = ("{id: boom, type: io.kestra.plugin.core.execution.Fail}" if fail
             else "{id: only, type: io.kestra.plugin.core.debug.Return, format: 'from parents: {{ execution.id }}'}")
     return flow_text(f"tasks:\n  - {task}\n", flow_id=flow_id, namespace=namespace)
@@ -237,24 +237,24 @@ def scheduler(clock):
 
 def test_multiple_condition_fires_once_both_flows_succeeded(scheduler):
     nb_orchestra.register_flow(load_fixture("valid/conditions/multiple_listener.yaml"))
-    nb_orchestra.run(upstream("trigger-multiplecondition-flow-a"))
+    nb_orchestra.run(upstream("upload_a"))
     scheduler.settle()
-    assert runs("trigger-multiplecondition-listener") == []
-    nb_orchestra.run(upstream("trigger-multiplecondition-flow-b"))
+    assert runs("after_both_uploads") == []
+    nb_orchestra.run(upstream("upload_b"))
     scheduler.settle()
-    (listener,) = runs("trigger-multiplecondition-listener")
-    assert listener.outputs["only-listener"].value == "childs of trigger-multiplecondition-flow-b"
-    nb_orchestra.run(upstream("trigger-multiplecondition-flow-a"))  # reset on success: a new round starts
+    (listener,) = runs("after_both_uploads")
+    assert listener.outputs["combine"].value == "combined after upload_b"
+    nb_orchestra.run(upstream("upload_a"))  # reset on success: a new round starts
     scheduler.settle()
-    assert len(runs("trigger-multiplecondition-listener")) == 1
+    assert len(runs("after_both_uploads")) == 1
 
 
 def test_multiple_condition_never_fires_when_a_flow_failed(scheduler):
     nb_orchestra.register_flow(load_fixture("valid/conditions/multiple_failed.yaml"))
-    nb_orchestra.run(upstream("trigger-multiplecondition-flow-c"))
-    nb_orchestra.run(upstream("trigger-multiplecondition-flow-d", fail=True))
+    nb_orchestra.run(upstream("upload_c"))
+    nb_orchestra.run(upstream("upload_d", fail=True))
     scheduler.settle()
-    assert runs("trigger-multiplecondition-failed") == []
+    assert runs("after_both_succeed") == []
 
 
 def test_has_retry_attempt_not_and_expression_in_a_flow_trigger(scheduler):

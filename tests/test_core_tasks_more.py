@@ -357,12 +357,12 @@ def test_toggle_of_an_unknown_flow_or_trigger_fails():
     tasks:
       - id: toggle
         type: io.kestra.plugin.core.trigger.Toggle
-        namespace: io.kestra.tests.trigger
-        flowId: trigger-toggle
+        namespace: tests.conditions
+        flowId: switchboard
         trigger: nope
     """)
     assert ex.taskrun("toggle").message == ("Unable to find trigger nope for the flow "
-                                            "io.kestra.tests.trigger.trigger-toggle")
+                                            "tests.conditions.switchboard")
     ex = run_flow("""
     tasks:
       - id: unknown

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import expressions, registry
 from ..durations import parse_duration
-from ..errors import TemplateError
+from ..errors import ExecutionNotFoundError, TemplateError
 from ..internal_storage import task_run_dir
 from ..kv import NamespaceKV
 from ..model.parse import parse_flow
@@ -143,6 +143,32 @@ class RunContext:
                    flow_id: str | None = None, levels: Sequence[str] | None = None) -> int:
         recorder.flush()
         return get_store().delete_logs(end, start=start, namespace=namespace, flow_id=flow_id, levels=levels)
+
+    def find_execution(self, execution_id: str) -> ExecutionView | None:
+        from .launch import recent  # launch builds on this module
+
+        if execution_id == self.execution.id:
+            return self.execution
+        for ex in list(recent):
+            if ex.id == execution_id:
+                return ex
+        recorder.flush()
+        try:
+            found = get_store().execution(execution_id)
+        except ExecutionNotFoundError:
+            return None
+        return found if found.id == execution_id else None
+
+    def resume_execution(self, execution_id: str, inputs: Mapping[str, Any] | None = None) -> None:
+        from .launch import recent  # launch builds on this module
+
+        target = next((ex for ex in list(recent) if ex.id == execution_id), None)
+        if target is None:
+            raise TaskFailure(f"No execution found for execution id {execution_id} (only executions running in "
+                              "this process can be resumed)")
+        if target.state != "PAUSED":
+            raise TaskFailure(f"Execution {execution_id} is not paused (state {target.state})")
+        target.resume(inputs)
 
     def namespaces(self) -> list[str]:
         return sorted({flow.namespace for flow in registry.flows()} | set(self.engine.kv.namespaces()))

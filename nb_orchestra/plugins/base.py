@@ -306,6 +306,13 @@ class TaskContext(Protocol):
         """Delete stored logs written up to ``end`` (from ``start``), of ``flow_id`` in ``namespace`` or of
         ``namespace`` and its children, at ``levels`` when given; returns how many."""
 
+    def find_execution(self, execution_id: str) -> ExecutionView | None:
+        """The execution with this exact id: live (of this process) first, else stored; None when unknown."""
+
+    def resume_execution(self, execution_id: str, inputs: Mapping[str, Any] | None = None) -> None:
+        """Resume the PAUSED live execution ``execution_id`` (``Execution.resume(inputs)``); a TaskFailure
+        when there is none or it is not paused, an InputError when ``inputs`` do not fit."""
+
     def namespaces(self) -> list[str]:
         """Every namespace known: of the registered flows and of the KV entries, sorted."""
 
