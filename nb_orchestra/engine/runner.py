@@ -180,12 +180,10 @@ class Engine:
 
     def working_dir(self, run: TaskRun) -> Path:
         """The shared directory of an enclosing WorkingDirectory, else a fresh one for ``run``."""
-        parent = run.parent
-        while parent is not None:
+        for parent in run.ancestors():
             scope = self._scopes.get(parent.id)
             if scope is not None and scope.working_dir is not None:
                 return scope.working_dir
-            parent = parent.parent
         return self._new_work_dir()
 
     def set_paused(self, paused: bool) -> None:
@@ -654,12 +652,10 @@ class Engine:
     def _inherited_retry(self, run: TaskRun) -> Any:
         """The retry of the nearest enclosing flowable task that has one: Kestra retries a failed child
         without a retry of its own with it (the child again, not the flowable)."""
-        parent = run.parent
-        while parent is not None:
+        for parent in run.ancestors():
             owner = self._tasks.get(parent.id)
             if owner is not None and owner.retry is not None:
                 return owner.retry
-            parent = parent.parent
         return None
 
     def _fail_run(self, run: TaskRun, message: str) -> None:
@@ -838,8 +834,7 @@ class Engine:
         if run.parent is not None:
             taskrun["parentId"] = run.parent.id
             parents = []
-            parent: TaskRun | None = run.parent
-            while parent is not None:
+            for parent in run.ancestors():
                 entry: dict[str, Any] = {"taskrun": {"id": parent.id}, "outputs": parent.outputs or {}}
                 if parent.value is not None:
                     entry["taskrun"]["value"] = parent.value
@@ -848,7 +843,6 @@ class Engine:
                 scope = self._scopes.get(parent.id)
                 if scope is not None and scope.working_dir is not None and "workingDir" not in variables:
                     variables["workingDir"] = str(scope.working_dir)
-                parent = parent.parent
             if parents:
                 variables["parent"] = parents[0]
             variables["parents"] = parents

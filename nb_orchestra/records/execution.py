@@ -263,6 +263,13 @@ class TaskRun(TaskRunView):
     def parent_id(self) -> str | None:  # type: ignore[override]
         return self.parent.id if self.parent is not None else None
 
+    def ancestors(self) -> Iterator[TaskRun]:
+        """Its parent, the parent's parent... up to a top-level run."""
+        parent = self.parent
+        while parent is not None:
+            yield parent
+            parent = parent.parent
+
 
 class LogRecord(LogView):
     __slots__ = ("task_id", "taskrun_id", "value", "level", "message", "timestamp")
