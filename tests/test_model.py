@@ -257,3 +257,35 @@ def test_an_existing_file_wins_over_a_registered_name(tmp_path, monkeypatch):
     (tmp_path / "folder.yaml").mkdir()
     with pytest.raises(nb_orchestra.UserError, match=r"folder.yaml is a folder, not a flow file"):
         nb_orchestra.load_flow("folder.yaml")
+
+
+def test_prefix_plugin_defaults_bring_only_declared_properties():
+    """The course's `io.kestra.plugin.gcp` defaults carry `bucket` to tasks without one; Kestra ignores
+    it there, and an exact-type default still has each of its properties checked."""
+    flow = nb_orchestra.load_flow("""
+id: f
+namespace: n
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+pluginDefaults:
+  - type: io.kestra.plugin.core.log
+    values:
+      message: from the defaults
+      bucket: not a Log property
+""")
+    assert flow.tasks[0].props["message"] == "from the defaults"
+    assert "bucket" not in flow.tasks[0].props
+    with pytest.raises(FlowValidationError, match="bucket"):
+        nb_orchestra.load_flow("""
+id: f
+namespace: n
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+pluginDefaults:
+  - type: io.kestra.plugin.core.log.Log
+    values:
+      message: hi
+      bucket: not a Log property
+""")

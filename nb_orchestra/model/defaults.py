@@ -5,11 +5,19 @@ it as a plain prefix (``io.kestra.plugin.jdbc.postgresql`` matches
 ``...postgresql.CopyIn``). Non-forced values sit under the task's own (the
 task wins); forced values sit over them. Among entries, the first listed wins.
 Maps merge key by key and lists concatenate, as Kestra's MapUtils.merge does.
+
+An entry matched by prefix brings only the properties the object's plugin declares: the course's
+``io.kestra.plugin.gcp`` defaults give ``bucket`` to every GCP task, and Kestra ignores it on those
+that have no such property. An exact type was already checked against its plugin when parsed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
+
+# A plugin type's declared property names, or None when the type is unknown (nothing filtered).
+Declared = Callable[[str], Collection[str] | None]
 
 # Top-level keys whose maps are data, not plugin objects.
 _NOT_PLUGINS = frozenset({"pluginDefaults", "taskDefaults", "variables", "inputs", "outputs", "labels"})
@@ -31,35 +39,40 @@ def merge(base: Any, over: Any) -> Any:
     return over
 
 
-def apply_plugin_defaults(flow: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+def apply_plugin_defaults(flow: dict[str, Any], entries: list[dict[str, Any]],
+                          declared: Declared = lambda type_name: None) -> None:
     """Merge matching defaults into every plugin object of ``flow``, in place."""
     if not entries:
         return
     for key, value in flow.items():
         if key not in _NOT_PLUGINS:
-            flow[key] = _apply(value, entries)
+            flow[key] = _apply(value, entries, declared)
 
 
-def _apply(node: Any, entries: list[dict[str, Any]]) -> Any:
+def _apply(node: Any, entries: list[dict[str, Any]], declared: Declared) -> Any:
     if isinstance(node, list):
-        return [_apply(item, entries) for item in node]
+        return [_apply(item, entries, declared) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {key: _apply(value, entries) for key, value in node.items()}
+    node = {key: _apply(value, entries, declared) for key, value in node.items()}
     type_name = node.get("type")
     if not isinstance(type_name, str):
         return node
     matching = [e for e in entries if type_name.startswith(e["type"])]
     if not matching:
         return node
-    soft = _combine(e for e in matching if not e.get("forced"))
-    hard = _combine(e for e in matching if e.get("forced"))
+    names = declared(type_name)
+    soft = _combine((e for e in matching if not e.get("forced")), type_name, names)
+    hard = _combine((e for e in matching if e.get("forced")), type_name, names)
     return merge(merge(soft, node), hard)
 
 
-def _combine(entries: Any) -> dict[str, Any]:
-    """The values of several entries, the first listed winning."""
+def _combine(entries: Any, type_name: str, names: Collection[str] | None) -> dict[str, Any]:
+    """The values of several entries, the first listed winning; a prefix entry's limited to ``names``."""
     combined: dict[str, Any] = {}
     for entry in reversed(list(entries)):
-        combined = merge(combined, entry.get("values") or {})
+        values = entry.get("values") or {}
+        if names is not None and entry["type"] != type_name:
+            values = {key: value for key, value in values.items() if key in names}
+        combined = merge(combined, values)
     return combined

@@ -49,6 +49,12 @@ def parse_flow(text: str, name: str | None = None) -> Flow:
     return _Builder(doc, name).build()
 
 
+def declared_properties(type_name: str) -> frozenset[str] | None:
+    """The properties a task type declares (common ones included), or None for a type with no plugin."""
+    plugin_cls = find_plugin(type_name)
+    return None if plugin_cls is None else frozenset(plugin_cls.all_properties())
+
+
 def _is_expression(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
@@ -96,7 +102,7 @@ class _Builder:
         self.check_format(data, "id", FLOW_ID, "letters, digits, '.', '_' and '-', starting with a letter or digit")
         self.check_format(data, "namespace", NAMESPACE, "lower-case letters, digits, '.', '_' and '-'")
         defaults = self.plugin_defaults(data)
-        apply_plugin_defaults(data, defaults)
+        apply_plugin_defaults(data, defaults, declared_properties)
         flow = Flow(
             id=str(data.get("id", "")), namespace=str(data.get("namespace", "")),
             tasks=self.task_list(data.get("tasks"), ("tasks",), required=True),

@@ -13,7 +13,6 @@ annotated strings such as ``LocalDateTime::"2024-01-02T03:04:05"``), written by
 
 from __future__ import annotations
 
-import importlib
 import re
 import threading
 import uuid
@@ -21,7 +20,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from types import ModuleType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -304,10 +302,3 @@ def store_rows(ctx: TaskContext, rows: Iterable[dict[str, Any]]) -> dict[str, An
     """Write rows as Ion lines to the task run's storage: ``{"uri", "size"}``."""
     return store_values(ctx, rows, _ION_MISSING)
 
-
-def import_driver(module: str, extra: str, what: str) -> ModuleType:
-    """The optional driver ``module``; a task failure telling how to install it when it is missing."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise TaskFailure(f"{what} tasks need the {module} package: pip install 'nb-orchestra[{extra}]'") from None

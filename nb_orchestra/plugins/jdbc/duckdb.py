@@ -24,6 +24,7 @@ from typing import Any
 
 from ...internal_storage import put_file
 from ..base import Prop, TaskContext, TaskFailure
+from ..extras import require
 from ..files import stored_file, write_input_files
 from .common import (
     DATABASE_FILE_OUTPUTS,
@@ -36,7 +37,6 @@ from .common import (
     ResultSet,
     check_url,
     connection_props,
-    import_driver,
     rewrite_parameters,
 )
 
@@ -61,7 +61,7 @@ class DuckDbSession:
     """A DuckDB connection; remembers the files the task uploads when it ends."""
 
     def __init__(self, ctx: TaskContext, database: Path, output_files: dict[str, str], transactional: bool):
-        duckdb = import_driver("duckdb", "duckdb", "DuckDB")
+        duckdb = require("duckdb", "duckdb", "DuckDB")
         self.ctx = ctx
         self.duckdb = duckdb
         self.errors: tuple[type[BaseException], ...] = (duckdb.Error,)

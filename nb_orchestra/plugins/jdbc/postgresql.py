@@ -17,6 +17,7 @@ from typing import Any
 
 from ...internal_storage import to_uri
 from ..base import Prop, TaskContext, TaskFailure, TaskPlugin
+from ..extras import require
 from ..files import stored_file
 from .common import (
     QUERIES_OUTPUTS,
@@ -27,7 +28,6 @@ from .common import (
     ResultSet,
     check_url,
     connection_props,
-    import_driver,
     interrupt_on_cancel,
     rewrite_parameters,
     statement_errors,
@@ -47,7 +47,7 @@ _PG_PROPS: dict[str, Prop] = {
 
 
 def _psycopg() -> Any:
-    return import_driver("psycopg", "postgres", "PostgreSQL")
+    return require("psycopg", "postgres", "PostgreSQL")
 
 
 def connect(ctx: TaskContext, autocommit: bool) -> Any:

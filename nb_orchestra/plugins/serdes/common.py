@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import codecs
-import importlib
 import io
 import re
 from collections.abc import Generator, Iterable, Iterator
@@ -18,6 +17,7 @@ from typing import Any, ClassVar
 
 from ...expressions.dates import format_datetime, format_instant, get_zone, offset_id
 from ..base import Prop, TaskCancelled, TaskContext, TaskFailure, TaskPlugin
+from ..extras import require
 from ..files import stored_file
 from ..ion import is_instant, plain_datetime, read_ion, store_values
 
@@ -35,10 +35,7 @@ URI_SIZE = {"uri": "kestra:// URI of the converted file.", "size": "The number o
 
 def library(module: str, what: str) -> ModuleType:
     """The optional library ``module``; a task failure naming the extra when it is missing."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise TaskFailure(f"{what} tasks need the {module} package: {EXTRA}") from None
+    return require(module, "serdes", what)
 
 
 class SerdesTask(TaskPlugin):
