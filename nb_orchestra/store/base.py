@@ -83,7 +83,8 @@ def utc_text(value: datetime) -> str:
     """A datetime as sortable ISO-8601 text in UTC (naive ones are local time)."""
     if value.tzinfo is not timezone.utc:  # the engine's own are UTC already
         value = value.astimezone(timezone.utc)
-    return value.isoformat(timespec="microseconds")
+    # isoformat() drops a zero microsecond, and the text must keep one width to sort
+    return value.isoformat() if value.microsecond else value.isoformat(timespec="microseconds")
 
 
 @dataclass
@@ -92,7 +93,8 @@ class ExecutionBatch:
 
     ``row`` stops before the owner columns, which the store fills in. When ``flow``
     (namespace, flow id, source) is given the flow is saved and the row gets its revision.
-    ``labels`` is None when unchanged. Task-run ``seq`` values count from ``seq_base``;
+    ``labels`` is None when unchanged. Task-run and log rows are prepared (storable text, the
+    backend's timestamps). Task-run ``seq`` values count from ``seq_base``;
     when that is None the store sets it past the execution's stored task runs (a restart
     or a new process goes on after them) and adds it to the rows.
     """
@@ -127,9 +129,11 @@ class Tx:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self.execute(sql, params).fetchall()
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], prepared: bool = False) -> None:
+        """``prepared``: the rows hold storable text and the backend's timestamps already
+        (:meth:`Store.timestamp`), as the recorder builds them: no pass over every value."""
         if rows:
-            self._connection.cursor().executemany(self._sql(sql), [self._params(r) for r in rows])
+            self._connection.cursor().executemany(self._sql(sql), rows if prepared else [self._params(r) for r in rows])
 
 
 class Store(ABC):
@@ -157,6 +161,10 @@ class Store(ABC):
         return sql
 
     _ts: Callable[[datetime], Any] | None = None
+
+    def timestamp(self, value: datetime | None) -> Any:
+        """A datetime as this backend's statements take it (None stays None)."""
+        return value if value is None or self._ts is None else self._ts(value)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -210,8 +218,8 @@ class Store(ABC):
                     batch.seq_base = tx.rows("SELECT COALESCE(MAX(seq), -1) + 1 FROM taskruns WHERE execution_id = ?",
                                              (row[0],))[0][0]
                     runs = [(*run[:2], run[2] + batch.seq_base, *run[3:]) for run in runs] if batch.seq_base else runs
-                tx.executemany(UPSERT_TASKRUN, runs)
-                tx.executemany(INSERT_LOG, batch.logs)
+                tx.executemany(UPSERT_TASKRUN, runs, prepared=True)
+                tx.executemany(INSERT_LOG, batch.logs, prepared=True)
 
     def heartbeat(self, execution_ids: Iterable[str]) -> None:
         """Tell other processes that this one still runs these executions."""

@@ -16,16 +16,19 @@ pending on the calling thread; it also runs at interpreter exit.
 from __future__ import annotations
 
 import atexit
+import json
 import sys
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from ..records import events, states
 from ..records.execution import ExecutionRecord, LogRecord, TaskRun
 from . import StoreKey, current_key, store_for
-from .base import ExecutionBatch, utc_text
-from .serialize import Encoder
+from .base import ExecutionBatch, Store, utc_text
+from .serialize import Encoder, storable
 
 FLUSH_INTERVAL = 0.2
 HEARTBEAT_INTERVAL = 10.0
@@ -122,7 +125,7 @@ class Recorder:
     def _write(self, key: StoreKey, tracks: list[_Track], changed: dict[str, dict[str, TaskRun]]) -> None:
         try:
             store = store_for(key)
-            snapshots = [_snapshot(track, changed[track.execution.id], store.execution_dir) for track in tracks]
+            snapshots = [_snapshot(track, changed[track.execution.id], store) for track in tracks]
             store.write([batch for batch, _ in snapshots])
         except Exception as exc:  # keep the changes for the next flush; say so once per store
             if _refused_data(exc):
@@ -208,20 +211,22 @@ def _refused_data(exc: Exception) -> bool:
         isinstance(exc, (ValueError, TypeError)) and "OperationalError" not in names)
 
 
-def _snapshot(track: _Track, changed: dict[str, TaskRun], execution_dir: Any) -> tuple[ExecutionBatch, tuple]:
+def _snapshot(track: _Track, changed: dict[str, TaskRun], store: Store) -> tuple[ExecutionBatch, tuple]:
     """Rows for what changed in one execution, and the track's progress once they are written."""
     ex = track.execution
-    encode = Encoder(ex.secrets, track.key[0], execution_dir(ex.namespace, ex.flow_id, ex.id) / "outputs")
+    encode = Encoder(ex.secrets, track.key[0], store.execution_dir(ex.namespace, ex.flow_id, ex.id) / "outputs")
     runs = ex.taskruns[:]
     logs = ex.logs[:]
     scanned = track.scanned if len(runs) >= track.scanned else 0  # the list was rebuilt (restart)
     fresh = {run.id: run for run in runs[scanned:] if run.id not in track.known}
     fresh.update((key, run) for key, run in changed.items() if key not in track.known)
     base = track.seq_base or 0
-    rows = [_taskrun_row(ex.id, base + track.next_seq + i, run, encode) for i, run in enumerate(fresh.values())]
-    rows += [_taskrun_row(ex.id, -1, run, encode) for key, run in changed.items() if key not in fresh]
-    log_rows = [(ex.id, track.logs_written + i, log.task_id, log.taskrun_id, _masked(encode, log.value), log.level,
-                 encode.mask(log.message), log.timestamp) for i, log in enumerate(logs[track.logs_written:])]
+    row_of = _TaskRunRows(ex.id, encode, store.timestamp)
+    rows = [row_of(base + track.next_seq + i, run) for i, run in enumerate(fresh.values())]
+    rows += [row_of(-1, run) for key, run in changed.items() if key not in fresh]
+    ts = store.timestamp
+    log_rows = [(ex.id, track.logs_written + i, log.task_id, log.taskrun_id, _text(encode, log.value), log.level,
+                 _text(encode, log.message), ts(log.timestamp)) for i, log in enumerate(logs[track.logs_written:])]
     labels = {encode.mask(key): encode.mask(value) for key, value in ex.labels.items()}
     row = (ex.id, ex.namespace, ex.flow_id, None, ex.state, encode.dumps(list(ex.state_history)), ex.start_date,
            ex.end_date, encode.dumps(ex.inputs), encode.dumps(labels), encode.dumps(ex.trigger), ex.original_id,
@@ -232,19 +237,42 @@ def _snapshot(track: _Track, changed: dict[str, TaskRun], execution_dir: Any) ->
     return batch, (set(fresh), len(runs), len(logs), labels)
 
 
-def _taskrun_row(execution_id: str, seq: int, run: TaskRun, encode: Encoder) -> tuple:
-    # dates as ISO text, not tagged objects: plain JSON, the C encoder's fast path (see base.to_datetime)
-    attempts = [{"state": a.state, "start_date": utc_text(a.start_date),
-                 "end_date": utc_text(a.end_date) if a.end_date else None} for a in run.attempts]
-    return (run.id, execution_id, seq, run.task_id, run.task_type, _masked(encode, run.value), run.iteration,
-            run.parent_id,
-            encode.dumps(list(run.path)), run.state, encode.dumps(attempts), run.start_date, run.end_date,
-            encode.dumps(run.outputs, (run.id,)), encode.dumps(run.metrics) if run.metrics else None,
-            encode.mask(run.message) if run.message else None)
+class _TaskRunRows:
+    """Task runs as prepared rows of the ``taskruns`` table (see ``Tx.executemany``): the hot part
+    of recording a loop, so the plain cases skip the general encoder."""
+
+    def __init__(self, execution_id: str, encode: Encoder, timestamp: Callable[[datetime | None], Any]):
+        self.execution_id = execution_id
+        self.encode = encode
+        self.ts = timestamp
+        self.plain = not encode.secrets  # nothing to mask
+
+    def __call__(self, seq: int, run: TaskRun) -> tuple:
+        encode, ts = self.encode, self.ts
+        path = _PATH_JSON(run.path) if self.plain else encode.dumps(list(run.path))
+        return (run.id, self.execution_id, seq, run.task_id, run.task_type, _text(encode, run.value), run.iteration,
+                run.parent_id, path, run.state, _attempts_json(run.attempts), ts(run.start_date), ts(run.end_date),
+                encode.dumps(run.outputs, (run.id,)), encode.dumps(run.metrics) if run.metrics else None,
+                _text(encode, run.message))
 
 
-def _masked(encode: Encoder, text: str | None) -> str | None:
-    return encode.mask(text) if text is not None else None
+# A path is a tuple of texts: ASCII JSON (escapes included) is storable as it is.
+_PATH_JSON = json.JSONEncoder(check_circular=False).encode
+
+
+def _attempts_json(attempts: list[Any]) -> str:
+    """The attempts as JSON text, written directly: states are names, dates ISO text (read back by
+    base._attempt); most task runs have one, and json.dumps of dicts is the slow way to say it."""
+    parts = []
+    for a in attempts:
+        end = f'"{utc_text(a.end_date)}"' if a.end_date else "null"
+        parts.append(f'{{"state": "{a.state}", "start_date": "{utc_text(a.start_date)}", "end_date": {end}}}')
+    return f"[{', '.join(parts)}]"
+
+
+def _text(encode: Encoder, text: str | None) -> str | None:
+    """Free text (a value, a message, a log line): masked and storable."""
+    return storable(encode.mask(text)) if text is not None else None
 
 
 _recorder: Recorder | None = None

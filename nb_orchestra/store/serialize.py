@@ -48,7 +48,8 @@ def _native(value: Any) -> bool:
     if kind is str or kind in _PLAIN or value is None:
         return True
     if isinstance(value, dict):  # AttrDict too: JSON writes a dict subclass as a dict
-        return TAG not in value and all(type(k) is str and _native(v) for k, v in value.items())
+        # dict.items: an AttrDict's own attribute look-up is slower, and a key may be named "items"
+        return TAG not in value and all(type(k) is str and _native(v) for k, v in dict.items(value))
     if kind is list:
         return all(_native(v) for v in value)
     return False
