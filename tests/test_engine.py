@@ -207,9 +207,10 @@ def test_switch_cases_and_defaults():
     assert [r.task_id for r in ex.taskruns] == ["sw", "d"] and ex.outputs.sw.defaults is True
 
 
-def test_output_values_keep_types_and_values_key_reads_as_output():
+def test_output_values_render_expressions_as_text_and_values_key_reads_as_output():
+    """As Kestra's renderer: an expression gives text (`{{ 1 + 2 }}` is \"3\"); other values stay."""
     ex = run_fixture("valid/engine/output_values.yaml")
-    assert ex.outputs.out.values == {"n": 3, "items": [1, 2], "text": "a1"}
+    assert ex.outputs.out.values == {"n": "3", "items": [1, 2], "text": "a1"}
     assert ex.outputs.use.value == "3 [1,2]"
 
 

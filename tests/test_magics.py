@@ -66,8 +66,8 @@ def test_flow_cell_runs_and_binds_the_execution_with_python_types(ip):
     assert result.success, captured.stdout
     ex = ip.user_ns["hello_demo"]
     assert isinstance(ex, Execution) and ex.state == "SUCCESS"
-    assert ex.outputs.numbers.values == {"n": 42, "items": [1, 2]}
-    assert ex.outputs["numbers"]["values"]["n"] == 42
+    assert ex.outputs.numbers.values == {"n": "42", "items": [1, 2]}
+    assert ex.outputs["numbers"]["values"]["n"] == "42"
     html = captured.outputs[-1].data["text/html"]
     assert "SUCCESS" in html and "greet" in html and "Hello, Ann!" in html
     assert "└─ ✓ numbers  SUCCESS" in captured.outputs[-1].data["text/plain"]
@@ -302,8 +302,8 @@ def test_line_magics(ip, capsys):
     _, captured = cell(ip, f"%flow logs {ex.id[:6]} --level INFO")
     assert "greet: Hello, Ann!" in captured.stdout
     ip.run_cell("out = %flow outputs")
-    assert ip.user_ns["out"]["numbers"]["values"]["n"] == 42
-    ip.run_cell('value = %flow eval "{{ outputs.numbers.values.n * 2 }} {{ inputs.user }}"')
+    assert ip.user_ns["out"]["numbers"]["values"]["n"] == "42"
+    ip.run_cell('value = %flow eval "{{ (outputs.numbers.values.n | number) * 2 }} {{ inputs.user }}"')
     assert ip.user_ns["value"] == "84 Ann"
     _, captured = cell(ip, "%flow run hello-demo -i user=Cy -o third")
     assert ip.user_ns["third"].inputs == {"user": "Cy"}

