@@ -40,8 +40,8 @@ tasks:
     type: io.kestra.plugin.core.log.Log
     message: "{{ EXPRESSION }}"
 """
-ROOTS = ["inputs", "outputs", "vars", "taskrun", "parent", "parents", "execution", "flow", "task", "trigger",
-         "labels", "envs", "tasks"]
+ROOTS = ["inputs", "outputs", "vars", "taskrun", "item", "parent", "parents", "execution", "flow", "task",
+         "trigger", "labels", "envs", "tasks"]
 COMMON_OPTIONAL = ["description", "disabled", "runIf", "timeout", "retry", "allowFailure", "allowWarning",
                    "logLevel", "logToFile", "workerGroup", "taskCache"]
 SUBCOMMANDS = ["list", "show", "run", "executions", "purge", "logs", "outputs", "eval", "kill", "resume",
@@ -73,7 +73,8 @@ def test_task_types_after_type_current_names_first_then_other_names(ip):
         "io.kestra.plugin.core.log.Log", "io.kestra.core.tasks.log.Log"]
     assert complete(ip, after_line("  - id: report", "    type: io.kestra.plugin.core.flow.")) == [
         f"io.kestra.plugin.core.flow.{name}" for name in (
-            "AllowFailure", "Dag", "EachParallel", "EachSequential", "ForEach", "ForEachItem", "If", "LoopUntil",
+            "AllowFailure", "Dag", "EachParallel", "EachSequential", "ForEach", "ForEachItem", "If", "Loop",
+            "LoopUntil",
             "Parallel", "Pause", "Sequential", "Sleep", "Subflow", "Switch", "WorkingDirectory")] + [
             # the other names of Subflow and LoopUntil
             "io.kestra.plugin.core.flow.Flow", "io.kestra.plugin.core.flow.WaitFor"]
@@ -122,9 +123,10 @@ def test_a_new_task_item_offers_id_and_type_and_the_top_level_offers_the_flows_p
 
 def test_expression_roots_then_functions(ip):
     offered = complete(ip, in_expression(""))
-    assert offered[:16] == [*ROOTS, "kv(", "secret(", "render("]
-    assert sorted(offered[16:]) == sorted(f + "(" for f in (
-        "block", "errorLogs", "fetchContext", "fileExists", "fromIon", "fromJson", "id", "json", "max", "min",
+    assert offered[:17] == [*ROOTS, "kv(", "secret(", "render("]
+    assert sorted(offered[17:]) == sorted(f + "(" for f in (
+        "block", "errorLogs", "fetchContext", "fileExists", "fromIon", "fromJson", "id", "json", "loopOutputs",
+        "max", "min",
         "now", "printContext", "randomInt", "randomPort", "range", "read", "renderOnce", "uuid", "yaml"))
     assert complete(ip, in_expression("in")) == ["inputs"]
     assert complete(ip, in_expression("inputs.user ~ ou")) == ["outputs"]

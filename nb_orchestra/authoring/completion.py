@@ -45,8 +45,8 @@ class Completions:
 
 
 # Roots of an expression, in the order they are offered; functions follow (these three first).
-ROOTS = ("inputs", "outputs", "vars", "taskrun", "parent", "parents", "execution", "flow", "task", "trigger",
-         "labels", "envs", "tasks")
+ROOTS = ("inputs", "outputs", "vars", "taskrun", "item", "parent", "parents", "execution", "flow", "task",
+         "trigger", "labels", "envs", "tasks")
 _FIRST_FUNCTIONS = ("kv", "secret", "render")
 # The keys of the roots whose shape is known (docs/expressions.md).
 _FIELDS = {
@@ -55,6 +55,7 @@ _FIELDS = {
     "flow": ("id", "namespace", "revision"),
     "task": ("id", "type"),
     "parent": ("taskrun", "outputs"),
+    "item": ("value", "index", "key", "parent", "parents"),  # inside a flow.Loop
 }
 _TAGS = ("if", "elseif", "else", "endif", "for", "endfor", "set", "filter", "endfilter", "macro", "endmacro",
          "raw", "endraw")

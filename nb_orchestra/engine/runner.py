@@ -34,7 +34,7 @@ from .. import expressions
 from ..config import settings
 from ..durations import format_duration, parse_duration
 from ..errors import RenderStopped, UserError
-from ..plugins.base import ChildRun, ExitExecution, Group, TaskCancelled, TaskFailure
+from ..plugins.base import ChildRun, ExitExecution, Group, GroupEnd, TaskCancelled, TaskFailure
 from ..records import events, states
 from ..records.execution import Attempt, AttrDict, LogRecord, TaskRun, now
 from ..store.kv import StoreKV
@@ -53,7 +53,8 @@ class _Scope:
     """The children of one owner: main groups, then ``errors`` on failure, then ``finally``."""
 
     __slots__ = ("owner", "pending", "limit", "running", "state", "failed", "phase",
-                 "errors", "finally_", "working_dir", "on_done", "ended", "allow_failure", "again")
+                 "errors", "finally_", "working_dir", "on_done", "ended", "allow_failure", "again",
+                 "group_done", "transmit_failed")
 
     def __init__(self, owner: TaskRun | None, groups: Sequence[Group], limit: int,
                  errors: Sequence, finally_: Sequence, on_done: Callable[[_Scope], None]):
@@ -71,16 +72,40 @@ class _Scope:
         self.ended: set[str] = set()  # names of the groups that ended (for Group.after)
         self.allow_failure = False    # Plan.allow_failure
         self.again: Callable | None = None  # Plan.again: the next round, when every group has ended
+        self.group_done: Callable[..., GroupEnd | None] | None = None  # Plan.group_done
+        self.transmit_failed = True  # Plan.transmit_failed
+
+
+class _Frame:
+    """A Loop iteration's own context (``Group.item``): ``item`` for every task under it, and the
+    outputs of its task runs, kept out of the execution's (and of the enclosing iteration's)."""
+
+    __slots__ = ("item", "outputs", "depth", "parent")
+
+    def __init__(self, item: Mapping[str, Any], depth: int, parent: _Frame | None):
+        self.item = item
+        self.outputs = AttrDict()
+        self.depth = depth    # loop values of the paths of the runs under it that are outside it
+        self.parent = parent  # the enclosing iteration, for a loop inside a loop
+
+    def visible_outputs(self, execution_outputs: dict[str, Any]) -> AttrDict:
+        """``outputs`` inside the iteration: the enclosing ones, this iteration's over them."""
+        outer = self.parent.visible_outputs(execution_outputs) if self.parent else execution_outputs
+        return AttrDict({**outer, **self.outputs})
 
 
 class _Block:
     """One group of tasks of a scope, run one after the other."""
 
-    __slots__ = ("scope", "tasks", "index", "value", "iteration", "state", "phase", "name")
+    __slots__ = ("scope", "group", "tasks", "index", "value", "iteration", "state", "phase", "name",
+                 "errors", "frame")
 
-    def __init__(self, scope: _Scope, group: Group):
+    def __init__(self, scope: _Scope, group: Group, frame: _Frame | None):
         self.scope = scope
+        self.group = group
         self.tasks = group.tasks
+        self.errors = group.errors  # run in the block when one of its tasks fails (then emptied)
+        self.frame = frame
         self.index = 0
         self.value = group.value
         self.iteration = group.iteration
@@ -123,6 +148,7 @@ class Engine:
         self._scopes: dict[str, _Scope] = {}      # flowable task run id -> its scope
         self._cancels: dict[str, threading.Event] = {}
         self._paused: dict[str, _Scope] = {}      # task run id -> the scope of a PAUSED Pause
+        self._frames: dict[str, _Frame] = {}      # task run id -> the Loop iteration it runs in
         self._cache_keys: dict[str, str] = {}     # task run id -> its taskCache key, while its attempt runs
         self._work_dirs: list[Path] = []
         self._halted = False        # no new task starts (kill or Exit)
@@ -317,7 +343,11 @@ class Engine:
 
     def _start_block(self, scope: _Scope, group: Group) -> None:
         scope.running += 1
-        self._todo.append((self._next_in_block, _Block(scope, group)))
+        owner = scope.owner
+        frame = self._frames.get(owner.id) if owner is not None else None
+        if group.item is not None and owner is not None:
+            frame = _Frame(group.item, len(owner.path) + (group.value is not None), frame)
+        self._todo.append((self._next_in_block, _Block(scope, group, frame)))
 
     def _next_in_block(self, block: _Block) -> None:
         if self._halted:
@@ -334,16 +364,43 @@ class Engine:
         scope.running -= 1
         if block.name is not None:
             scope.ended.add(block.name)
-        if block.phase != ERRORS:  # errors tasks never make a failed scope succeed
+        # Plan.transmit_failed False: a failed group is the group's own business
+        kept = block.phase == MAIN and not scope.transmit_failed and block.state in states.FAILURES
+        if block.phase != ERRORS and not kept:  # errors tasks never make a failed scope succeed
             scope.state = states.worst(scope.state, block.state)
-        if block.state in states.FAILURES:
+        if block.state in states.FAILURES and not kept:
             scope.failed = True
+        if block.phase == MAIN and scope.group_done is not None:
+            self._group_done(block)
         self._advance(scope)
+
+    def _group_done(self, block: _Block) -> None:
+        """Plan.group_done: what the plan makes of a group that ended (Loop's outputs, breakWhen)."""
+        scope = block.scope
+        run = scope.owner
+        assert run is not None and scope.group_done is not None
+        task = self._tasks[run.id]
+        variables = self._variables(task, run)
+        if block.frame is not None:
+            self._apply_frame(variables, block.frame)
+        ctx = RunContext(self, task, run, variables, self._cancel_of(run))
+        try:
+            end = scope.group_done(ctx, block.group, block.state)
+        except (UserError, TaskFailure, ValueError) as exc:
+            self._fail_scope(scope, str(exc))
+            return
+        if end is not None and end.outputs is not None:
+            self._record_outputs(run, end.outputs)
+        if end is not None and end.stop:
+            scope.pending.clear()
 
     def _after_run(self, run: TaskRun) -> None:
         block = self._blocks.pop(run.id)
         block.state = states.worst(block.state, run.state)
-        if run.state in states.FAILURES:
+        if run.state in states.FAILURES and block.errors:  # the group's own errors (a Loop iteration's)
+            block.tasks, block.index, block.errors = block.errors, 0, ()
+            self._next_in_block(block)
+        elif run.state in states.FAILURES:
             self._block_done(block)
         else:
             self._next_in_block(block)
@@ -361,6 +418,8 @@ class Engine:
             run.end_date, run.message = None, None
         else:
             run = TaskRun(task.id, task.type, parent, block.value, block.iteration)
+        if block.frame is not None:
+            self._frames[run.id] = block.frame
         self.execution.taskruns.append(run)
         self._blocks[run.id] = block
         self._tasks[run.id] = task
@@ -415,6 +474,8 @@ class Engine:
     def _adopt(self, reuse: resume.Reuse, block: _Block, earlier: Any, parent: TaskRun | None) -> None:
         """Keep an earlier run (and everything under it) instead of running the task again."""
         run = earlier if reuse.same_objects else resume.copy_run(earlier, parent)
+        if block.frame is not None:
+            self._frames[run.id] = block.frame
         self._keep_subtree(reuse, earlier, run)
         self._blocks[run.id] = block
         self._todo.append((self._after_run, run))
@@ -425,7 +486,10 @@ class Engine:
             self._record_outputs(run, dict(run.outputs))
         self._set_run_state(run, run.state)
         for child in reuse.children.get(earlier.id, []):
-            self._keep_subtree(reuse, child, child if reuse.same_objects else resume.copy_run(child, run))
+            kept = child if reuse.same_objects else resume.copy_run(child, run)
+            if run.id in self._frames:
+                self._frames[kept.id] = self._frames[run.id]
+            self._keep_subtree(reuse, child, kept)
 
     def _start_flowable(self, run: TaskRun, task: Any, variables: dict[str, Any]) -> None:
         ctx = RunContext(self, task, run, variables, self._cancel_of(run))
@@ -438,11 +502,12 @@ class Engine:
             self._record_outputs(run, plan.outputs)
         run.planned = len(plan.groups)  # a loop's total, for progress views
         scope = _Scope(run, plan.groups, plan.concurrency,
-                       plan.errors or task.children.get("errors", ()),
+                       plan.errors if plan.errors is not None else task.children.get("errors", ()),
                        plan.finally_ or task.children.get("finally", ()), self._flowable_done)
         if plan.working_dir:
             scope.working_dir = plan.working_dir if isinstance(plan.working_dir, Path) else self._new_work_dir()
         scope.allow_failure, scope.again = plan.allow_failure, plan.again
+        scope.group_done, scope.transmit_failed = plan.group_done, plan.transmit_failed
         self._scopes[run.id] = scope
         if plan.pause is not None:
             self._pause(scope, plan.pause)
@@ -690,15 +755,18 @@ class Engine:
             self._publish(events.TaskRunChanged(self.execution, run, state))
 
     def _record_outputs(self, run: TaskRun, outputs: dict[str, Any]) -> None:
-        """Keep a run's outputs where expressions find them: outputs[task][value]..."""
+        """Keep a run's outputs where expressions find them: outputs[task][value]..., in the
+        execution's outputs or, inside a Loop iteration, in the iteration's own."""
         run.outputs = AttrDict(outputs)
-        if not run.path:
-            self.execution.outputs[run.task_id] = run.outputs
+        frame = self._frames.get(run.id)
+        node = frame.outputs if frame is not None else self.execution.outputs
+        path = run.path[frame.depth:] if frame is not None else run.path
+        if not path:
+            node[run.task_id] = run.outputs
             return
-        node = self.execution.outputs
-        for key in (run.task_id, *run.path[:-1]):
+        for key in (run.task_id, *path[:-1]):
             node = node.setdefault(key, AttrDict())
-        node[run.path[-1]] = run.outputs
+        node[path[-1]] = run.outputs
 
     # -- ending ------------------------------------------------------------------------
 
@@ -847,4 +915,12 @@ class Engine:
                 variables["parent"] = parents[0]
             variables["parents"] = parents
         variables["taskrun"] = taskrun
+        frame = self._frames.get(run.id)
+        if frame is not None:
+            self._apply_frame(variables, frame)
         return variables
+
+    def _apply_frame(self, variables: dict[str, Any], frame: _Frame) -> None:
+        """What the tasks of a Loop iteration see: its ``item``, its outputs over the others."""
+        variables["item"] = frame.item
+        variables["outputs"] = frame.visible_outputs(self.execution.outputs)

@@ -1,5 +1,5 @@
 """Kestra functions beyond the common ones: id, printContext/fetchContext, block, randomPort, fileExists,
-fromIon.  Registered in :data:`nb_orchestra.expressions.functions.FUNCTIONS`."""
+fromIon, loopOutputs.  Registered in :data:`nb_orchestra.expressions.functions.FUNCTIONS`."""
 
 from __future__ import annotations
 
@@ -75,6 +75,17 @@ def file_exists(context: Context, path: Any, namespace: Any = None) -> bool:
     return True
 
 
+def loop_outputs(outputs: Any = None, name: Any = None) -> list[Any]:
+    """``loopOutputs(outputs.loop.outputs, 'id')``: one declared output of every Loop iteration (None
+    where an iteration has none)."""
+    if not isinstance(outputs, list):
+        raise TemplateError("The 'loopOutputs' function expects 'outputs' to be a list.")
+    if not isinstance(name, str):
+        raise TemplateError("The 'loopOutputs' function expects 'name' to be a string.")
+    return [entry["outputs"].get(name) if isinstance(entry, dict) and isinstance(entry.get("outputs"), dict)
+            else None for entry in outputs]
+
+
 MORE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "id": new_id,
     "printContext": print_context,
@@ -83,4 +94,5 @@ MORE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "randomPort": random_port,
     "fileExists": file_exists,
     "fromIon": from_ion,
+    "loopOutputs": loop_outputs,
 }

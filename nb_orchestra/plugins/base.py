@@ -93,6 +93,20 @@ class Group:
     # have ended before this one starts (Dag's dependsOn); a group with none starts in turn.
     name: str | None = None
     after: Sequence[str] = ()
+    # A Loop iteration: ``item`` in the expressions of every task under the group, however deep, and
+    # an isolated context: the outputs of its task runs are its own (``outputs.t`` inside it, never
+    # in the execution's). ``errors`` run in the group when one of its tasks fails.
+    item: Mapping[str, Any] | None = None
+    errors: Sequence[Task] = ()
+
+
+@dataclass(frozen=True)
+class GroupEnd:
+    """What a plan's ``group_done`` makes of a group that ended: the task's outputs from now on (None
+    keeps them) and whether to start no further group (Loop's breakWhen)."""
+
+    outputs: dict[str, Any] | None = None
+    stop: bool = False
 
 
 @dataclass
@@ -107,18 +121,25 @@ class Plan:
     with the task's context (its outputs and its children's as they are now); it returns the next
     round's Plan, whose ``outputs`` replace the task's and whose groups start after its ``delay``
     seconds (its own ``again`` decides after that), or None to end; a TaskFailure fails the task.
+    ``errors`` None runs the task's own ``errors`` list when a group fails; () runs none (a Loop runs
+    them in the failed group).
+    ``group_done`` is called when a group ends, with a context seeing what the group's tasks saw
+    (``item``, the iteration's outputs), the group and its state; it returns a GroupEnd or None.
+    ``transmit_failed`` False: a failed group neither fails the task nor stops the other groups.
     """
 
     groups: Sequence[Group]
     concurrency: int = 1
     outputs: dict[str, Any] | None = None
-    errors: Sequence[Task] = ()
+    errors: Sequence[Task] | None = None
     finally_: Sequence[Task] = ()
     working_dir: bool | Path = False
     allow_failure: bool = False
     again: Callable[[TaskContext], Plan | None] | None = None
     delay: float = 0.0  # seconds before the groups start: a round's interval (plans ``again`` returns)
     pause: PauseSpec | None = None  # the task run waits PAUSED before its groups start (Pause)
+    group_done: Callable[[TaskContext, Group, str], GroupEnd | None] | None = None
+    transmit_failed: bool = True
 
 
 @dataclass(frozen=True)

@@ -208,8 +208,8 @@ def _caption(task: Task) -> str:
         return f"if {clip(str(props.get('condition', '')), 40)}"
     if kind == "Switch":
         return f"switch on {clip(str(props.get('value', '')), 40)}"
-    if kind in ("ForEach", "EachSequential", "EachParallel"):
-        default = 0 if kind == "EachParallel" else 1
+    if kind in ("ForEach", "EachSequential", "EachParallel", "Loop"):
+        default = 0 if kind in ("EachParallel", "Loop") else 1
         limit = props.get("concurrent" if kind == "EachParallel" else "concurrencyLimit", default)
         return " · ".join(filter(None, ("for each value", _concurrency(limit))))
     if kind == "Parallel":
