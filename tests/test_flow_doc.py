@@ -75,8 +75,9 @@ def test_an_unknown_or_ambiguous_type_is_a_short_usage_error(ip, capsys):
     assert "UsageError: no task type 'Logg'; did you mean io.kestra.plugin.core.log.Log?" in capsys.readouterr().err
     result = ip.run_cell("%flow doc Query")
     assert not result.success
-    assert ("UsageError: 'Query' names several task types: io.kestra.plugin.jdbc.duckdb.Query, "
-            "io.kestra.plugin.jdbc.postgresql.Query, io.kestra.plugin.jdbc.sqlite.Query") in capsys.readouterr().err
+    assert ("UsageError: 'Query' names several task types: io.kestra.plugin.gcp.bigquery.Query, "
+            "io.kestra.plugin.jdbc.duckdb.Query, io.kestra.plugin.jdbc.postgresql.Query, "
+            "io.kestra.plugin.jdbc.sqlite.Query") in capsys.readouterr().err
 
 
 def test_every_task_types_example_validates_without_a_warning():

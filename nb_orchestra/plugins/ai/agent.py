@@ -34,6 +34,20 @@ class AIAgent(TaskPlugin):
 
     type = "io.kestra.plugin.ai.agent.AIAgent"
     blocking = True
+    example = """\
+id: agent
+namespace: company.team
+
+tasks:
+  - id: summarise
+    type: io.kestra.plugin.ai.agent.AIAgent
+    provider:
+      type: io.kestra.plugin.ai.provider.OpenAI
+      modelName: gpt-4o-mini
+      apiKey: "{{ secret('OPENAI_API_KEY') }}"
+    systemMessage: You summarise texts in one sentence.
+    prompt: Summarise what an orchestrator does.
+"""
     properties = {
         "prompt": Prop("string", required=True, description="The input prompt for the model."),
         "systemMessage": Prop("string", description="The system message for the model."),

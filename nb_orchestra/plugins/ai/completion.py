@@ -104,6 +104,27 @@ class ChatCompletion(TaskPlugin):
     type = "io.kestra.plugin.ai.completion.ChatCompletion"
     aliases = ("io.kestra.plugin.langchain4j.ChatCompletion", "io.kestra.plugin.langchain4j.completion.ChatCompletion")
     blocking = True
+    example = """\
+id: chat
+namespace: company.team
+
+tasks:
+  - id: ask
+    type: io.kestra.plugin.ai.completion.ChatCompletion
+    provider:
+      type: io.kestra.plugin.ai.provider.GoogleGemini
+      modelName: gemini-2.5-flash
+      apiKey: "{{ kv('GEMINI_API_KEY') }}"
+    messages:
+      - type: SYSTEM
+        content: Answer in one sentence.
+      - type: USER
+        content: What is a workflow orchestrator?
+
+  - id: answer
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ outputs.ask.textOutput }}"
+"""
     properties = {
         "messages": Prop("list", required=True, description=(
             "The conversation: maps of `type` (SYSTEM, USER or AI) and `content` (or `contentBlocks` of TEXT "

@@ -164,6 +164,23 @@ class IngestDocument(TaskPlugin):
     type = "io.kestra.plugin.ai.rag.IngestDocument"
     aliases = ("io.kestra.plugin.langchain4j.rag.IngestDocument",)
     blocking = True
+    example = """\
+id: ingest
+namespace: company.team
+
+tasks:
+  - id: ingest
+    type: io.kestra.plugin.ai.rag.IngestDocument
+    provider:
+      type: io.kestra.plugin.ai.provider.GoogleGemini
+      modelName: gemini-embedding-001
+      apiKey: "{{ kv('GEMINI_API_KEY') }}"
+    embeddings:
+      type: io.kestra.plugin.ai.embeddings.KestraKVStore
+    drop: true
+    fromDocuments:
+      - content: Kestra flows are written in YAML.
+"""
     properties = {
         "provider": Prop("map", required=True, description=PROVIDER_DESCRIPTION + " Must name an embedding model."),
         "embeddings": Prop("map", required=True, description=EMBEDDINGS_DESCRIPTION),
@@ -239,6 +256,25 @@ class ChatCompletion(TaskPlugin):
     type = "io.kestra.plugin.ai.rag.ChatCompletion"
     aliases = ("io.kestra.plugin.langchain4j.rag.ChatCompletion",)
     blocking = True
+    example = """\
+id: rag
+namespace: company.team
+
+tasks:
+  - id: answer
+    type: io.kestra.plugin.ai.rag.ChatCompletion
+    chatProvider:
+      type: io.kestra.plugin.ai.provider.GoogleGemini
+      modelName: gemini-2.5-flash
+      apiKey: "{{ kv('GEMINI_API_KEY') }}"
+    embeddingProvider:
+      type: io.kestra.plugin.ai.provider.GoogleGemini
+      modelName: gemini-embedding-001
+      apiKey: "{{ kv('GEMINI_API_KEY') }}"
+    embeddings:
+      type: io.kestra.plugin.ai.embeddings.KestraKVStore
+    prompt: In which language are Kestra flows written?
+"""
     properties = {
         "prompt": Prop("string", required=True, description="The user's question."),
         "systemMessage": Prop("string", description="Instructions that set the assistant's role and limits."),
