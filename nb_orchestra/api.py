@@ -34,6 +34,7 @@ from .model.yaml_source import load_document
 from .plugins import catalog
 from .records import events, states
 from .records.execution import ExecutionView
+from .secrets import SecretValues
 from .store import get_store, recorder
 from .store.kv import StoreKV
 from .store.records import StoredExecution
@@ -311,6 +312,12 @@ def _record() -> None:
 def render(template: str, context: Mapping[str, Any] | None = None) -> str:
     """Render a template with Kestra's Pebble semantics: ``render("{{ x | upper }}", {"x": "a"})``."""
     return expressions.render(template, context or {})
+
+
+def expression_services(secrets: SecretValues) -> Runtime:
+    """What expressions outside an execution reach (kv(), secret(), read()): a trigger's properties.
+    ``secrets`` collects the secret values read, for masking."""
+    return Runtime(StoreKV(), secrets)
 
 
 def evaluate(expression: str, execution: ExecutionView) -> Any:

@@ -88,10 +88,11 @@ def test_input_trigger_and_retry_types(ip):
     assert complete(ip, after_line("  - id: day", "    type: D")) == ["DATE", "DATETIME", "DURATION"]
     triggers = CELL + "triggers:\n  - id: nightly\n    type: " + CARET + "\n"
     assert complete(ip, triggers) == [
-        "io.kestra.plugin.core.trigger.Flow", "io.kestra.plugin.core.trigger.Schedule",
-        "io.kestra.plugin.core.trigger.ScheduleOnDates", "io.kestra.plugin.core.trigger.Webhook",
-        "io.kestra.core.models.triggers.types.Flow", "io.kestra.core.models.triggers.types.Schedule",
-        "io.kestra.core.models.triggers.types.Webhook"]
+        "io.kestra.plugin.core.http.Trigger", "io.kestra.plugin.core.trigger.Flow",
+        "io.kestra.plugin.core.trigger.Schedule", "io.kestra.plugin.core.trigger.ScheduleOnDates",
+        "io.kestra.plugin.core.trigger.Webhook", "io.kestra.core.models.triggers.types.Flow",
+        "io.kestra.core.models.triggers.types.Schedule", "io.kestra.core.models.triggers.types.Webhook",
+        "io.kestra.plugin.fs.http.Trigger"]
     retry = after_line("    format: \"{{ inputs.user }}\"", "    retry:\n      type: ")
     assert complete(ip, retry) == ["constant", "exponential", "random"]
 

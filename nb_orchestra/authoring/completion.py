@@ -244,7 +244,7 @@ def _types(mapping: _Mapping, typed: str, outline: _Outline) -> list[Candidate]:
     if parent == "retry" and not mapping.item:
         return [Candidate(name, "retry type") for name in _matching(RETRY_TYPES, typed)]
     if top_list and parent == "triggers":
-        current = sorted(t for t in TRIGGER_TYPES if ".plugin." in t)
+        current = sorted(t for t in TRIGGER_TYPES if ".plugin.core." in t)  # not plugin.fs: an old name
         older = sorted(TRIGGER_TYPES - set(current))
         return ([Candidate(n, "trigger type") for n in _matching(current, typed)]
                 + [Candidate(n, "trigger type (old name)") for n in _matching(older, typed)])

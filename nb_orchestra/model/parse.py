@@ -37,7 +37,8 @@ FLOW_PROPS: dict[str, Prop] = {
 }
 TRIGGER_TYPES = frozenset({
     f"io.kestra.plugin.core.trigger.{name}" for name in ("Schedule", "Flow", "Webhook", "ScheduleOnDates")
-} | {f"io.kestra.core.models.triggers.types.{name}" for name in ("Schedule", "Flow", "Webhook")})
+} | {f"io.kestra.core.models.triggers.types.{name}" for name in ("Schedule", "Flow", "Webhook")}
+  | {"io.kestra.plugin.core.http.Trigger", "io.kestra.plugin.fs.http.Trigger"})
 RETRY_TYPES = ("constant", "exponential", "random")
 SUBFLOW_TYPES = frozenset({"io.kestra.plugin.core.flow.Subflow", "io.kestra.core.tasks.flows.Subflow",
                            "io.kestra.plugin.core.flow.Flow", "io.kestra.core.tasks.flows.Flow"})

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 SCHEDULE_TYPES = frozenset({"io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule"})
 FLOW_TYPES = frozenset({"io.kestra.plugin.core.trigger.Flow", "io.kestra.core.models.triggers.types.Flow"})
+HTTP_TYPES = frozenset({"io.kestra.plugin.core.http.Trigger", "io.kestra.plugin.fs.http.Trigger"})
 RECOVER_MODES = ("ALL", "LAST", "NONE")
 # How far Schedule conditions look for the next (previous) tick they accept: Kestra's ten years, and at
 # most this many ticks (a minutely cron whose conditions never hold must not stall the scheduler).
@@ -65,6 +66,10 @@ def _declaration_class(raw: Mapping[str, Any]) -> type[Trigger]:
     trigger_type = raw.get("type")
     if trigger_type in SCHEDULE_TYPES:
         return ScheduleTrigger
+    if trigger_type in HTTP_TYPES:
+        from .http_trigger import HttpTrigger  # loads the HTTP task's module: for flows with an HTTP trigger only
+
+        return HttpTrigger
     return FlowTrigger if trigger_type in FLOW_TYPES else Trigger
 
 

@@ -1,4 +1,5 @@
-"""The in-kernel scheduler: one background thread that starts executions at their cron ticks.
+"""The in-kernel scheduler: one background thread that starts executions at their cron ticks and
+polls HTTP triggers (their requests go out on :class:`HttpPolls` threads, never on this one).
 
 ``arm(flow)`` (called for every registered flow revision) replaces that flow's
 triggers, here and in the Flow-trigger listener's index. Schedule ticks of one
@@ -16,16 +17,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from .. import api
 from ..engine.execution import Execution
 from ..errors import UserError
 from ..model.conditions import ConditionError
 from ..model.flow import Flow
+from ..model.http_trigger import HttpTrigger
 from ..model.triggers import FlowTrigger, ScheduleTrigger, flow_variables
 from ..records import events, states
 from .clock import Clock, RealClock
 from .flow_trigger import FlowTriggerListener, TriggerKey
+from .http_poll import HttpPolls, PollResult
 from .state import TriggerState, default_state
 
 _SECOND = timedelta(seconds=1)
@@ -43,14 +47,16 @@ class TriggerRow:
     last_execution_id: str | None
     last_state: str | None
     enabled: bool
+    warning: str | None = None  # why the last poll of an HTTP trigger failed
 
 
 @dataclass(eq=False)
 class _Armed:
     flow: Flow
-    trigger: ScheduleTrigger | FlowTrigger
+    trigger: ScheduleTrigger | FlowTrigger | HttpTrigger
     enabled: bool
-    next_due: datetime | None = None
+    next_due: datetime | None = None  # an HTTP trigger's next poll (None while one is in flight)
+    warning: str | None = None
     last: Execution | None = None
     # The last execution has not ended: set when it is created, cleared when its end event is handled
     # (not when its state changes, so stopAfter applies before the next tick may fire).
@@ -79,6 +85,7 @@ class Scheduler:
         self._unsubscribe: Callable[[], None] | None = None
         self._untoggle: Callable[[], None] | None = None
         self._flow_triggers = FlowTriggerListener(self.clock, self._is_enabled, self._started)
+        self._http = HttpPolls()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -100,6 +107,7 @@ class Scheduler:
             self._thread.join(timeout)
             self._thread = None
         self._flow_triggers.stop()
+        self._http.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -114,11 +122,11 @@ class Scheduler:
     # -- arming ----------------------------------------------------------------------------
 
     def arm(self, flow: Flow) -> None:
-        """Replace ``flow``'s armed triggers with its Schedule and Flow triggers."""
+        """Replace ``flow``'s armed triggers with its Schedule, Flow and HTTP triggers."""
         with self._lock:
             previous = self._remove(flow.namespace, flow.id)
             for trigger in flow.triggers:
-                if not isinstance(trigger, (ScheduleTrigger, FlowTrigger)):
+                if not isinstance(trigger, (ScheduleTrigger, FlowTrigger, HttpTrigger)):
                     continue
                 switch = api.trigger_switch(*flow.key, trigger.id)
                 enabled = (not trigger.disabled) if switch is None else switch
@@ -128,6 +136,8 @@ class Scheduler:
                     self._watch(armed, before.last, busy=before.busy)
                 if isinstance(trigger, ScheduleTrigger):
                     armed.next_due = self._first_due(armed)
+                elif isinstance(trigger, HttpTrigger):  # as Kestra: the first poll one interval from now
+                    armed.next_due = self.clock.now() + trigger.interval
                 self._armed[armed.key] = armed
         self._flow_triggers.arm(flow)
         self._wake.set()
@@ -163,7 +173,7 @@ class Scheduler:
                 flow=f"{a.flow.namespace}.{a.flow.id}", trigger_id=a.trigger.id, type=a.trigger.kind,
                 cron=a.trigger.cron if isinstance(a.trigger, ScheduleTrigger) else None,
                 next_fire=a.next_due if a.enabled else None, last_execution_id=a.last.id if a.last else None,
-                last_state=a.last.state if a.last else None, enabled=a.enabled,
+                last_state=a.last.state if a.last else None, enabled=a.enabled, warning=a.warning,
             ) for _, a in sorted(self._armed.items())]
 
     def enable(self, trigger_id: str, flow_id: str | None = None, namespace: str | None = None) -> None:
@@ -223,10 +233,15 @@ class Scheduler:
     # -- firing ----------------------------------------------------------------------------
 
     def run_pending(self) -> None:
-        """Fire every Schedule tick that is due, oldest first, never two at once for one trigger."""
+        """Fire every Schedule tick that is due, oldest first, never two at once for one trigger; send the
+        requests of the HTTP triggers due."""
         now = self.clock.now()
         with self._lock:
             for armed in list(self._armed.values()):
+                if isinstance(armed.trigger, HttpTrigger):
+                    if armed.due(now) and not armed.busy:
+                        self._poll(armed, now)
+                    continue
                 while armed.due(now) and not armed.busy:
                     tick = armed.next_due
                     assert tick is not None and isinstance(armed.trigger, ScheduleTrigger)
@@ -247,16 +262,39 @@ class Scheduler:
             print(f"nb_orchestra: schedule {'.'.join(armed.key)} at {tick.isoformat()}: its conditions could not "
                   f"be evaluated, no execution: {exc}", file=sys.stderr)
             return
-        variables = trigger.variables(tick, flow)
+        self._start(armed, trigger.variables(tick, flow), f"schedule {'.'.join(armed.key)} at {tick.isoformat()}")
+
+    def _start(self, armed: _Armed, variables: dict[str, Any], what: str) -> None:
+        """Start an execution of ``armed``'s flow with these ``trigger`` variables."""
+        trigger = armed.trigger
         try:
             execution = api.create(armed.flow, trigger.render_inputs(armed.flow, variables),
-                                         labels=trigger.labels, trigger=variables)
+                                   labels=trigger.labels, trigger=variables)
         except UserError as exc:
-            print(f"nb_orchestra: schedule {'.'.join(armed.key)} at {tick.isoformat()} did not start "
-                  f"an execution: {exc}", file=sys.stderr)
+            print(f"nb_orchestra: {what} did not start an execution: {exc}", file=sys.stderr)
             return
         self._watch(armed, execution)
         api.start(execution, background=True)
+
+    def _poll(self, armed: _Armed, now: datetime) -> None:
+        """Send a due HTTP trigger's request off this thread; not due again until its answer is in."""
+        assert isinstance(armed.trigger, HttpTrigger)
+        armed.next_due = None
+        self._http.submit(armed.flow, armed.trigger, now, lambda result: self._polled(armed, result))
+
+    def _polled(self, armed: _Armed, result: PollResult) -> None:
+        """A poll's answer (on a poll thread): the next poll one interval from now; the execution it found."""
+        assert isinstance(armed.trigger, HttpTrigger)
+        with self._lock:
+            if self._armed.get(armed.key) is not armed:
+                return  # the flow was redefined while the request ran
+            armed.next_due = self.clock.now() + armed.trigger.interval
+            armed.warning = result.warning
+            if result.warning:
+                print(f"nb_orchestra: WARN trigger {'.'.join(armed.key)}: {result.warning}", file=sys.stderr)
+            elif result.variables is not None and armed.enabled:
+                self._start(armed, result.variables, f"trigger {'.'.join(armed.key)}")
+        self._wake.set()
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -289,13 +327,14 @@ class Scheduler:
             self._wake.set()
 
     def settle(self, timeout: float = 10.0) -> None:
-        """Block until no tick is due and no execution a trigger started is running (tests, scripts)."""
+        """Block until no tick or poll is due or in flight and no execution a trigger started is running
+        (tests, scripts)."""
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
                 now = self.clock.now()
                 running = [a.last for a in self._armed.values() if a.last is not None and not a.last.wait(0)]
-                due = any(a.due(now) for a in self._armed.values())
+                due = any(a.due(now) for a in self._armed.values()) or self._http.in_flight > 0
             if not running and not due:
                 return
             if time.monotonic() > deadline:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlparse
 
 from ... import expressions, internal_storage
@@ -26,6 +26,8 @@ from ..base import Prop, TaskCancelled, TaskContext, TaskFailure, TaskPlugin
 from ..files import stored_file
 
 if TYPE_CHECKING:
+    import threading
+
     import httpx
 
 _ERROR_BODY_CHARS = 1000      # how much of an error response the failure message shows
@@ -44,6 +46,18 @@ _OPTION_KEYS = frozenset({
 _LOG_KINDS = ("REQUEST_HEADERS", "REQUEST_BODY", "RESPONSE_HEADERS", "RESPONSE_BODY")
 _LOG_LEVEL_KINDS = {"TRACE": _LOG_KINDS, "DEBUG": ("REQUEST_HEADERS", "RESPONSE_HEADERS"),
                     "INFO": ("RESPONSE_HEADERS",)}
+
+
+class HttpContext(Protocol):
+    """What one HTTP exchange needs of its caller: a task's TaskContext, or a polling trigger's."""
+
+    cancel: threading.Event
+
+    def get(self, name: str) -> Any: ...
+
+    def log(self, level: str, message: str) -> None: ...
+
+    def info(self, message: str) -> None: ...
 
 
 def _flag(value: Any, default: bool) -> bool:
@@ -76,7 +90,7 @@ class _Options:
     logs: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, ctx: TaskContext) -> _Options:
+    def of(cls, ctx: HttpContext) -> _Options:
         raw: dict[str, Any] = ctx.get("options") or {}
         timeout = raw.get("timeout") or {}
         ssl = {**(ctx.get("sslOptions") or {}), **(raw.get("ssl") or {})}
@@ -177,13 +191,10 @@ class _HttpTask(TaskPlugin):
     }
 
     def check(self, task: Any) -> list[tuple[str, str]]:
-        options = task.props.get("options")
-        if not isinstance(options, dict):
-            return []
-        return [("options", f"unknown option '{key}'") for key in options if key not in _OPTION_KEYS]
+        return option_problems(task.props.get("options"))
 
     @contextmanager
-    def exchange(self, ctx: TaskContext) -> Iterator[tuple[httpx.Response, str, _Options]]:
+    def exchange(self, ctx: HttpContext) -> Iterator[tuple[httpx.Response, str, _Options]]:
         """Send the request and yield (response, uri, options) once the headers are in.
 
         A refused response code fails here with the start of its body; network
@@ -209,7 +220,7 @@ class _HttpTask(TaskPlugin):
                 raise TaskFailure(_refused(ctx, response))
             yield response, uri, options
 
-    def _request(self, ctx: TaskContext, options: _Options, stack: ExitStack) -> dict[str, Any]:
+    def _request(self, ctx: HttpContext, options: _Options, stack: ExitStack) -> dict[str, Any]:
         """httpx.Client.stream keyword arguments: method, headers and the body Kestra would send."""
         user_headers = {str(k): expressions.to_text(v) for k, v in (ctx.get("headers") or {}).items()}
         headers = {"User-Agent": "Kestra", **user_headers}
@@ -234,7 +245,7 @@ class _HttpTask(TaskPlugin):
         return request
 
     @staticmethod
-    def _log_request(ctx: TaskContext, options: _Options, request: dict[str, Any]) -> None:
+    def _log_request(ctx: HttpContext, options: _Options, request: dict[str, Any]) -> None:
         if "REQUEST_HEADERS" in options.logs:
             ctx.info(f"request {request['method']}: " + "; ".join(f"{k}: {v}" for k, v in request["headers"].items()))
         if "REQUEST_BODY" in options.logs and "content" in request:
@@ -262,6 +273,13 @@ def http_errors(target: str, connect_timeout: timedelta | None, read_timeout: ti
         raise TaskFailure(f"request to {target} failed: {exc}") from None
 
 
+def option_problems(options: Any) -> list[tuple[str, str]]:
+    """The unknown keys of an ``options`` map, as (property, message)."""
+    if not isinstance(options, dict):
+        return []
+    return [("options", f"unknown option '{key}'") for key in options if key not in _OPTION_KEYS]
+
+
 def _seconds(delta: timedelta | None) -> float | None:
     return None if delta is None else delta.total_seconds()
 
@@ -277,7 +295,7 @@ def _part(value: Any, stack: ExitStack) -> tuple:
     return None, expressions.to_text(value).encode("utf-8"), "text/plain; charset=UTF-8"
 
 
-def _chunks(ctx: TaskContext, response: httpx.Response) -> Iterator[bytes]:
+def _chunks(ctx: HttpContext, response: httpx.Response) -> Iterator[bytes]:
     """The response body in chunks; stops (TaskCancelled) as soon as the run is killed or times out."""
     for chunk in response.iter_bytes():
         if ctx.cancel.is_set():
@@ -285,7 +303,7 @@ def _chunks(ctx: TaskContext, response: httpx.Response) -> Iterator[bytes]:
         yield chunk
 
 
-def _refused(ctx: TaskContext, response: httpx.Response) -> str:
+def _refused(ctx: HttpContext, response: httpx.Response) -> str:
     """Kestra's failure message: the code, then the start of the body."""
     body = bytearray()
     for chunk in _chunks(ctx, response):
@@ -325,6 +343,11 @@ class Request(_HttpTask):
     def run(self, ctx: TaskContext) -> dict[str, Any] | None:
         if ctx.get("encryptBody"):
             raise TaskFailure("encryptBody: output encryption is not supported by nb_orchestra")
+        return self.respond(ctx)
+
+    def respond(self, ctx: HttpContext) -> dict[str, Any]:
+        """Send the request and read the whole response: ``uri``, ``code``, ``headers`` and ``body`` (the
+        HTTP polling trigger's variables too)."""
         with self.exchange(ctx) as (response, uri, options):
             content = b"".join(_chunks(ctx, response))
         no_body = response.request.method == "HEAD" or response.status_code in (204, 304)
