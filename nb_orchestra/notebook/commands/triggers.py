@@ -35,9 +35,10 @@ def handle(magics: FlowMagics, args: argparse.Namespace) -> None:
     if args.enable:
         scheduler.enable(args.enable, **where)
     shown = [row for row in scheduler.rows() if flow is None or row.flow == f"{flow.namespace}.{flow.id}"]
-    rows = [(row.flow, row.trigger_id, row.type, row.cron or "", when(row.next_fire),
-             f"{row.last_execution_id or ''} {row.last_state or ''}".strip(), "yes" if row.enabled else "no")
-            for row in shown]
+    rows: list[tuple[str, ...]] = [
+        (row.flow, row.trigger_id, row.type, row.cron or "", when(row.next_fire),
+         f"{row.last_execution_id or ''} {row.last_state or ''}".strip(), "yes" if row.enabled else "no")
+        for row in shown]
     header = ["flow", "trigger", "type", "cron", "next fire", "last execution", "enabled"]
     if any(row.warning for row in shown):  # an HTTP trigger's last poll failed: say why
         header.append("warning")
