@@ -63,6 +63,11 @@ KEY_OUTPUTS = {
         "FAILED | [('equalTo', 3, 4)]", 'revision 2: Kestra.outputs({"trips": len(fares)',
         "✓ counts_trips_and_average_fare", "ok: True",
         "✓ a_failed_download_fails_the_execution", "✓ green_taxis"],
+    "10_into_the_cloud": [
+        "Offline: Cloud Storage is a local emulator", "SUCCESS | KV values set",
+        "bucket: gs://zoomcamp-offline in US | created now: True",
+        "gs://zoomcamp-offline/green_tripdata_2019-01.csv", "MERGE INTO `offline-project.zoomcamp.green_tripdata` T",
+        "SUCCESS {'file': 'green_tripdata_2019-02.csv', 'taxi': 'green'}"],
 }
 
 
