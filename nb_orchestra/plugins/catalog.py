@@ -12,7 +12,22 @@ from collections import defaultdict
 from . import registry
 from .base import COMMON_PROPS, Prop, TaskPlugin
 
-EXTRAS = {"jdbc.duckdb": "duckdb", "jdbc.postgresql": "postgres", "jdbc.sqlite": "sqlite"}
+EXTRAS = {"jdbc.duckdb": "duckdb", "jdbc.postgresql": "postgres", "jdbc.sqlite": "sqlite",
+          "gcp.gcs": "gcp", "gcp.bigquery": "gcp", "aws.s3": "aws",
+          "ai.completion": "ai", "ai.rag": "ai", "ai.agent": "ai"}
+_AI_CHECKED = ("Verified only against local stand-ins of the documented OpenAI and Gemini HTTP APIs, through "
+               "the official SDKs; no real model was called (docs/cloud.md).")
+# What a family of cloud tasks was tested against, where that is not the real service.
+VERIFIED_AGAINST = {
+    "gcp.gcs": "Verified against the `gcp-storage-emulator` package (a local implementation of the GCS API) "
+               "through Google's client, not against Google Cloud (docs/cloud.md).",
+    "gcp.bigquery": "Verified only against a local stand-in of the BigQuery v2 REST API that checks every request "
+                    "body against BigQuery's published schema and runs no SQL; not against Google Cloud "
+                    "(`NBO_GCP_LIVE=1` runs a live test: docs/cloud.md).",
+    "aws.s3": "Verified against moto's S3 server with signature checks, through boto3, not against AWS "
+              "(docs/cloud.md).",
+    "ai.completion": _AI_CHECKED, "ai.rag": _AI_CHECKED, "ai.agent": _AI_CHECKED,
+}
 
 
 def plugin_classes() -> list[type[TaskPlugin]]:
@@ -66,6 +81,8 @@ def markdown() -> str:
         lines += ["", f"## {family}", ""]
         if extra:
             lines += [f"Needs `pip install 'nb-orchestra[{extra}]'`.", ""]
+        if family in VERIFIED_AGAINST:
+            lines += [VERIFIED_AGAINST[family], ""]
         for cls in classes:
             lines += plugin_section(cls)
     return "\n".join(lines).rstrip() + "\n"
