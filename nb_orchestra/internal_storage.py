@@ -14,6 +14,7 @@ from .config import settings
 from .errors import UserError
 
 SCHEME = "kestra"
+NAMESPACE_FILES = "_files"  # Kestra's storage folder of a namespace's files: kestra:///<ns as a path>/_files/
 
 
 def to_path(uri: str) -> Path:
@@ -24,7 +25,18 @@ def to_path(uri: str) -> Path:
     parts = PurePosixPath(unquote(parsed.path)).parts[1:]
     if ".." in parts:
         raise ValueError(f"'{uri}' leaves the storage folder")
+    split = _namespace_files_at(parts)
+    if split:  # kestra:///my/ns/_files/a.txt: a namespace file (fileURI())
+        return namespace_file(".".join(parts[:split]), "/".join(parts[split + 1:]))
     return settings.home.joinpath("storage", *parts)
+
+
+def _namespace_files_at(parts: tuple[str, ...]) -> int | None:
+    """Where ``_files`` follows a namespace in a URI's parts; None in an execution's files
+    (``ns/flow/executions/...``), where a task may well write a folder of that name."""
+    split = parts.index(NAMESPACE_FILES, 1) if NAMESPACE_FILES in parts[1:] else None
+    executions = parts.index("executions", 2) if "executions" in parts[2:] else None
+    return split if split and (executions is None or split < executions) else None
 
 
 def to_uri(path: Path) -> str:

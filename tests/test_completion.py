@@ -127,7 +127,7 @@ def test_expression_roots_then_functions(ip):
     assert offered[:17] == [*ROOTS, "kv(", "secret(", "render("]
     assert sorted(offered[17:]) == sorted(f + "(" for f in (
         "block", "errorLogs", "fetchContext", "fileExists", "fromIon", "fromJson", "id", "json", "loopOutputs",
-        "max", "min",
+        "max", "min", "currentEachOutput", "encrypt", "decrypt", "fileSize", "fileURI",
         "now", "printContext", "randomInt", "randomPort", "range", "read", "renderOnce", "uuid", "yaml"))
     assert complete(ip, in_expression("in")) == ["inputs"]
     assert complete(ip, in_expression("inputs.user ~ ou")) == ["outputs"]

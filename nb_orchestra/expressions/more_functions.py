@@ -1,17 +1,20 @@
 """Kestra functions beyond the common ones: id, printContext/fetchContext, block, randomPort, fileExists,
-fromIon, loopOutputs.  Registered in :data:`nb_orchestra.expressions.functions.FUNCTIONS`."""
+fromIon, loopOutputs, currentEachOutput; fileSize and fileURI (file_functions), encrypt and decrypt
+(encryption).  Registered in :data:`nb_orchestra.expressions.functions.FUNCTIONS`."""
 
 from __future__ import annotations
 
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from nb_orchestra.errors import TemplateError
+from nb_orchestra.expressions.encryption import decrypt, encrypt
+from nb_orchestra.expressions.file_functions import file_size, file_uri
 from nb_orchestra.expressions.formats import from_ion
 from nb_orchestra.expressions.operators import require
 from nb_orchestra.expressions.pebble import block_name
@@ -86,6 +89,25 @@ def loop_outputs(outputs: Any = None, name: Any = None) -> list[Any]:
             else None for entry in outputs]
 
 
+@pass_context
+def current_each_output(context: Context, outputs: Any) -> Any:
+    """``currentEachOutput(outputs.task)``: the outputs of ``task`` in the current ForEach iteration:
+    ``outputs.task[<outermost value>]...[taskrun.value]``, the values of ``parents`` then the task run's."""
+    if not isinstance(outputs, Mapping):
+        raise TemplateError("The 'currentEachOutput' function expects an argument 'outputs' with type map.")
+    parents = context.get("parents")
+    taskrun = context.get("taskrun")
+    values = [parent["taskrun"]["value"] for parent in reversed(parents if isinstance(parents, list) else [])
+              if isinstance(parent, Mapping) and "value" in (parent.get("taskrun") or {})]
+    values.append(taskrun.get("value") if isinstance(taskrun, Mapping) else None)
+    current: Any = outputs
+    for value in values:
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(value)
+    return current
+
+
 MORE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "id": new_id,
     "printContext": print_context,
@@ -95,4 +117,9 @@ MORE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "fileExists": file_exists,
     "fromIon": from_ion,
     "loopOutputs": loop_outputs,
+    "currentEachOutput": current_each_output,
+    "fileSize": file_size,
+    "fileURI": file_uri,
+    "encrypt": encrypt,
+    "decrypt": decrypt,
 }

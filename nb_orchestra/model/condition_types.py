@@ -1,11 +1,12 @@
 """Kestra's trigger conditions (``io.kestra.plugin.core.condition.*``), parsed once with the flow.
 
 A Flow trigger's ``conditions`` test the upstream execution that changed state (ExecutionFlow,
-ExecutionNamespace, ExecutionStatus, ExecutionLabels, HasRetryAttempt, Expression, Not, Or; a
+ExecutionNamespace, ExecutionStatus, ExecutionLabels, ExecutionOutputs, HasRetryAttempt, Expression,
+Not, Or; the deprecated FlowCondition and FlowNamespaceCondition test the trigger's own flow; a
 MultipleCondition is read as preconditions). A Schedule's ``conditions`` test each tick: the
-``schedule`` ones (DayWeek, DayWeekInMonth, Weekend, DateTimeBetween, TimeBetween, Expression, Not,
-Or) are evaluated with ``trigger.date``, ``trigger.next`` and ``trigger.previous``; Kestra ignores
-the others there, and so does this module.
+``schedule`` ones (DayWeek, DayWeekInMonth, Weekend, DateTimeBetween, TimeBetween, PublicHoliday,
+Expression, Not, Or) are evaluated with ``trigger.date``, ``trigger.next`` and ``trigger.previous``;
+Kestra ignores the others there, and so does this module.
 
 :func:`check_condition` lists the problems of a condition map (located relative to it) and
 :func:`parse_condition` reads a map it accepts.
@@ -34,26 +35,32 @@ from .conditions import (
     optional_states,
     wanted_labels,
 )
-from .date_conditions import DateTimeBetween, DayWeek, DayWeekInMonth, TimeBetween, Weekend
+from .date_conditions import DateTimeBetween, DayWeek, DayWeekInMonth, PublicHoliday, TimeBetween, Weekend
 
 PREFIXES = ("io.kestra.plugin.core.condition.", "io.kestra.core.models.conditions.types.")
 COMPARISONS = ("EQUALS", "PREFIX", "SUFFIX")
 
 
 @dataclass(frozen=True)
-class ExecutionFlow(Condition):
-    kind = "ExecutionFlow"
+class _OfOneFlow(Condition):
+    """A condition naming one flow: ``namespace`` and ``flowId``."""
+
     required = ("namespace", "flowId")
     namespace: str = ""
     flow_id: str = ""
 
-    def test(self, context: ConditionContext) -> bool:
-        execution = execution_of(context)
-        return execution.namespace == self.namespace and execution.flow_id == self.flow_id
-
     @classmethod
     def build(cls, raw: Mapping[str, Any]) -> Condition:
         return cls(namespace=str(raw["namespace"]), flow_id=str(raw["flowId"]))
+
+
+@dataclass(frozen=True)
+class ExecutionFlow(_OfOneFlow):
+    kind = "ExecutionFlow"
+
+    def test(self, context: ConditionContext) -> bool:
+        execution = execution_of(context)
+        return execution.namespace == self.namespace and execution.flow_id == self.flow_id
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,71 @@ class Expression(Condition):
 
 
 @dataclass(frozen=True)
+class ExecutionOutputs(Condition):
+    """The expression, rendered with ``trigger.outputs`` = the upstream execution's flow outputs, is not
+    blank or ``false``; an execution without outputs never passes (the expression is not rendered)."""
+
+    kind = "ExecutionOutputs"
+    required = ("expression",)
+    expression: str = ""
+
+    def test(self, context: ConditionContext) -> bool:
+        outputs = dict(execution_of(context).flow_outputs)
+        if not outputs:
+            return False
+        variables = context.variables
+        trigger = variables.get("trigger")
+        trigger = {**(trigger if isinstance(trigger, Mapping) else {}), "outputs": outputs}
+        with_outputs = {**variables, "trigger": trigger}
+        upstream = ConditionContext(context.execution, context.state, lambda: with_outputs)
+        return Expression(self.expression).test(upstream)
+
+    @classmethod
+    def build(cls, raw: Mapping[str, Any]) -> Condition:
+        return cls(expression=str(raw["expression"]))
+
+
+def _own_flow(context: ConditionContext) -> Mapping[str, Any]:
+    """The flow whose trigger is tested (Kestra's ``ConditionContext.flow``), not the upstream one."""
+    flow = context.variables.get("flow")
+    return flow if isinstance(flow, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class FlowCondition(_OfOneFlow):
+    """Deprecated in Kestra: the trigger's own flow (not the upstream one) is ``namespace``/``flowId``
+    (not an ExecutionFlow: Flow triggers are indexed by those)."""
+
+    kind = "FlowCondition"
+
+    def test(self, context: ConditionContext) -> bool:
+        flow = _own_flow(context)
+        return flow.get("namespace") == self.namespace and flow.get("id") == self.flow_id
+
+
+@dataclass(frozen=True)
+class FlowNamespaceCondition(Condition):
+    """Deprecated in Kestra: the trigger's own flow is in ``namespace`` (starts with it with ``prefix``)."""
+
+    kind = "FlowNamespaceCondition"
+    required = ("namespace",)
+    namespace: str = ""
+    prefix: bool = False
+
+    def test(self, context: ConditionContext) -> bool:
+        namespace = str(_own_flow(context).get("namespace") or "")
+        return namespace.startswith(self.namespace) if self.prefix else namespace == self.namespace
+
+    @classmethod
+    def check(cls, raw: Mapping[str, Any]) -> Problems:
+        return [(".prefix", "must be true or false")] if not isinstance(raw.get("prefix", False), bool) else []
+
+    @classmethod
+    def build(cls, raw: Mapping[str, Any]) -> Condition:
+        return cls(namespace=str(raw["namespace"]), prefix=bool(raw.get("prefix", False)))
+
+
+@dataclass(frozen=True)
 class _Combination(Condition):
     """Not and Or: a list of conditions of any type."""
 
@@ -246,8 +318,9 @@ class MultipleCondition(Condition):
 # -- parsing ----------------------------------------------------------------------------------------
 
 KINDS: dict[str, type[Condition]] = {cls.kind: cls for cls in (
-    ExecutionFlow, ExecutionNamespace, ExecutionStatus, ExecutionLabels, HasRetryAttempt, Expression, Not, Or,
-    DayWeek, DayWeekInMonth, Weekend, DateTimeBetween, TimeBetween, MultipleCondition)}
+    ExecutionFlow, ExecutionNamespace, ExecutionStatus, ExecutionLabels, ExecutionOutputs, HasRetryAttempt,
+    Expression, Not, Or, FlowCondition, FlowNamespaceCondition,
+    DayWeek, DayWeekInMonth, Weekend, DateTimeBetween, TimeBetween, PublicHoliday, MultipleCondition)}
 _LEGACY = {"Variable": "Expression"}  # io.kestra.core.models.conditions.types.VariableCondition
 
 

@@ -1,8 +1,11 @@
-"""Kestra's date conditions (DayWeek, DayWeekInMonth, Weekend, DateTimeBetween, TimeBetween): what a
-Schedule tests at each tick. Each tests ``date``, by default the tick itself (``{{ trigger.date }}``)."""
+"""Kestra's date conditions (DayWeek, DayWeekInMonth, Weekend, DateTimeBetween, TimeBetween,
+PublicHoliday): what a Schedule tests at each tick. Each tests ``date``, by default the tick itself
+(``{{ trigger.date }}``)."""
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -185,3 +188,63 @@ def _utc_seconds(t: time) -> float:
     offset = t.utcoffset()
     seconds = t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
     return seconds - (offset.total_seconds() if offset is not None else 0)
+
+
+@dataclass(frozen=True)
+class PublicHoliday(_OnDate):
+    """The date is a public holiday of ``country`` (and of its ``subDivision``), from the calendars of
+    the ``holidays`` package (Kestra uses the Java library Jollyday). Without a country, the country
+    of the default locale (``LC_ALL``, ``LC_CTYPE``, ``LANG``), as Java's."""
+
+    kind = "PublicHoliday"
+    country: str | None = None
+    sub_division: str | None = None
+
+    def test(self, context: ConditionContext) -> bool:
+        country = context.render(self.country) if self.country else _locale_country()
+        sub_division = context.render(self.sub_division) if self.sub_division else None
+        day = self.moment(context).date()
+        return day in _calendar(country.strip().upper(), _subdivision_code(country, sub_division), day.year)
+
+    @classmethod
+    def check(cls, raw: Mapping[str, Any]) -> Problems:
+        return [(f".{prop}", "must be a string") for prop in ("country", "subDivision")
+                if raw.get(prop) is not None and not isinstance(raw[prop], str)]
+
+    @classmethod
+    def build(cls, raw: Mapping[str, Any]) -> Condition:
+        return cls(date=cls.date_of(raw), country=raw.get("country") or None,
+                   sub_division=raw.get("subDivision") or None)
+
+
+def _locale_country() -> str:
+    """The country of the locale: the first of LC_ALL, LC_CTYPE, LANG that is set (``fr_FR.UTF-8``)."""
+    setting = next((os.environ[name] for name in ("LC_ALL", "LC_CTYPE", "LANG") if os.environ.get(name)), "")
+    match = re.match(r"[a-z]{2,3}_([A-Z]{2})\b", setting)
+    if match is None:
+        raise ConditionError("PublicHoliday: no country given, and the default locale names none (set `country`)")
+    return match.group(1)
+
+
+def _subdivision_code(country: str, sub_division: str | None) -> str | None:
+    """``BE`` as written, or ``DE-BE`` (ISO 3166-2's full code) without its country; blank is none."""
+    code = (sub_division or "").strip()
+    prefix = f"{country.strip()}-"
+    if code.upper().startswith(prefix.upper()):
+        code = code[len(prefix):]
+    return code or None
+
+
+@functools.lru_cache(maxsize=64)  # a Schedule's conditions are tested at every tick it looks ahead to
+def _calendar(country: str, sub_division: str | None, year: int) -> Any:
+    try:
+        import holidays
+    except ImportError:
+        raise ConditionError("PublicHoliday needs the holidays package: pip install 'nb-orchestra[holidays]'") from None
+    try:
+        return holidays.country_holidays(country, subdiv=sub_division, years=year)
+    except NotImplementedError:
+        if sub_division and sub_division != sub_division.upper():  # `be` for BE; some names are mixed case
+            return _calendar(country, sub_division.upper(), year)
+        where = f"subdivision '{sub_division}' of country '{country}'" if sub_division else f"country '{country}'"
+        raise ConditionError(f"PublicHoliday: no public holiday calendar for the {where}") from None
