@@ -20,7 +20,7 @@ from ..durations import parse_duration
 from ..errors import ExecutionNotFoundError, TemplateError
 from ..internal_storage import task_run_dir
 from ..kv import NamespaceKV
-from ..model.parse import parse_flow
+from ..model.parse import parse_flow, parse_task
 from ..plugins.base import LEVELS, ChildRun, FlowSource, Prop, TaskCancelled, TaskFailure
 from ..records.execution import ExecutionRecord, ExecutionView, TaskRun
 from ..store import get_store, recorder
@@ -112,6 +112,15 @@ class RunContext:
 
     def add_child_run(self, child: ChildRun) -> None:
         self.engine.add_child_run(self.run, child)
+
+    def build_task(self, definition: str) -> Task:
+        return parse_task(definition, self.task.id)
+
+    def run_task(self, task: Task) -> dict[str, Any] | None:
+        ctx = RunContext(self.engine, task, self.run, self.variables, self.cancel)
+        outputs = task.plugin.run(ctx)
+        self.warning = self.warning or ctx.warning
+        return outputs
 
     def flows(self, namespace: str, children: bool = False) -> list[FlowSource]:
         return [_flow_source(flow) for flow in registry.flows()

@@ -50,6 +50,20 @@ def parse_flow(text: str, name: str | None = None) -> Flow:
     return _Builder(doc, name).build()
 
 
+def parse_task(text: str, task_id: str) -> Task:
+    """Parse and validate one task's YAML map (a TemplatedTask's ``spec``), as a flow's tasks are;
+    ``task_id`` when the map has no ``id``. Raises FlowValidationError listing every problem."""
+    doc = load_document(text)
+    builder = _Builder(doc, None)
+    if not isinstance(doc.data, dict):
+        builder.problem((), "a task must be a YAML map with at least a type")
+        builder.fail()
+    task = builder.task({"id": task_id, **doc.data}, ())
+    if task is None or builder.problems:
+        raise FlowValidationError(builder.problems, source=text)
+    return task
+
+
 def declared_properties(type_name: str) -> frozenset[str] | None:
     """The properties a task type declares (common ones included), or None for a type with no plugin."""
     plugin_cls = find_plugin(type_name)

@@ -300,6 +300,14 @@ class TaskContext(Protocol):
     def add_child_run(self, child: ChildRun) -> None:
         """Show ``child`` as a finished run under this task run (Kestra's ``dynamicWorkerResult``)."""
 
+    def build_task(self, definition: str) -> Task:
+        """A task from its YAML map, built at run time (TemplatedTask's ``spec``) and validated as a flow's
+        tasks are, with this task's id when it names none; FlowValidationError (a UserError) locates a problem."""
+
+    def run_task(self, task: Task) -> dict[str, Any] | None:
+        """Run the runnable ``task`` in this task run, as Kestra runs a task with another's ``RunContext``
+        (same run, variables, files and logs; its properties rendered when it reads them); its outputs."""
+
     def flows(self, namespace: str, children: bool = False) -> list[FlowSource]:
         """The registered flows (latest revisions) of ``namespace``, and of its child namespaces
         (``namespace.*``) with ``children``."""
