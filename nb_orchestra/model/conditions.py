@@ -9,6 +9,7 @@ the map) into an immutable object with the pure test it stands for.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
@@ -143,6 +144,141 @@ class UpstreamFlow:
                 and (self.states is None or state in self.states) and labels_match(self.labels, execution))
 
 
+FILTER_FIELDS = ("FLOW_ID", "NAMESPACE", "STATE", "EXPRESSION")
+FILTER_TYPES = ("EQUAL_TO", "NOT_EQUAL_TO", "IN", "NOT_IN", "IS_TRUE", "IS_FALSE", "IS_NULL", "IS_NOT_NULL",
+                "STARTS_WITH", "ENDS_WITH", "REGEX", "CONTAINS")
+LIST_FILTER_TYPES = ("IN", "NOT_IN")  # the types compared with ``values``; every other one needs a ``value``
+OPERANDS = ("AND", "OR")
+_FALSY = ("false", "0", "-0", "")  # what Kestra's TruthUtils reads as false
+
+
+def _truthy(text: str | None) -> bool:
+    return text is not None and text not in _FALSY
+
+
+# How each filter type compares the field's value (``got``) with the filter's value(s).
+_COMPARISONS: dict[str, Callable[[str | None, Filter], bool]] = {
+    "EQUAL_TO": lambda got, f: got == f.value,
+    "NOT_EQUAL_TO": lambda got, f: got != f.value,
+    "IN": lambda got, f: got in f.values,
+    "NOT_IN": lambda got, f: got not in f.values,
+    "IS_TRUE": lambda got, f: _truthy(got),
+    "IS_FALSE": lambda got, f: not _truthy(got),
+    "IS_NULL": lambda got, f: got is None,
+    "IS_NOT_NULL": lambda got, f: got is not None,
+    "STARTS_WITH": lambda got, f: got is not None and got.startswith(f.value or ""),
+    "ENDS_WITH": lambda got, f: got is not None and got.endswith(f.value or ""),
+    "REGEX": lambda got, f: got is not None and re.fullmatch(f.value or "", got) is not None,
+    "CONTAINS": lambda got, f: got is not None and (f.value or "") in got,
+}
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One filter of a ``preconditions.where`` entry: a field of the upstream execution compared by ``type``.
+
+    EXPRESSION renders ``value`` with the execution's variables and compares the result (as Kestra does,
+    with the same ``value``: it is meant for IS_TRUE / IS_FALSE).
+    """
+
+    field: str
+    type: str
+    value: str | None = None
+    values: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Filter:
+        return cls(field=str(raw["field"]), type=str(raw["type"]),
+                   value=None if raw.get("value") is None else str(raw["value"]),
+                   values=tuple(str(v) for v in raw.get("values") or ()))
+
+    def test(self, context: ConditionContext) -> bool:
+        return _COMPARISONS[self.type](self._field_value(context), self)
+
+    def _field_value(self, context: ConditionContext) -> str | None:
+        execution = execution_of(context)
+        if self.field == "FLOW_ID":
+            return execution.flow_id
+        if self.field == "NAMESPACE":
+            return execution.namespace
+        if self.field == "STATE":
+            return context.state
+        return context.render(self.value or "")  # EXPRESSION
+
+
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """One entry of ``preconditions.where``: its filters joined by ``operand`` (AND or OR), one more
+    condition of the preconditions."""
+
+    id: str
+    filters: tuple[Filter, ...]
+    operand: str = "AND"
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ExecutionFilter:
+        return cls(id=str(raw["id"]), filters=tuple(Filter.from_dict(f) for f in raw["filters"]),
+                   operand=str(raw.get("operand") or "AND"))
+
+    def holds(self, execution: ExecutionView, state: str, variables: Variables | None = None) -> bool:
+        """True when ``execution``, now in ``state``, passes the filters; ConditionError when an
+        expression does not render."""
+        context = ConditionContext(execution, state, variables)
+        results = (f.test(context) for f in self.filters)
+        return any(results) if self.operand == "OR" else all(results)
+
+
+def check_where(where: Any) -> Problems:
+    """Problems with ``preconditions.where``, relative to the preconditions (``.where[0].filters[1].type``...)."""
+    if where is None:
+        return []
+    if not isinstance(where, list):
+        return [(".where", "must be a list of execution filters ({id, operand, filters})")]
+    problems: Problems = []
+    for i, entry in enumerate(where):
+        at = f".where[{i}]"
+        if not isinstance(entry, Mapping):
+            problems.append((at, "must be a map with id, operand and filters"))
+            continue
+        if not entry.get("id"):
+            problems.append((f"{at}.id", "missing required property 'id'"))
+        if entry.get("operand") is not None and entry["operand"] not in OPERANDS:
+            problems.append((f"{at}.operand", f"must be one of {', '.join(OPERANDS)}"))
+        filters = entry.get("filters")
+        if not isinstance(filters, list) or not filters:
+            problems.append((f"{at}.filters", "must list the filters ({field, type, value or values})"))
+            continue
+        for j, raw in enumerate(filters):
+            problems += _check_filter(raw, f"{at}.filters[{j}]")
+    return problems
+
+
+def _check_filter(raw: Any, at: str) -> Problems:
+    """A filter's field and type are known; ``value`` or ``values`` is set as its type needs (Kestra's
+    PreconditionFilterValidator: IN and NOT_IN take ``values``, every other type a ``value``)."""
+    if not isinstance(raw, Mapping):
+        return [(at, "must be a map with field, type and value or values")]
+    problems: Problems = [(f"{at}.{prop}", f"must be one of {', '.join(known)}")
+                          for prop, known in (("field", FILTER_FIELDS), ("type", FILTER_TYPES))
+                          if raw.get(prop) not in known]
+    kind = raw.get("type")
+    if kind not in FILTER_TYPES:
+        return problems
+    wanted, unwanted = ("values", "value") if kind in LIST_FILTER_TYPES else ("value", "values")
+    if raw.get(wanted) is None:
+        problems.append((f"{at}.{wanted}", f"`{wanted}` cannot be null for type {kind}"))
+    elif raw.get(unwanted) is not None:
+        problems.append((f"{at}.{unwanted}", f"`{unwanted}` must be null for type {kind}"))
+    if kind in LIST_FILTER_TYPES and raw.get("values") is not None and not isinstance(raw["values"], list):
+        problems.append((f"{at}.values", "must be a list"))
+    if kind == "REGEX" and raw.get("value") is not None:
+        try:
+            re.compile(str(raw["value"]))
+        except re.error as exc:
+            problems.append((f"{at}.value", f"not a regular expression: {exc}"))
+    return problems
+
+
 @dataclass(frozen=True)
 class TimeWindow:
     """``preconditions.timeWindow``: the period in which every upstream flow must have matched.
@@ -217,7 +353,7 @@ class Upstream(Protocol):
 @dataclass(frozen=True)
 class Preconditions:
     """A Flow trigger's ``preconditions`` (or its MultipleCondition): every upstream flow (or condition)
-    must match inside the time window."""
+    must match inside the time window. ``flows`` holds the ``flows`` entries, then the ``where`` ones."""
 
     id: str
     flows: tuple[Upstream, ...]
@@ -227,7 +363,9 @@ class Preconditions:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Preconditions:
         """Read a ``preconditions`` map that :func:`check_preconditions` accepts."""
-        return cls(id=str(raw["id"]), flows=tuple(UpstreamFlow.from_dict(f) for f in raw["flows"]),
+        upstream: list[Upstream] = [UpstreamFlow.from_dict(f) for f in raw.get("flows") or ()]
+        upstream += [ExecutionFilter.from_dict(w) for w in raw.get("where") or ()]
+        return cls(id=str(raw["id"]), flows=tuple(upstream),
                    time_window=TimeWindow.from_dict(raw.get("timeWindow")),
                    reset_on_success=bool(raw.get("resetOnSuccess", True)))
 
@@ -242,13 +380,14 @@ def check_preconditions(pre: Any) -> Problems:
     if not isinstance(pre, Mapping):
         return [("", "must be a map with id and flows")]
     problems: Problems = [] if pre.get("id") else [(".id", "missing required property 'id'")]
-    if pre.get("where"):
-        problems.append((".where", "execution filters (where) are not supported by nb_orchestra; use flows"))
     if "resetOnSuccess" in pre and not isinstance(pre["resetOnSuccess"], bool):
         problems.append((".resetOnSuccess", "must be true or false"))
     flows = pre.get("flows")
-    if not isinstance(flows, list) or not flows:
-        problems.append((".flows", "must list the upstream flows ({namespace, flowId, states})"))
+    if not flows and pre.get("where"):
+        flows = []
+    elif not isinstance(flows, list) or not flows:
+        problems.append((".flows", "must list the upstream flows ({namespace, flowId, states}) unless `where` "
+                                   "lists execution filters"))
         flows = []
     for i, upstream in enumerate(flows):
         if not isinstance(upstream, Mapping) or not upstream.get("namespace"):
@@ -256,7 +395,7 @@ def check_preconditions(pre: Any) -> Problems:
             continue
         problems += check_states(upstream.get("states"), f".flows[{i}].states")
         problems += check_labels(upstream.get("labels"), f".flows[{i}].labels")
-    return problems + check_time_window(pre.get("timeWindow"))
+    return problems + check_where(pre.get("where")) + check_time_window(pre.get("timeWindow"))
 
 
 def check_time_window(tw: Any) -> Problems:

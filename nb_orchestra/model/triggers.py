@@ -25,6 +25,8 @@ from .conditions import (
     Condition,
     ConditionContext,
     ConditionError,
+    ExecutionFilter,
+    Filter,
     Preconditions,
     Problems,
     UpstreamFlow,
@@ -287,10 +289,11 @@ class Selector:
     """Which upstream executions may fire a Flow trigger (what the listener indexes it by).
 
     ``flow``: executions of ``namespace``.``flow_id``; ``namespace``: of any flow of that namespace;
-    ``prefix``: of namespaces starting with ``namespace``; ``any``: every execution.
+    ``prefix``: of namespaces starting with ``namespace``; ``flow_id``: of a flow ``flow_id`` in any
+    namespace; ``any``: every execution.
     """
 
-    kind: Literal["flow", "namespace", "prefix", "any"]
+    kind: Literal["flow", "namespace", "prefix", "flow_id", "any"]
     namespace: str = ""
     flow_id: str = ""
 
@@ -368,8 +371,8 @@ class FlowTrigger(Trigger):
         """The upstream executions that may fire this trigger; one that none selects never does.
 
         A condition on the flow or namespace narrows it; else, with preconditions that reset once
-        met, the upstream flows they list (only an execution that matches one can complete them);
-        else any execution.
+        met, the upstream flows they list and the executions their ``where`` filters may select
+        (only an execution that matches one entry can complete them); else any execution.
         """
         for condition in self.conditions:
             if isinstance(condition, ExecutionFlow):
@@ -381,19 +384,48 @@ class FlowTrigger(Trigger):
             exact = by_namespace[0].comparison == "EQUALS"
             return (Selector("namespace" if exact else "prefix", by_namespace[0].namespace),)
         if self.preconditions is not None and self.preconditions.reset_on_success:
-            selectors = tuple(_upstream_selector(up) for up in self.preconditions.flows)
-            if all(selectors):
-                return tuple(s for s in selectors if s is not None)
+            selectors = [_upstream_selectors(up) for up in self.preconditions.flows]
+            if all(s is not None for s in selectors):
+                return tuple(selector for some in selectors for selector in some or ())
         return (Selector("any"),)
 
 
-def _upstream_selector(upstream: Any) -> Selector | None:
+def _upstream_selectors(upstream: Any) -> tuple[Selector, ...] | None:
     """The executions that may meet one entry of preconditions; None when any execution may."""
     if isinstance(upstream, UpstreamFlow):
-        return (Selector("flow", upstream.namespace, upstream.flow_id) if upstream.flow_id is not None
-                else Selector("namespace", upstream.namespace))
+        return ((Selector("flow", upstream.namespace, upstream.flow_id),) if upstream.flow_id is not None
+                else (Selector("namespace", upstream.namespace),))
     if isinstance(upstream, ExecutionFlow):
-        return Selector("flow", upstream.namespace, upstream.flow_id)
+        return (Selector("flow", upstream.namespace, upstream.flow_id),)
+    if isinstance(upstream, ExecutionFilter):
+        return _where_selectors(upstream)
+    return None
+
+
+def _where_selectors(where: ExecutionFilter) -> tuple[Selector, ...] | None:
+    """What a ``where`` entry's NAMESPACE and FLOW_ID filters select (the other fields narrow nothing).
+
+    With OR, every filter must select (their union); with AND, the narrowest filters do.
+    """
+    selected = [_filter_selectors(f) for f in where.filters]
+    if where.operand == "OR":
+        return None if None in selected else tuple(s for some in selected for s in some or ())
+    namespaces = next((some for some in selected if some and some[0].kind == "namespace"), None)
+    flow_ids = next((some for some in selected if some and some[0].kind == "flow_id"), None)
+    if namespaces and flow_ids:
+        return tuple(Selector("flow", ns.namespace, f.flow_id) for ns in namespaces for f in flow_ids)
+    return flow_ids or namespaces or next((some for some in selected if some), None)
+
+
+def _filter_selectors(f: Filter) -> tuple[Selector, ...] | None:
+    """The executions one filter may pass; None when it does not say (any execution may)."""
+    values = (f.value,) if f.type == "EQUAL_TO" else f.values if f.type == "IN" else None
+    if f.field == "NAMESPACE" and values is not None:
+        return tuple(Selector("namespace", str(v)) for v in values)
+    if f.field == "NAMESPACE" and f.type == "STARTS_WITH":
+        return (Selector("prefix", str(f.value)),)
+    if f.field == "FLOW_ID" and values is not None:
+        return tuple(Selector("flow_id", flow_id=str(v)) for v in values)
     return None
 
 

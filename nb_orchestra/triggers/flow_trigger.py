@@ -50,6 +50,7 @@ class _Index:
         self.by_flow: dict[tuple[str, str], list[_Entry]] = {}
         self.by_namespace: dict[str, list[_Entry]] = {}
         self.by_prefix: dict[str, list[_Entry]] = {}
+        self.by_flow_id: dict[str, list[_Entry]] = {}
         self.anywhere: list[_Entry] = []
         states: set[str] = set()
         for entry in entries:
@@ -61,6 +62,8 @@ class _Index:
                     self.by_namespace.setdefault(selector.namespace, []).append(entry)
                 elif selector.kind == "prefix":
                     self.by_prefix.setdefault(selector.namespace, []).append(entry)
+                elif selector.kind == "flow_id":
+                    self.by_flow_id.setdefault(selector.flow_id, []).append(entry)
                 else:
                     self.anywhere.append(entry)
         self.states = frozenset(states)
@@ -68,7 +71,8 @@ class _Index:
 
     def candidates(self, namespace: str, flow_id: str) -> list[_Entry]:
         """The triggers an execution of ``namespace``.``flow_id`` may fire, in registry order."""
-        found = [*self.by_flow.get((namespace, flow_id), ()), *self.by_namespace.get(namespace, ()), *self.anywhere]
+        found = [*self.by_flow.get((namespace, flow_id), ()), *self.by_namespace.get(namespace, ()),
+                 *self.by_flow_id.get(flow_id, ()), *self.anywhere]
         for length in self.prefix_lengths:
             if length > len(namespace):
                 break
@@ -80,13 +84,13 @@ class _Index:
 
 @dataclass
 class _Window:
-    """When each upstream flow of one trigger's preconditions was last met."""
+    """When each condition of one trigger's preconditions (an upstream flow, a ``where`` entry) was last met."""
 
     met: dict[int, datetime] = field(default_factory=dict)
 
     def record(self, pre: Preconditions, execution: ExecutionView, state: str, now: datetime,
                variables: Variables | None = None) -> bool:
-        """Account for ``execution``; True when every upstream flow is met inside the window. A condition
+        """Account for ``execution``; True when every condition is met inside the window. A condition
         that cannot be evaluated is not met."""
         start, end = pre.time_window.bounds(now)
         if not start <= now <= end:
