@@ -1,7 +1,8 @@
-"""Child process of scenario (e): ``python memory_child.py engine|baseline N``.
+"""Child process of scenarios (e) and (g): ``python memory_child.py engine|recorded|baseline N``.
 
-Prints one JSON line: ``{"before": bytes, "peak": bytes}`` -- the RSS just before
-the work and the peak RSS of the process after it (None where unknown).
+Prints one JSON line: ``{"before": bytes, "peak": bytes, "seconds": s}`` -- the RSS just before
+the work, the peak RSS of the process after it (None where unknown), and how long the work took
+(``recorded``: until the execution is in the store).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -45,27 +47,34 @@ def current_rss() -> int | None:
         return peak_rss()
 
 
-def run_engine(n: int) -> Any:
-    """A ForEach over ``n`` values with one Return inside, run through nb_orchestra."""
+def run_engine(n: int, record: bool = False) -> Any:
+    """A ForEach over ``n`` values with one Return inside, run through nb_orchestra (``record``: with
+    the store recording, until the execution's rows are written)."""
     from scenarios import foreach_return_flow
 
     import nb_orchestra as nbo
+    from nb_orchestra.store.recorder import flush
 
-    nbo.configure(home=tempfile.mkdtemp(prefix="nbo-bench-"), record=False)  # the engine alone, as in (a), (b)
-    nbo.run(foreach_return_flow(3))  # warm-up: lazy imports, template cache
+    nbo.configure(home=tempfile.mkdtemp(prefix="nbo-bench-"), record=record)
+    nbo.run(foreach_return_flow(3))  # warm-up: lazy imports, template cache, the store's first use
+    flush()
     flow = nbo.load_flow(foreach_return_flow(n))
     gc.collect()
     before = current_rss()
+    began = time.perf_counter()
     ex = nbo.run(flow)
+    flush()
+    seconds = time.perf_counter() - began
     if ex.state != "SUCCESS" or len(ex.taskruns) != n + 1:
         raise SystemExit(f"unexpected execution: {ex.state}, {len(ex.taskruns)} task runs")
-    return before, ex
+    return before, ex, seconds
 
 
 def run_baseline(n: int) -> Any:
     """Plain Python: ``n`` dicts shaped like a finished task run (ids, dates, output, log)."""
     gc.collect()
     before = current_rss()
+    began = time.perf_counter()
     rows = []
     for i in range(n):
         start = datetime.now(timezone.utc)
@@ -75,13 +84,13 @@ def run_baseline(n: int) -> Any:
             "attempts": [{"state": "SUCCESS", "startDate": start, "endDate": datetime.now(timezone.utc)}],
             "outputs": {"value": f"{i}-x"}, "log": f"Return: {i}-x",
         })
-    return before, rows
+    return before, rows, time.perf_counter() - began
 
 
 def main() -> None:
     kind, n = sys.argv[1], int(sys.argv[2])
-    before, keep_alive = (run_engine if kind == "engine" else run_baseline)(n)
-    print(json.dumps({"before": before, "peak": peak_rss()}))
+    before, keep_alive, seconds = run_baseline(n) if kind == "baseline" else run_engine(n, record=kind == "recorded")
+    print(json.dumps({"before": before, "peak": peak_rss(), "seconds": seconds}))
     del keep_alive
 
 

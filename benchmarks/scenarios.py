@@ -1,4 +1,4 @@
-"""The five scenarios of the performance issue, one function each, and their flows.
+"""The scenarios of the performance issues, one function each, and their flows.
 
 Every scenario returns :class:`harness.Result` rows; the first row of each
 carries the target, extra rows are for information only.
@@ -40,10 +40,13 @@ class Config:
     sleeps: int = 16
     import_runs: int = 10
     memory_values: int = 100_000
+    # (g): the loop whose time per iteration is the yardstick, and the big one
+    scale_values: tuple[int, int] = (10_000, 1_000_000)
 
 
 FULL = Config()
-QUICK = Config(repeats=3, log_tasks=200, loop_values=2_000, import_runs=5, memory_values=20_000)
+QUICK = Config(repeats=3, log_tasks=200, loop_values=2_000, import_runs=5, memory_values=20_000,
+               scale_values=(2_000, 20_000))
 
 
 # -- flows -------------------------------------------------------------------------------
@@ -201,7 +204,22 @@ def scenario_d(cfg: Config) -> list[Result]:
                            measured_unit="s", target=target))
     if rows[0].status != "PASS":
         rows[0].notes = import_offenders("import nb_orchestra")
+    first, bare = timed_pair(lambda: run_python("-c", FIRST_RESULT), lambda: run_python("-c", "pass"), runs, cfg.warmup)
+    rows.append(Result("   first result: import, parse, run, record 1 task (fresh process, wall)", runs, median(first),
+                       median(bare), "s", measured=median(first), measured_unit="s", target=0.2, hard_limit=2.0,
+                       notes=["baseline column: a bare interpreter; the store is new (first-use setup included)"]))
     return rows
+
+
+# A fresh process's first result, the store's first use included (its own home each time).
+FIRST_FLOW = f"id: first\nnamespace: bench\ntasks:\n  - id: hi\n    type: {RETURN}\n    format: hi\n"
+FIRST_RESULT = f"""
+import tempfile, nb_orchestra as nbo
+from nb_orchestra.store.recorder import flush
+nbo.configure(home=tempfile.mkdtemp(prefix="nbo-first-"), record=True)
+nbo.run({json.dumps(FIRST_FLOW)})
+flush()
+"""
 
 
 def import_offenders(code: str, top: int = 10) -> list[str]:
@@ -220,25 +238,50 @@ def import_offenders(code: str, top: int = 10) -> list[str]:
     return [f"{name}: self {us / 1e3:.1f} ms, cumulative {cum / 1e3:.1f} ms" for name, (us, cum) in ranked]
 
 
+def memory_child(kind: str, n: int) -> dict[str, Any]:
+    """One run of memory_child.py: RSS before, peak RSS, seconds of the work."""
+    return json.loads(run_python(str(MEMORY_CHILD), kind, str(n)).stdout.splitlines()[-1])
+
+
+def growth(kind: str, n: int, repeats: int) -> float | None:
+    """Median peak RSS growth of ``repeats`` fresh processes doing ``kind`` over ``n`` values."""
+    samples = []
+    for _ in range(repeats):
+        out = memory_child(kind, n)
+        samples.append(None if None in (out["peak"], out["before"]) else out["peak"] - out["before"])
+    return None if None in samples else median(samples)  # type: ignore[arg-type]
+
+
 def scenario_e(cfg: Config) -> list[Result]:
-    """(e) Peak RSS growth of a ForEach over n values (fresh process) vs n plain dicts."""
+    """(e) Peak RSS growth of a ForEach over n values (fresh process), in memory and recorded, vs n
+    plain dicts; the target is 1 KB per task run (about 120 MB at 100,000), 400 MB at the very most."""
     n = cfg.memory_values
-    target = 400 * MB * n / FULL.memory_values  # scaled down in --quick mode
+    scale = n / FULL.memory_values  # sizes scaled down in --quick mode
+    plain = growth("baseline", n, cfg.repeats)
+    return [Result(f"{label} peak RSS, ForEach {n:,} x Return{suffix}", cfg.repeats, measured, plain, "B",
+                   measured=measured, measured_unit="B", target=120 * MB * scale, hard_limit=400 * MB * scale)
+            for label, suffix, measured in (("e.", "", growth("engine", n, cfg.repeats)),
+                                            ("  ", ", recorded", growth("recorded", n, cfg.repeats)))]
 
-    def growth(kind: str) -> list[float | None]:
-        samples = []
-        for _ in range(cfg.repeats):
-            out = json.loads(run_python(str(MEMORY_CHILD), kind, str(n)).stdout.splitlines()[-1])
-            samples.append(None if None in (out["peak"], out["before"]) else out["peak"] - out["before"])
-        return samples
 
-    engine, plain = growth("engine"), growth("baseline")
-    engine_mb = None if None in engine else median(engine)
-    plain_mb = None if None in plain else median(plain)
-    return [Result(f"e. peak RSS, ForEach {n:,} x Return", cfg.repeats, engine_mb, plain_mb, "B",
-                   measured=engine_mb, measured_unit="B", target=target)]
+def scenario_g(cfg: Config) -> list[Result]:
+    """(g) Scale: a recorded ForEach of the big size against the small one (fresh processes): time per
+    iteration within 1.5x, peak RSS within 1.2 GB at 1,000,000 (scaled in --quick mode)."""
+    small, big = cfg.scale_values
+    per_small = median([memory_child("recorded", small)["seconds"] / small for _ in range(cfg.repeats)])
+    runs = [memory_child("recorded", big) for _ in range(max(1, cfg.repeats // 3))]
+    per_big = median([run["seconds"] / big for run in runs])
+    known = [run for run in runs if None not in (run["peak"], run["before"])]
+    peak = median([run["peak"] - run["before"] for run in known]) if known == runs else None
+    target = 1.2 * 1024 * MB * big / 1_000_000
+    return [
+        Result(f"g. recorded ForEach {big:,}: time per iteration / at {small:,}", len(runs), per_big, per_small, "s",
+               measured=per_big / per_small, target=1.5, hard_limit=10.0),
+        Result(f"   peak RSS growth, recorded ForEach {big:,}", len(runs), peak, None, "B", measured=peak,
+               measured_unit="B", target=target, hard_limit=4 * target),
+    ]
 
 
 SCENARIOS: dict[str, Callable[[Config], list[Result]]] = {
-    "a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d, "e": scenario_e,
+    "a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d, "e": scenario_e, "g": scenario_g,
 }
