@@ -101,8 +101,8 @@ class ExecutionBatch:
 
     row: tuple
     labels: dict[str, str] | None
-    taskruns: list[tuple]
-    logs: list[tuple]
+    taskruns: Iterable[tuple]  # made as they are written: read once
+    logs: Iterable[tuple]
     flow: tuple[str, str, str] | None = None
     seq_base: int | None = None
 
@@ -129,11 +129,11 @@ class Tx:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self.execute(sql, params).fetchall()
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], prepared: bool = False) -> None:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], prepared: bool = False) -> None:
         """``prepared``: the rows hold storable text and the backend's timestamps already
-        (:meth:`Store.timestamp`), as the recorder builds them: no pass over every value."""
-        if rows:
-            self._connection.cursor().executemany(self._sql(sql), rows if prepared else [self._params(r) for r in rows])
+        (:meth:`Store.timestamp`), as the recorder builds them: no pass over every value, and they
+        may come from an iterator, consumed as they are written."""
+        self._connection.cursor().executemany(self._sql(sql), rows if prepared else [self._params(r) for r in rows])
 
 
 class Store(ABC):
@@ -217,7 +217,7 @@ class Store(ABC):
                 if batch.seq_base is None:
                     batch.seq_base = tx.rows("SELECT COALESCE(MAX(seq), -1) + 1 FROM taskruns WHERE execution_id = ?",
                                              (row[0],))[0][0]
-                    runs = [(*run[:2], run[2] + batch.seq_base, *run[3:]) for run in runs] if batch.seq_base else runs
+                    runs = ((*run[:2], run[2] + batch.seq_base, *run[3:]) for run in runs) if batch.seq_base else runs
                 tx.executemany(UPSERT_TASKRUN, runs, prepared=True)
                 tx.executemany(INSERT_LOG, batch.logs, prepared=True)
 

@@ -16,6 +16,7 @@ pending on the calling thread; it also runs at interpreter exit.
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import sys
 import threading
@@ -222,11 +223,12 @@ def _snapshot(track: _Track, changed: dict[str, TaskRun], store: Store) -> tuple
     fresh.update((key, run) for key, run in changed.items() if key not in track.known)
     base = track.seq_base or 0
     row_of = _TaskRunRows(ex.id, encode, store.timestamp)
-    rows = [row_of(base + track.next_seq + i, run) for i, run in enumerate(fresh.values())]
-    rows += [row_of(-1, run) for key, run in changed.items() if key not in fresh]
+    # Built one by one as the store writes them: a 100,000-run loop never holds all its rows at once.
+    rows = itertools.chain((row_of(base + track.next_seq + i, run) for i, run in enumerate(fresh.values())),
+                           (row_of(-1, run) for key, run in changed.items() if key not in fresh))
     ts = store.timestamp
-    log_rows = [(ex.id, track.logs_written + i, log.task_id, log.taskrun_id, _text(encode, log.value), log.level,
-                 _text(encode, log.message), ts(log.timestamp)) for i, log in enumerate(logs[track.logs_written:])]
+    log_rows = ((ex.id, track.logs_written + i, log.task_id, log.taskrun_id, _text(encode, log.value), log.level,
+                 _text(encode, log.message), ts(log.timestamp)) for i, log in enumerate(logs[track.logs_written:]))
     labels = {encode.mask(key): encode.mask(value) for key, value in ex.labels.items()}
     row = (ex.id, ex.namespace, ex.flow_id, None, ex.state, encode.dumps(list(ex.state_history)), ex.start_date,
            ex.end_date, encode.dumps(ex.inputs), encode.dumps(labels), encode.dumps(ex.trigger), ex.original_id,
