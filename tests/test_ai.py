@@ -280,16 +280,21 @@ def test_passages_under_min_score_are_left_out(standin: StandIn):
     assert ex.outputs["answer"]["sources"] == []
 
 
-def test_a_store_never_filled_is_said_and_the_prompt_goes_alone(standin: StandIn):
+def ask_store(standin: StandIn, prompt: str):
+    """A rag.ChatCompletion of ``prompt`` on the flow's KV store, with the OpenAI stand-in."""
     provider = f"{{type: io.kestra.plugin.ai.provider.OpenAI, modelName: m, apiKey: k, baseUrl: '{standin.url}/v1'}}"
-    ex = nb_orchestra.run(flow_text(f"""
+    return nb_orchestra.run(flow_text(f"""
         tasks:
           - id: answer
             type: io.kestra.plugin.ai.rag.ChatCompletion
             chatProvider: {provider}
             embeddings: {{type: io.kestra.plugin.ai.embeddings.KestraKVStore}}
-            prompt: Which fuel does the rocket engine burn to reach orbit?
+            prompt: {prompt}
         """))
+
+
+def test_a_store_never_filled_is_said_and_the_prompt_goes_alone(standin: StandIn):
+    ex = ask_store(standin, "Which fuel does the rocket engine burn to reach orbit?")
 
     assert ex.state == "SUCCESS", error_of(ex, "answer")
     assert standin.received("/v1/embeddings") == []
@@ -376,3 +381,27 @@ def test_agent_tools_are_refused_when_the_flow_loads():
         nb_orchestra.load_flow(agent_flow("{type: io.kestra.plugin.ai.provider.OpenAI, modelName: m, apiKey: k}",
                                           "tools: [{type: io.kestra.plugin.ai.tool.DockerMcpClient}]"))
     assert "property 'tools': tools are not supported here" in str(error.value)
+
+
+@pytest.mark.parametrize("stored", ['{"entries": [{}]}', '{"entries": [{"embedding": {"vector": ["x"]}, '
+                                    '"embedded": {"text": "t"}}]}', "not json"])
+def test_a_kv_value_that_is_no_embedding_store_is_one_line(standin: StandIn, stored):
+    StoreKV().set("tests", "test-embedding-store", stored)
+    ex = ask_store(standin, "Which fuel?")
+    assert error_of(ex, "answer") == ("the KV entry 'test-embedding-store' is not an embedding store "
+                                      "(drop: true starts a new one)")
+
+
+def test_document_metadata_that_is_no_map_is_named(standin: StandIn):
+    provider = f"{{type: io.kestra.plugin.ai.provider.OpenAI, modelName: m, apiKey: k, baseUrl: '{standin.url}/v1'}}"
+    ex = nb_orchestra.run(flow_text(f"""
+        tasks:
+          - id: ingest
+            type: io.kestra.plugin.ai.rag.IngestDocument
+            provider: {provider}
+            embeddings: {{type: io.kestra.plugin.ai.embeddings.KestraKVStore}}
+            fromDocuments:
+              - content: a text
+                metadata: just text
+        """))
+    assert error_of(ex, "ingest") == "fromDocuments[0] must be a map with content (and optional metadata)"

@@ -551,3 +551,20 @@ tasks:
         {"Key": "course", "Value": "zoomcamp"}]
     assert ex.outputs["download"]["checksumAlgorithm"] == "SHA256"
     assert ex.outputs["download"]["checksumValue"] == base64.b64encode(hashlib.sha256(b"checked").digest()).decode()
+
+
+@pytest.mark.parametrize(("task", "prop", "value"), [
+    ("Upload", "checksumAlgorithm", "MD5"), ("List", "filter", "directory"), ("Downloads", "action", "move")])
+def test_an_enum_that_renders_to_an_unknown_value_is_named_in_one_line(s3, bucket, task, prop, value):
+    extra = "    from: \"{{ outputs.write.uri }}\"\n    key: x.txt\n" if task == "Upload" else ""
+    ex = run_s3(s3, bucket, f"""
+tasks:
+  - id: write
+    type: io.kestra.plugin.core.storage.Write
+    content: x
+  - id: act
+    type: io.kestra.plugin.aws.s3.{task}
+    bucket: "{{{{ inputs.bucket }}}}"
+    {prop}: "{{{{ '{value}' }}}}"
+{extra}""")
+    assert failure(ex, "act").startswith(f"property '{prop}': '{value}' is not one of ")

@@ -233,3 +233,14 @@ def test_current_each_output_walks_parents_then_the_task_run():
                               {**variables, "taskrun": {"value": "y"}}) == "none"
     with pytest.raises(TemplateError, match="expects an argument 'outputs' with type map"):
         expressions.render("{{ currentEachOutput('text') }}", variables)
+
+
+def test_a_decrypted_value_is_masked_in_a_run_as_a_secret_is():
+    ex = run_flow(f"""
+        tasks:
+          - id: show
+            type: io.kestra.plugin.core.log.Log
+            message: "clear: {{{{ decrypt('{KEY}', '0P1O3740egaOvsfO4I16sR7MesMH0t12CmblUIbd8MQ=') }}}}"
+        """)
+    assert ex.state == "SUCCESS"
+    assert messages(ex) == ["clear: ******"]

@@ -170,6 +170,14 @@ def test_downloads_with_delete_removes_what_it_downloaded(gcs):
     assert names(gcs, "moves", "in/") == ["in/skip.txt"]
 
 
+def test_downloads_deletes_objects_whose_names_need_encoding(gcs):
+    put(gcs, "moves", "in/a+b.csv", "in/x%20y.csv", "in/skip.txt")
+    ex = run_fixture("valid/gcp_gcs/downloads_move.yaml", inputs={"bucket": "moves", "action": "DELETE"})
+    assert ex.state == "SUCCESS", messages(ex)
+    assert sorted(ex.outputs.downloads.outputFiles) == ["in/a+b.csv", "in/x%20y.csv"]
+    assert names(gcs, "moves", "in/") == ["in/skip.txt"]
+
+
 def test_downloads_with_move_archives_the_objects(gcs):
     put(gcs, "moves", "in/three.csv")
     ex = run_fixture("valid/gcp_gcs/downloads_move.yaml", inputs={"bucket": "moves", "action": "MOVE"})

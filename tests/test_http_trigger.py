@@ -230,3 +230,14 @@ def test_flow_triggers_shows_why_the_last_poll_failed(scheduler, clock, ip):
         ip.run_line_magic("flow", "triggers")
     shown = captured.stdout + "".join(str(o.data.get("text/plain", "")) for o in captured.outputs)
     assert "warning" in shown and f"cannot reach http://127.0.0.1:{port}/x" in shown
+
+
+def test_the_response_a_poll_hands_to_its_execution_holds_no_secret(server):
+    set_secret("API_TOKEN", "tok-654321")
+    try:
+        flow = nb_orchestra.load_flow(http_flow(f"        uri: \"{server}/json?key={{{{ secret('API_TOKEN') }}}}\""))
+        result = poll(flow, flow.triggers[0], FakeClock(START).now())
+    finally:
+        set_secret("API_TOKEN", None)
+    assert result.variables is not None and "tok-654321" not in repr(result.variables)
+    assert "key=******" in result.variables["uri"]

@@ -131,6 +131,10 @@ def test_reverse_with_a_separator_and_a_charset():
     assert internal_storage.to_path(ex.outputs.reverse.uri).read_bytes() == b"b|a|"
     ex = run_reverse("a\n", charset="NOPE-9")
     assert ex.state == "FAILED" and ex.taskruns[-1].message == "property 'charset': unsupported charset 'NOPE-9'"
+    ex = run_reverse("a\n", charset="hex")  # a codec, but not a text encoding
+    assert ex.state == "FAILED" and ex.taskruns[-1].message == "property 'charset': unsupported charset 'hex'"
+    ex = run_reverse("a\n", separator="→", charset="ascii")
+    assert ex.state == "FAILED" and ex.taskruns[-1].message == "property 'separator': not writable in ascii"
 
 
 def test_lines_backwards_across_blocks(tmp_path, monkeypatch):

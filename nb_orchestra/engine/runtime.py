@@ -49,9 +49,13 @@ class Runtime:
             value = secrets.get_secret(name)
         except SecretError as exc:
             raise TemplateError(str(exc)) from None
+        self.hide(value)
+        return value
+
+    def hide(self, value: str) -> None:
+        """Mask ``value`` wherever this execution shows or stores it (a secret, a decrypted text)."""
         if value:
             self._secrets.add(value)
-        return value
 
     def read(self, uri: str, namespace: str | None = None) -> str:
         """A ``kestra://`` file, else a namespace file of ``namespace``: ``nsfile:///a/b.txt`` or a path

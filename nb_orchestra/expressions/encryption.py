@@ -13,6 +13,9 @@ import binascii
 import os
 from typing import Any
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
 from nb_orchestra.errors import TemplateError
 
 IV_LENGTH = 12
@@ -28,8 +31,10 @@ def encrypt(key: Any, plaintext: Any) -> Any:
     return base64.b64encode(iv + sealed).decode("ascii")
 
 
-def decrypt(key: Any, encrypted: Any) -> Any:
-    """``decrypt(key, encrypted)``: the text :func:`encrypt` (or Kestra) encrypted with ``key``."""
+@pass_context
+def decrypt(context: Context, key: Any, encrypted: Any) -> Any:
+    """``decrypt(key, encrypted)``: the text :func:`encrypt` (or Kestra) encrypted with ``key``; in a
+    running flow it is masked in logs, outputs and the store, as a ``secret()`` is."""
     if encrypted is None or encrypted == "":
         return encrypted
     cipher = _cipher("decrypt", key)
@@ -37,10 +42,14 @@ def decrypt(key: Any, encrypted: Any) -> Any:
     from cryptography.exceptions import InvalidTag
 
     try:
-        return cipher.decrypt(data[:IV_LENGTH], data[IV_LENGTH:], None).decode("utf-8")
+        plaintext = cipher.decrypt(data[:IV_LENGTH], data[IV_LENGTH:], None).decode("utf-8")
     except (InvalidTag, ValueError):  # a wrong key, a changed or cut value
         raise TemplateError("decrypt(): Tag mismatch: the value was not encrypted with this key, "
                             "or was changed") from None
+    runtime = context.get("_runtime")
+    if runtime is not None:
+        runtime.hide(plaintext)
+    return plaintext
 
 
 def _cipher(function: str, key: Any) -> Any:

@@ -32,7 +32,7 @@ from ..model.http_trigger import HttpTrigger
 from ..model.triggers import flow_variables
 from ..plugins.base import TaskFailure
 from ..plugins.core.http import Request
-from ..secrets import SecretValues, mask
+from ..secrets import SecretValues, mask, mask_value
 
 # A poll must end: these apply when ``options`` set no timeout (the Request task waits 5 minutes by default).
 POLL_TIMEOUT = {"connectTimeout": "PT10S", "readIdleTimeout": "PT30S"}
@@ -82,7 +82,8 @@ def poll(flow: Flow, trigger: HttpTrigger, now: datetime, cancel: threading.Even
         response = Request().respond(context)
         if not _accepts(trigger, response, variables, now):
             return PollResult()
-        return PollResult(variables=response)
+        # The execution it starts keeps the response (the URI with its password...): masked here.
+        return PollResult(variables=mask_value(response, secrets))
     except (UserError, TaskFailure) as exc:
         return PollResult(warning=mask(getattr(exc, "message", None) or str(exc), secrets))
     except Exception as exc:  # noqa: BLE001 - a poll that breaks must not stop the trigger

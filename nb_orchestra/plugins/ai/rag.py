@@ -90,13 +90,20 @@ class KVEmbeddingStore:
 
 
 def _entries(value: Any, key: str) -> list[dict[str, Any]]:
+    """The stored entries, each checked: a vector of numbers and a text (a KV value anyone may write)."""
+    def usable(entry: Any) -> bool:
+        vector = entry.get("embedding", {}).get("vector") if isinstance(entry, dict) else None
+        return (isinstance(vector, list) and all(isinstance(x, (int, float)) for x in vector)
+                and isinstance(entry.get("embedded", {}).get("text"), str))
+
     try:
         data = json.loads(value) if isinstance(value, str) else value
-        entries = data["entries"]
-        assert isinstance(entries, list)
-        return entries
-    except (ValueError, TypeError, KeyError, AssertionError):
-        raise TaskFailure(f"the KV entry '{key}' is not an embedding store (drop: true starts a new one)") from None
+    except ValueError:
+        data = None
+    entries = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not all(usable(entry) for entry in entries):
+        raise TaskFailure(f"the KV entry '{key}' is not an embedding store (drop: true starts a new one)")
+    return entries
 
 
 def _relevance(a: Sequence[float], b: Sequence[float]) -> float:
@@ -125,7 +132,8 @@ def _documents(ctx: TaskContext) -> list[Document]:
     if path:
         documents.extend(_directory_documents(ctx.working_dir, str(path)))
     for index, item in enumerate(ctx.get("fromDocuments") or []):
-        if not isinstance(item, Mapping) or item.get("content") is None:
+        if (not isinstance(item, Mapping) or item.get("content") is None
+                or not isinstance(item.get("metadata") or {}, Mapping)):
             raise TaskFailure(f"fromDocuments[{index}] must be a map with content (and optional metadata)")
         documents.append(Document(str(item["content"]), dict(item.get("metadata") or {})))
     for uri in ctx.get("fromInternalURIs") or []:

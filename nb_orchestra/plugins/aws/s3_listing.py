@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..base import Prop, TaskContext, TaskFailure, TaskPlugin
+from ..serdes.common import choice
 from .s3_common import (
     EXAMPLE_DEFAULTS,
     OBJECT_PROPS,
@@ -67,7 +68,7 @@ def list_objects(ctx: TaskContext, client: Any, bucket: str, kind: str | None = 
                 break
             request["ContinuationToken"] = page["NextContinuationToken"]
     pattern = _regexp(get("regexp"))
-    kind = kind or get("filter") or "BOTH"
+    kind = kind or (choice(ctx, "filter") if get("filter") else "BOTH")
     return [_s3_object(item) for item in contents[:max_keys]
             if (pattern is None or pattern.fullmatch(item["Key"])) and _of_kind(item["Key"], kind)]
 
@@ -156,7 +157,7 @@ tasks:
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
         bucket = ctx.get("bucket")
-        action, move_to = ctx.get("action"), ctx.get("moveTo") or {}
+        action, move_to = choice(ctx, "action"), ctx.get("moveTo") or {}
         if action == "MOVE" and not move_to.get("key"):
             raise TaskFailure("property 'moveTo': the MOVE action needs moveTo.key "
                               "(and moveTo.bucket, else the same bucket)")

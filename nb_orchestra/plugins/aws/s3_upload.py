@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from ..base import Prop, TaskContext, TaskFailure, TaskPlugin
 from ..files import stored_file
+from ..serdes.common import choice
 from .s3_common import ETAG, EXAMPLE_DEFAULTS, OBJECT_PROPS, VERSION, encryption, present, s3_client, s3_errors
 
 
@@ -133,9 +134,8 @@ def _put_options(ctx: TaskContext) -> dict[str, Any]:
         "Metadata": {str(k): str(v) for k, v in (ctx.get("metadata") or {}).items()} or None,
         "ServerSideEncryption": encryption(ctx.get("serverSideEncryption")),
     }
-    algorithm = ctx.get("checksumAlgorithm")
-    if algorithm:
-        parameter = _CHECKSUM_PARAMETERS[algorithm]
+    if ctx.get("checksumAlgorithm"):
+        parameter = _CHECKSUM_PARAMETERS[choice(ctx, "checksumAlgorithm")]
         request["ChecksumAlgorithm"] = parameter
         request[f"Checksum{parameter}"] = ctx.get("checksum")
     return present(request)

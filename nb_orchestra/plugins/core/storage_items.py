@@ -18,7 +18,7 @@ from ... import expressions, internal_storage
 from ...errors import UserError
 from ..base import Prop, TaskCancelled, TaskContext, TaskFailure, TaskPlugin
 from ..files import stored_file
-from ..ion import output_path, read_ion, write_ion
+from ..ion import output_path, read_ion, store_values
 
 ION_MISSING = "FilterItems and DeduplicateItems read Amazon Ion files and need the amazon.ion package"
 FROM = Prop("string", required=True, description="The file: a `kestra://` internal-storage URI.")
@@ -68,13 +68,7 @@ def _render(ctx: TaskContext, expression: str, item: dict[str, Any]) -> str:
 
 def _store(ctx: TaskContext, items: Iterator[dict[str, Any]]) -> str:
     """Write ``items`` to a new Ion file of the task run; its URI."""
-    target = output_path(ctx, ".ion")
-    try:
-        write_ion(target, items, ION_MISSING)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return internal_storage.to_uri(target)
+    return str(store_values(ctx, items, ION_MISSING)["uri"])
 
 
 class FilterItems(TaskPlugin):
@@ -202,10 +196,13 @@ class Reverse(TaskPlugin):
         separator, charset = ctx.get("separator"), ctx.get("charset")
         try:
             codec = codecs.lookup(charset).name
+            newline = "\n".encode(codec)  # a codec that is no text encoding (hex, rot13) fails here
         except LookupError:
             raise TaskFailure(f"property 'charset': unsupported charset '{charset}'") from None
-        newline = "\n".encode(codec)
-        ending = separator.encode(codec)
+        try:
+            ending = separator.encode(codec)
+        except UnicodeError:
+            raise TaskFailure(f"property 'separator': not writable in {charset}") from None
         target = output_path(ctx, PurePosixPath(urlparse(uri).path).suffix or ".tmp")
         with source.open("rb") as reader, target.open("wb") as out:
             for line in _lines_backwards(reader, newline):

@@ -197,7 +197,7 @@ class Downloads(GcsTask):
         downloaded = [{**blob, "uri": _download(ctx, client, GcsPath(blob["bucket"], blob["name"]), validate)}
                       for blob in found]
         for blob in found:
-            source = gcs_path(blob["uri"], "from")
+            source = GcsPath(blob["bucket"], blob["name"])  # the name itself: the uri is encoded
             if action == "DELETE":
                 _delete(client, source)
             elif action == "MOVE":

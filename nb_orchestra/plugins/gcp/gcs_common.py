@@ -82,6 +82,8 @@ def gcs_errors(missing: str) -> Iterator[None]:
         raise TaskFailure(missing) from None
     except api.GoogleAPICallError as exc:
         raise TaskFailure(f"GCS answered {_status(exc.code)}{_reason(exc)}") from None
+    except api.RetryError as exc:  # the client gave up retrying an unreachable or failing server
+        raise TaskFailure(f"GCS unreachable: {_first_line(exc)}") from None
     except auth.GoogleAuthError as exc:
         raise TaskFailure(f"GCS credentials refused: {_first_line(exc)}") from None
     except DataCorruption:
