@@ -27,6 +27,7 @@ from nb_orchestra.store import ExecutionNotFoundError, close_store, get_store, o
 from nb_orchestra.store.base import HOST
 from nb_orchestra.store.kv import StoreKV
 from nb_orchestra.store.orphans import owner_gone
+from nb_orchestra.store.taskrun_chunks import count_runs
 from nb_orchestra.store.triggers import StoreTriggerState
 
 from .conftest import flow_text, load_fixture, run_fixture, run_flow
@@ -261,7 +262,7 @@ def test_secrets_are_masked_at_rest():
     assert "s3cr3t" not in dump
     store = reopen()
     with store.transaction(write=False) as tx:
-        for table in ("executions", "taskruns", "logs"):
+        for table in ("executions", "taskrun_chunks", "logs"):
             assert "s3cr3t" not in repr(tx.rows(f"SELECT * FROM {table}"))
     for path in settings.home.rglob("*"):
         assert path.is_dir() or b"s3cr3t" not in path.read_bytes(), path
@@ -366,7 +367,7 @@ def test_concurrent_writers_lose_nothing():
             [("first", None), ("each", None), ("say", "1"), ("say", "2"), ("say", "3")]
         assert [g.message for g in ex.logs] == ["one", "1", "2", "3"]
     with store.transaction(write=False) as tx:
-        assert tx.rows("SELECT COUNT(*) FROM taskruns")[0][0] == 3 * runs * 5
+        assert count_runs(text for text, in tx.rows("SELECT runs FROM taskrun_chunks")) == 3 * runs * 5
         assert tx.rows("SELECT COUNT(*) FROM logs")[0][0] == 3 * runs * 4
         assert tx.rows("SELECT COUNT(*) FROM flows WHERE flow_id = 'busy'")[0][0] == 1
     if settings.store is None:
@@ -461,20 +462,68 @@ def test_plain_json_values_take_the_fast_path_and_read_back_the_same():
     assert "s3cr3t" not in Encoder(["s3cr3t"]).dumps({"value": "a s3cr3t"})  # masked: never the fast path
 
 
-def test_attempts_read_back_from_both_stored_forms(isolated_home):
-    """Attempts' dates are ISO text; stores written before hold tagged datetimes: both read back."""
-    from nb_orchestra.store.base import _attempt, utc_text
-    from nb_orchestra.store.records import StoredAttempt
-    from nb_orchestra.store.serialize import Encoder, loads
+def test_a_version_1_store_is_migrated_and_reads_back_the_same(tmp_path):
+    """Stores written before task runs became chunks (one row per task run, attempts' dates as ISO
+    text or, older still, as tagged datetimes) are converted when first opened, nothing lost."""
+    import sqlite3
 
-    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    older = loads(Encoder().dumps([{"state": "FAILED", "start_date": moment, "end_date": moment}]))
-    newer = loads(Encoder().dumps([{"state": "SUCCESS", "start_date": utc_text(moment), "end_date": None}]))
-    assert _attempt(older[0]) == StoredAttempt("FAILED", moment, moment)
-    assert _attempt(newer[0]) == StoredAttempt("SUCCESS", moment, None)
-    ex = nb_orchestra.run("id: once\nnamespace: demo\n"
-                          "tasks: [{id: hi, type: io.kestra.plugin.core.log.Log, message: hi}]")
-    recorder.flush()
-    [attempt] = get_store().execution(ex.id).taskruns[0].attempts
-    assert (attempt.state, attempt.start_date, attempt.end_date) == (
-        "SUCCESS", ex.taskruns[0].attempts[0].start_date, ex.taskruns[0].attempts[0].end_date)
+    from nb_orchestra.store.serialize import Encoder
+
+    home = tmp_path / "old-home"
+    home.mkdir()
+    moment = datetime(2026, 1, 2, 3, 4, 5, 600_007, tzinfo=timezone.utc)
+    iso = "2026-01-02T03:04:05.600007+00:00"
+    db = sqlite3.connect(home / "store.db", isolation_level=None)
+    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    db.execute("INSERT INTO schema_version VALUES (1)")
+    for statement in schema.statements(schema.MIGRATIONS[0][1], {"ts": "TEXT"}):
+        db.execute(statement)
+    db.execute("INSERT INTO flows VALUES ('demo', 'old', 1, ?, ?)",
+               ("id: old\nnamespace: demo\ntasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n"
+                "    values: [a]\n    tasks:\n      - id: say\n        type: io.kestra.plugin.core.debug.Return\n"
+                "        format: x\n", iso))
+    db.execute("INSERT INTO executions (id, namespace, flow_id, revision, state, state_history, start_date, end_date) "
+               "VALUES ('e1', 'demo', 'old', 1, 'SUCCESS', '[]', ?, ?)", (iso, iso))
+    tagged_attempts = Encoder().dumps([{"state": "FAILED", "start_date": moment, "end_date": moment},
+                                       {"state": "SUCCESS", "start_date": moment, "end_date": moment}])
+    text_attempts = json.dumps([{"state": "SUCCESS", "start_date": iso, "end_date": None}])
+    rows = [("c", "e1", 1, "say", "io.kestra.plugin.core.debug.Return", "a", 0, "p", '["a"]', "SUCCESS",
+             text_attempts, iso, None, Encoder().dumps({"value": "x", "at": moment}), '[{"name": "n", "value": 2}]',
+             None),
+            ("p", "e1", 0, "each", "io.kestra.plugin.core.flow.ForEach", None, None, None, "[]", "SUCCESS",
+             tagged_attempts, iso, iso, None, None, "it went")]
+    db.executemany(f"INSERT INTO taskruns VALUES ({', '.join('?' * 16)})", rows)
+    db.close()
+
+    store = open_store(home, None)
+    try:
+        with store.transaction(write=False) as tx:
+            assert tx.rows("SELECT version FROM schema_version") == [(schema.LATEST,)]
+            assert not tx.rows("SELECT name FROM sqlite_master WHERE name = 'taskruns'")
+        parent, child = store.execution("e1").taskruns
+        assert (parent.id, parent.task_id, parent.path, parent.value, parent.message, parent.end_date) == \
+            ("p", "each", (), None, "it went", moment)
+        assert [(a.state, a.start_date, a.end_date) for a in parent.attempts] == \
+            [("FAILED", moment, moment), ("SUCCESS", moment, moment)]
+        assert (child.parent, child.path, child.iteration, child.end_date) == (parent, ("a",), 0, None)
+        assert [(a.state, a.start_date, a.end_date) for a in child.attempts] == [("SUCCESS", moment, None)]
+        assert child.outputs == {"value": "x", "at": moment} and child.metrics == [{"name": "n", "value": 2}]
+        assert store.execution("e1").outputs.say.a.value == "x"
+    finally:
+        store.close()
+
+
+def test_task_runs_written_twice_read_back_once_in_their_first_place(isolated_home):
+    """A loop recorded over several flushes: runs written RUNNING, then SUCCESS, are read back once, in
+    the order they started, with their last state, in this process and in a new one."""
+    ex = nb_orchestra.run(flow_text(
+        f"tasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n    values: [1, 2, 3]\n"
+        f"    tasks:\n      - id: nap\n        type: io.kestra.plugin.core.flow.Sleep\n        duration: PT0.3S\n"
+        f"      - id: say\n        type: {LOG}\n        message: '{{{{ taskrun.value }}}}'\n"))
+    store = reopen()
+    with store.transaction(write=False) as tx:
+        assert tx.rows("SELECT COUNT(*) FROM taskrun_chunks WHERE execution_id = ?", (ex.id,))[0][0] > 1
+    stored = store.execution(ex.id).taskruns
+    assert [(r.id, r.task_id, r.value, r.state) for r in stored] == \
+        [(r.id, r.task_id, r.value, r.state) for r in ex.taskruns]
+    assert [r.end_date for r in stored] == [r.end_date for r in ex.taskruns]

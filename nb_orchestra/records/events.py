@@ -12,30 +12,46 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .execution import ExecutionRecord, LogRecord, TaskRun
 
 
-@dataclass(frozen=True)
-class ExecutionChanged:
-    execution: ExecutionRecord
-    state: str
+class _Event:
+    """Plain slotted objects, not dataclasses: one is made per state change of every task run, so
+    building them must cost next to nothing. Treat them as read-only."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__ if name != "execution")
+        return f"{type(self).__name__}({fields})"
 
 
-@dataclass(frozen=True)
-class TaskRunChanged:
-    execution: ExecutionRecord
-    taskrun: TaskRun
-    state: str
+class ExecutionChanged(_Event):
+    __slots__ = ("execution", "state")
+
+    def __init__(self, execution: ExecutionRecord, state: str):
+        self.execution = execution
+        self.state = state
 
 
-@dataclass(frozen=True)
-class LogEmitted:
-    execution: ExecutionRecord
-    record: LogRecord
+class TaskRunChanged(_Event):
+    __slots__ = ("execution", "taskrun", "state")
+
+    def __init__(self, execution: ExecutionRecord, taskrun: TaskRun, state: str):
+        self.execution = execution
+        self.taskrun = taskrun
+        self.state = state
+
+
+class LogEmitted(_Event):
+    __slots__ = ("execution", "record")
+
+    def __init__(self, execution: ExecutionRecord, record: LogRecord):
+        self.execution = execution
+        self.record = record
 
 
 Event = ExecutionChanged | TaskRunChanged | LogEmitted

@@ -20,18 +20,16 @@ from typing import Any, ClassVar
 from .. import config
 from ..errors import ExecutionNotFoundError, UserError
 from ..records import states
-from ..records.execution import AttrDict
 from . import schema
-from .records import StoredAttempt, StoredExecution, StoredLog, StoredTaskRun
+from .records import StoredExecution, StoredLog, StoredTaskRun
 from .serialize import loads, storable
+from .taskrun_chunks import count_runs, read_chunks
 
 HOST = socket.gethostname()
 
 EXECUTION_COLUMNS = ("id", "namespace", "flow_id", "revision", "state", "state_history", "start_date", "end_date",
                      "inputs", "labels", "trigger", "original_id", "flow_outputs", "message",
                      "owner_pid", "owner_host", "heartbeat_at")
-TASKRUN_COLUMNS = ("id", "execution_id", "seq", "task_id", "task_type", "value", "iteration", "parent_id", "path",
-                   "state", "attempts", "start_date", "end_date", "outputs", "metrics", "message")
 LOG_COLUMNS = ("execution_id", "seq", "task_id", "taskrun_id", "value", "level", "message", "timestamp")
 
 
@@ -39,20 +37,19 @@ def _insert(table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
-def _upsert(table: str, columns: Sequence[str], keep: Iterable[str] = ()) -> str:
-    """Insert, or update every column but the key and ``keep`` (``revision`` keeps its value when None)."""
+def _upsert(table: str, columns: Sequence[str]) -> str:
+    """Insert, or update every column but the key (``revision`` keeps its value when None)."""
     sets = ", ".join(f"{c} = COALESCE(excluded.{c}, {table}.{c})" if c == "revision" else f"{c} = excluded.{c}"
-                     for c in columns[1:] if c not in keep)
+                     for c in columns[1:])
     return f"{_insert(table, columns)} ON CONFLICT ({columns[0]}) DO UPDATE SET {sets}"
 
 
 UPSERT_EXECUTION = _upsert("executions", EXECUTION_COLUMNS)
-UPSERT_TASKRUN = _upsert("taskruns", TASKRUN_COLUMNS, keep=("seq",))
 INSERT_LOG = _insert("logs", LOG_COLUMNS) + " ON CONFLICT (execution_id, seq) DO NOTHING"
 
 
 # Tables an execution's rows live in, and the column naming it (children first).
-_PURGED = (("logs", "execution_id"), ("taskruns", "execution_id"), ("execution_labels", "execution_id"),
+_PURGED = (("logs", "execution_id"), ("taskrun_chunks", "execution_id"), ("execution_labels", "execution_id"),
            ("executions", "id"))
 
 
@@ -73,12 +70,6 @@ def required_datetime(value: Any) -> datetime:
     return moment
 
 
-def _attempt(data: dict[str, Any]) -> StoredAttempt:
-    """An attempt as stored: dates as ISO text (tagged datetimes in stores written before)."""
-    return StoredAttempt(state=data["state"], start_date=to_datetime(data["start_date"]),
-                         end_date=to_datetime(data["end_date"]))
-
-
 def utc_text(value: datetime) -> str:
     """A datetime as sortable ISO-8601 text in UTC (naive ones are local time)."""
     if value.tzinfo is not timezone.utc:  # the engine's own are UTC already
@@ -89,22 +80,22 @@ def utc_text(value: datetime) -> str:
 
 @dataclass
 class ExecutionBatch:
-    """One execution's changes since the last flush, as rows (see the *_COLUMNS tuples).
+    """One execution's changes since the last flush (see the *_COLUMNS tuples).
 
     ``row`` stops before the owner columns, which the store fills in. When ``flow``
     (namespace, flow id, source) is given the flow is saved and the row gets its revision.
-    ``labels`` is None when unchanged. Task-run and log rows are prepared (storable text, the
-    backend's timestamps). Task-run ``seq`` values count from ``seq_base``;
-    when that is None the store sets it past the execution's stored task runs (a restart
-    or a new process goes on after them) and adds it to the rows.
+    ``labels`` is None when unchanged. ``taskruns`` is one chunk of task runs (taskrun_chunks.py),
+    None when none changed; it is the execution's chunk number ``chunk_seq``, or, when that is
+    None, the store numbers it past the chunks already stored (a restart or a new process goes on
+    after them) and sets ``chunk_seq``. Log rows are prepared (storable text, the backend's timestamps).
     """
 
     row: tuple
     labels: dict[str, str] | None
-    taskruns: Iterable[tuple]  # made as they are written: read once
-    logs: Iterable[tuple]
+    taskruns: str | None
+    logs: Iterable[tuple]  # made as they are written: read once
     flow: tuple[str, str, str] | None = None
-    seq_base: int | None = None
+    chunk_seq: int | None = None
 
 
 class Tx:
@@ -189,7 +180,7 @@ class Store(ABC):
                 found = tx.rows("SELECT version FROM schema_version")
                 return found[0][0] if found else None
 
-            schema.migrate(tx.execute, version, self.types)
+            schema.migrate(tx, version, self.types)
         orphans.reap(self)
 
     def execution_dir(self, namespace: str, flow_id: str, execution_id: str) -> Path:
@@ -213,13 +204,17 @@ class Store(ABC):
                     tx.execute("DELETE FROM execution_labels WHERE execution_id = ?", (row[0],))
                     tx.executemany("INSERT INTO execution_labels (execution_id, key, value) VALUES (?, ?, ?)",
                                    [(row[0], key, value) for key, value in batch.labels.items()])
-                runs = batch.taskruns
-                if batch.seq_base is None:
-                    batch.seq_base = tx.rows("SELECT COALESCE(MAX(seq), -1) + 1 FROM taskruns WHERE execution_id = ?",
-                                             (row[0],))[0][0]
-                    runs = ((*run[:2], run[2] + batch.seq_base, *run[3:]) for run in runs) if batch.seq_base else runs
-                tx.executemany(UPSERT_TASKRUN, runs, prepared=True)
+                if batch.taskruns is not None:
+                    if batch.chunk_seq is None:
+                        batch.chunk_seq = self._next_chunk(tx, row[0])
+                    tx.execute("INSERT INTO taskrun_chunks (execution_id, seq, runs) VALUES (?, ?, ?)",
+                               (row[0], batch.chunk_seq, batch.taskruns))
                 tx.executemany(INSERT_LOG, batch.logs, prepared=True)
+
+    @staticmethod
+    def _next_chunk(tx: Tx, execution_id: str) -> int:
+        return int(tx.rows("SELECT COALESCE(MAX(seq), -1) + 1 FROM taskrun_chunks WHERE execution_id = ?",
+                           (execution_id,))[0][0])
 
     def heartbeat(self, execution_ids: Iterable[str]) -> None:
         """Tell other processes that this one still runs these executions."""
@@ -328,21 +323,14 @@ class Store(ABC):
             owner=f"{data['owner_pid']}@{data['owner_host']}" if data["owner_pid"] else None, store=self)
 
     def _load_taskruns(self, execution_id: str) -> list[StoredTaskRun]:
+        """The execution's task runs, in the order they started, their parents linked."""
         with self.transaction(write=False) as tx:
-            rows = tx.rows(f"SELECT {', '.join(TASKRUN_COLUMNS)} FROM taskruns WHERE execution_id = ? ORDER BY seq",
-                           (execution_id,))
-        runs = []
-        for row in rows:
-            data = dict(zip(TASKRUN_COLUMNS, row, strict=True))
-            outputs = loads(data["outputs"], self.home)
-            runs.append(StoredTaskRun(
-                id=data["id"], task_id=data["task_id"], task_type=data["task_type"], value=data["value"],
-                iteration=data["iteration"], parent_id=data["parent_id"], path=tuple(loads(data["path"]) or ()),
-                state=data["state"], attempts=[_attempt(a) for a in loads(data["attempts"]) or []],
-                start_date=to_datetime(data["start_date"]), end_date=to_datetime(data["end_date"]),
-                outputs=AttrDict(outputs) if outputs is not None else None,
-                metrics=loads(data["metrics"]) or [], message=data["message"]))
-        return runs
+            return read_chunks(self._chunks(tx, execution_id), self.home)
+
+    @staticmethod
+    def _chunks(tx: Tx, execution_id: str) -> list[str]:
+        return [text for text, in tx.rows("SELECT runs FROM taskrun_chunks WHERE execution_id = ? ORDER BY seq",
+                                          (execution_id,))]
 
     def _load_logs(self, execution_id: str) -> list[StoredLog]:
         with self.transaction(write=False) as tx:
@@ -375,6 +363,8 @@ class Store(ABC):
             for start in range(0, len(doomed), 500):
                 ids = [row[0] for row in doomed[start:start + 500]]
                 marks = ", ".join("?" * len(ids))
+                counts["taskruns"] += count_runs(text for text, in tx.rows(
+                    f"SELECT runs FROM taskrun_chunks WHERE execution_id IN ({marks})", ids))
                 for table, column in _PURGED:
                     done = tx.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", ids).rowcount
                     if table in counts:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..records import states
 from .base import HOST, to_datetime
 from .serialize import Encoder, loads
+from .taskrun_chunks import killed
 
 if TYPE_CHECKING:
     from .base import Store
@@ -70,7 +71,6 @@ def reap(store: Store) -> list[str]:
             if owner_gone(pid, host, to_datetime(beat), id_, live, at)]
     if not dead:
         return []
-    terminal = sorted(states.TERMINAL)
     with store.transaction() as tx:
         for execution_id, pid, host in dead:
             found = tx.rows(f"SELECT state_history FROM executions WHERE id = ? AND state IN ({marks})",
@@ -81,9 +81,10 @@ def reap(store: Store) -> list[str]:
             history = [*(loads(found[0][0]) or []), (states.KILLED, at)]
             tx.execute("UPDATE executions SET state = ?, end_date = ?, message = ?, state_history = ? WHERE id = ?",
                        (states.KILLED, at, why, Encoder().dumps(history), execution_id))
-            tx.execute(f"UPDATE taskruns SET state = ?, end_date = ? WHERE execution_id = ? "
-                       f"AND state NOT IN ({', '.join('?' * len(terminal))})",
-                       (states.KILLED, at, execution_id, *terminal))
+            chunk = killed(store._chunks(tx, execution_id), at, states.TERMINAL, states.KILLED)
+            if chunk is not None:
+                tx.execute("INSERT INTO taskrun_chunks (execution_id, seq, runs) VALUES (?, ?, ?)",
+                           (execution_id, store._next_chunk(tx, execution_id), chunk))
             seq = tx.rows("SELECT COALESCE(MAX(seq), -1) + 1 FROM logs WHERE execution_id = ?", (execution_id,))[0][0]
             tx.execute("INSERT INTO logs (execution_id, seq, level, message, timestamp) VALUES (?, ?, ?, ?, ?)",
                        (execution_id, seq, "WARN", f"execution killed: {why}", at))

@@ -3,9 +3,10 @@
 The engine publishes events on ``events.bus``; the recorder's listener only
 notes which executions (and task runs) changed. One writer thread flushes
 them every ``FLUSH_INTERVAL`` seconds, and at once when an execution reaches
-a final state, in ONE transaction per flush: the execution rows, the task
-runs that changed or are new, and the log lines not written yet. A 10,000
-task-run execution so costs a handful of transactions, not one per event.
+a final state, in ONE transaction per flush: the execution rows, one chunk
+of the task runs that changed or are new (taskrun_chunks.py), and the log
+lines not written yet. A 10,000 task-run execution so costs a handful of
+transactions and wide rows, not one row per task run.
 
 While executions of this process run, the writer refreshes their heartbeat
 every ``HEARTBEAT_INTERVAL`` seconds so other processes can tell a live
@@ -16,20 +17,17 @@ pending on the calling thread; it also runs at interpreter exit.
 from __future__ import annotations
 
 import atexit
-import itertools
-import json
 import sys
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from collections import deque
 
 from ..records import events, states
 from ..records.execution import ExecutionRecord, LogRecord, TaskRun
 from . import StoreKey, current_key, store_for
-from .base import ExecutionBatch, Store, utc_text
+from .base import ExecutionBatch, Store
 from .serialize import Encoder, storable
+from .taskrun_chunks import ChunkWriter
 
 FLUSH_INTERVAL = 0.2
 HEARTBEAT_INTERVAL = 10.0
@@ -41,20 +39,18 @@ MAX_REFUSALS = 3
 class _Track:
     """What has been written of one execution, and which task runs changed since."""
 
-    __slots__ = ("execution", "key", "known", "next_seq", "seq_base", "scanned", "logs_written", "labels",
-                 "flow_saved", "changed", "refusals")
+    __slots__ = ("execution", "key", "next_chunk", "scanned", "logs_written", "labels", "flow_saved", "changed",
+                 "refusals")
 
     def __init__(self, execution: ExecutionRecord, key: StoreKey):
         self.execution = execution
         self.key = key
-        self.known: set[str] = set()         # ids of the task runs in the store
-        self.next_seq = 0                     # order of the next new task run, from seq_base
-        self.seq_base: int | None = None      # the store picks it on the first write (after earlier runs)
-        self.scanned = 0                      # ex.taskruns[:scanned] were looked at (a restart rebuilds it)
+        self.next_chunk: int | None = None    # the store numbers the first chunk (after earlier ones)
+        self.scanned = 0                      # ex.taskruns[:scanned] were written (a restart rebuilds it)
         self.logs_written = 0                 # ex.logs[:logs_written] are in the store
         self.labels: dict[str, str] | None = None
         self.flow_saved = False
-        self.changed: dict[str, TaskRun] = {}
+        self.changed: deque[TaskRun] = deque()  # appended by listeners, drained by flushes: no lock
         self.refusals = 0                     # writes of this execution alone the store refused
 
 
@@ -62,7 +58,7 @@ class Recorder:
     """The bus listener and its writer thread."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()        # guards _tracks, _dirty and each track's `changed`
+        self._lock = threading.Lock()        # guards changes to _tracks and _dirty
         self._flush_lock = threading.Lock()  # one flush at a time (writer thread or flush())
         self._tracks: dict[str, _Track] = {}
         self._dirty: dict[str, _Track] = {}
@@ -78,21 +74,28 @@ class Recorder:
     # -- on the engine's threads: quick -------------------------------------------------------------
 
     def _on_event(self, event: events.Event) -> None:
+        # Called for every state change of every task run: the common case takes no lock. A change is
+        # noted before the execution is made dirty, so a flush that runs between the two still finds it.
         execution = event.execution
+        track = self._tracks.get(execution.id) or self._new_track(execution)
+        if track.refusals >= MAX_REFUSALS:
+            return  # given up on: see _give_up
+        if type(event) is events.TaskRunChanged:
+            track.changed.append(event.taskrun)
+        if self._dirty.get(execution.id) is not track:
+            with self._lock:
+                self._dirty[execution.id] = track
+            self._work.set()
+        if type(event) is events.ExecutionChanged and event.state in states.TERMINAL:
+            self._urgent.set()
+
+    def _new_track(self, execution: ExecutionRecord) -> _Track:
         with self._lock:
             track = self._tracks.get(execution.id)
-            if track is not None and track.refusals >= MAX_REFUSALS:
-                return  # given up on: see _give_up
             if track is None:
                 track = self._tracks[execution.id] = _Track(execution, current_key())
                 self.live.add(execution.id)
-            if type(event) is events.TaskRunChanged:
-                track.changed[event.taskrun.id] = event.taskrun
-            self._dirty[execution.id] = track
-        if type(event) is events.ExecutionChanged and event.state in states.TERMINAL:
-            self._urgent.set()
-        if not self._work.is_set():
-            self._work.set()
+            return track
 
     # -- the writer -------------------------------------------------------------------------------------
 
@@ -114,9 +117,7 @@ class Recorder:
             with self._lock:
                 tracks = list(self._dirty.values())
                 self._dirty = {}
-                changed = {track.execution.id: track.changed for track in tracks}
-                for track in tracks:
-                    track.changed = {}
+            changed = {track.execution.id: _drain(track.changed) for track in tracks}
             by_key: dict[StoreKey, list[_Track]] = {}
             for track in tracks:
                 by_key.setdefault(track.key, []).append(track)
@@ -139,10 +140,9 @@ class Recorder:
             return
         self._failed_keys.discard(key)
         with self._lock:
-            for track, (batch, (fresh, scanned, logs_written, labels)) in zip(tracks, snapshots, strict=True):
-                track.known |= fresh
-                track.next_seq += len(fresh)
-                track.seq_base = batch.seq_base
+            for track, (batch, (scanned, logs_written, labels)) in zip(tracks, snapshots, strict=True):
+                if batch.chunk_seq is not None:
+                    track.next_chunk = batch.chunk_seq + 1
                 track.scanned, track.logs_written, track.labels = scanned, logs_written, labels
                 track.flow_saved = True
                 execution = track.execution
@@ -154,7 +154,7 @@ class Recorder:
         """Changes that could not be written wait for the next flush."""
         with self._lock:
             for track in tracks:
-                track.changed = {**changed[track.execution.id], **track.changed}
+                track.changed.extend(changed[track.execution.id].values())
                 self._dirty.setdefault(track.execution.id, track)
 
     def _isolate(self, key: StoreKey, tracks: list[_Track], changed: dict[str, dict[str, TaskRun]],
@@ -212,64 +212,35 @@ def _refused_data(exc: Exception) -> bool:
         isinstance(exc, (ValueError, TypeError)) and "OperationalError" not in names)
 
 
+def _drain(changes: deque[TaskRun]) -> dict[str, TaskRun]:
+    """The task runs noted so far (once each); later ones stay for the next flush."""
+    return {run.id: run for run in (changes.popleft() for _ in range(len(changes)))}
+
+
 def _snapshot(track: _Track, changed: dict[str, TaskRun], store: Store) -> tuple[ExecutionBatch, tuple]:
-    """Rows for what changed in one execution, and the track's progress once they are written."""
+    """What changed in one execution, ready to write, and the track's progress once it is written."""
     ex = track.execution
     encode = Encoder(ex.secrets, track.key[0], store.execution_dir(ex.namespace, ex.flow_id, ex.id) / "outputs")
-    runs = ex.taskruns[:]
-    logs = ex.logs[:]
-    scanned = track.scanned if len(runs) >= track.scanned else 0  # the list was rebuilt (restart)
-    fresh = {run.id: run for run in runs[scanned:] if run.id not in track.known}
-    fresh.update((key, run) for key, run in changed.items() if key not in track.known)
-    base = track.seq_base or 0
-    row_of = _TaskRunRows(ex.id, encode, store.timestamp)
-    # Built one by one as the store writes them: a 100,000-run loop never holds all its rows at once.
-    rows = itertools.chain((row_of(base + track.next_seq + i, run) for i, run in enumerate(fresh.values())),
-                           (row_of(-1, run) for key, run in changed.items() if key not in fresh))
+    # Only the tails are copied: a flush of a long loop costs what is new, not what ran before.
+    scanned = track.scanned if len(ex.taskruns) >= track.scanned else 0  # the list was rebuilt (restart)
+    fresh = ex.taskruns[scanned:]
+    scanned += len(fresh)
+    logs = ex.logs[track.logs_written:]
+    if changed:  # runs written before that changed since (the fresh ones are written anyway)
+        fresh_ids = {run.id for run in fresh}
+        fresh += [run for key, run in changed.items() if key not in fresh_ids]
     ts = store.timestamp
     log_rows = ((ex.id, track.logs_written + i, log.task_id, log.taskrun_id, _text(encode, log.value), log.level,
-                 _text(encode, log.message), ts(log.timestamp)) for i, log in enumerate(logs[track.logs_written:]))
+                 _text(encode, log.message), ts(log.timestamp)) for i, log in enumerate(logs))
     labels = {encode.mask(key): encode.mask(value) for key, value in ex.labels.items()}
     row = (ex.id, ex.namespace, ex.flow_id, None, ex.state, encode.dumps(list(ex.state_history)), ex.start_date,
            ex.end_date, encode.dumps(ex.inputs), encode.dumps(labels), encode.dumps(ex.trigger), ex.original_id,
            encode.dumps(ex.flow_outputs), encode.mask(ex.message) if ex.message else None)
-    batch = ExecutionBatch(row, labels if labels != track.labels else None, rows, log_rows,
+    batch = ExecutionBatch(row, labels if labels != track.labels else None,
+                           ChunkWriter(encode).text(fresh) if fresh else None, log_rows,
                            None if track.flow_saved else (ex.namespace, ex.flow_id, ex.flow.source),
-                           track.seq_base)
-    return batch, (set(fresh), len(runs), len(logs), labels)
-
-
-class _TaskRunRows:
-    """Task runs as prepared rows of the ``taskruns`` table (see ``Tx.executemany``): the hot part
-    of recording a loop, so the plain cases skip the general encoder."""
-
-    def __init__(self, execution_id: str, encode: Encoder, timestamp: Callable[[datetime | None], Any]):
-        self.execution_id = execution_id
-        self.encode = encode
-        self.ts = timestamp
-        self.plain = not encode.secrets  # nothing to mask
-
-    def __call__(self, seq: int, run: TaskRun) -> tuple:
-        encode, ts = self.encode, self.ts
-        path = _PATH_JSON(run.path) if self.plain else encode.dumps(list(run.path))
-        return (run.id, self.execution_id, seq, run.task_id, run.task_type, _text(encode, run.value), run.iteration,
-                run.parent_id, path, run.state, _attempts_json(run.attempts), ts(run.start_date), ts(run.end_date),
-                encode.dumps(run.outputs, (run.id,)), encode.dumps(run.metrics) if run.metrics else None,
-                _text(encode, run.message))
-
-
-# A path is a tuple of texts: ASCII JSON (escapes included) is storable as it is.
-_PATH_JSON = json.JSONEncoder(check_circular=False).encode
-
-
-def _attempts_json(attempts: list[Any]) -> str:
-    """The attempts as JSON text, written directly: states are names, dates ISO text (read back by
-    base._attempt); most task runs have one, and json.dumps of dicts is the slow way to say it."""
-    parts = []
-    for a in attempts:
-        end = f'"{utc_text(a.end_date)}"' if a.end_date else "null"
-        parts.append(f'{{"state": "{a.state}", "start_date": "{utc_text(a.start_date)}", "end_date": {end}}}')
-    return f"[{', '.join(parts)}]"
+                           track.next_chunk)
+    return batch, (scanned, track.logs_written + len(logs), labels)
 
 
 def _text(encode: Encoder, text: str | None) -> str | None:

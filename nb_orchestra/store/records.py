@@ -70,11 +70,7 @@ class StoredExecution(ExecutionDisplay, LocalFiles, ExecutionView):
     # Loaded on first read; the view declares them as plain attributes, as the live Execution has them.
     @cached_property
     def taskruns(self) -> list[StoredTaskRun]:  # type: ignore[override]
-        runs = self.store._load_taskruns(self.id)
-        by_id = {run.id: run for run in runs}
-        for run in runs:
-            run.parent = by_id.get(run.parent_id) if run.parent_id else None
-        return runs
+        return self.store._load_taskruns(self.id)
 
     @cached_property
     def logs(self) -> list[StoredLog]:  # type: ignore[override]

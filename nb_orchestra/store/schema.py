@@ -9,8 +9,10 @@ in order, and ``schema_version`` remembers the last one applied.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..errors import UserError
+from .taskrun_chunks import convert_taskruns_table
 
 # Each entry: (version, statements). Append new versions; never edit a released one.
 MIGRATIONS: list[tuple[int, str]] = [
@@ -98,7 +100,20 @@ CREATE TABLE triggers (
     PRIMARY KEY (namespace, flow_id, trigger_id)
 )
 """),
+    # Task runs as JSON chunks, one per execution and flush (taskrun_chunks.py); the rows of the
+    # taskruns table move there (CONVERSIONS), which then goes.
+    (2, """
+CREATE TABLE taskrun_chunks (
+    execution_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    runs TEXT NOT NULL,
+    PRIMARY KEY (execution_id, seq)
+)
+"""),
 ]
+
+# Data a migration moves with Python, after its statements: version -> function(tx).
+CONVERSIONS: dict[int, Callable[[Any], None]] = {2: convert_taskruns_table}
 
 LATEST = MIGRATIONS[-1][0]
 
@@ -108,8 +123,9 @@ def statements(text: str, types: dict[str, str]) -> list[str]:
     return [part.strip() for part in text.format(**types).split(";") if part.strip()]
 
 
-def migrate(execute: Callable[..., object], fetch_version: Callable[[], int | None], types: dict[str, str]) -> int:
-    """Apply every migration newer than the stored version (inside the caller's transaction)."""
+def migrate(tx: Any, fetch_version: Callable[[], int | None], types: dict[str, str]) -> int:
+    """Apply every migration newer than the stored version (inside the caller's transaction ``tx``)."""
+    execute = tx.execute
     execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     current = fetch_version()
     if current is None:
@@ -122,6 +138,8 @@ def migrate(execute: Callable[..., object], fetch_version: Callable[[], int | No
         if version > current:
             for statement in statements(text, types):
                 execute(statement)
+            if version in CONVERSIONS:
+                CONVERSIONS[version](tx)
             execute("UPDATE schema_version SET version = ?", (version,))
             current = version
     return current

@@ -41,7 +41,14 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub(lambda m: "\u2400" if m.group() == "\x00" else "\ufffd", text)
 
 
-def _native(value: Any) -> bool:
+def json_text(value: Any) -> str:
+    """JSON text of a value JSON holds as it is (see :func:`native`), storable as UTF-8: a lone
+    surrogate cannot be encoded, so it is written as a JSON escape (and reads back the same)."""
+    text = _to_json(value)
+    return text if text.isascii() else _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def native(value: Any) -> bool:
     """True when JSON holds ``value`` as it is: str, int, float, bool and None, in lists and in dicts
     keyed by text (not the type tag); what ``Encoder.encode`` would give back unchanged."""
     kind = type(value)
@@ -49,9 +56,9 @@ def _native(value: Any) -> bool:
         return True
     if isinstance(value, dict):  # AttrDict too: JSON writes a dict subclass as a dict
         # dict.items: an AttrDict's own attribute look-up is slower, and a key may be named "items"
-        return TAG not in value and all(type(k) is str and _native(v) for k, v in dict.items(value))
+        return TAG not in value and all(type(k) is str and native(v) for k, v in dict.items(value))
     if kind is list:
-        return all(_native(v) for v in value)
+        return all(native(v) for v in value)
     return False
 
 
@@ -68,9 +75,7 @@ class Encoder:
         if value is None:
             return None
         # JSON's own values with nothing to mask or tag (most outputs, every path): the C encoder alone
-        text = _to_json(value if not self.secrets and _native(value) else self.encode(value, where))
-        # A lone surrogate cannot be encoded as UTF-8: as a JSON escape it can, and reads back the same.
-        return text if text.isascii() else _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        return json_text(value if not self.secrets and native(value) else self.encode(value, where))
 
     def encode(self, value: Any, where: tuple[str, ...] = ()) -> Any:
         kind = type(value)
