@@ -26,6 +26,7 @@ from nb_orchestra.errors import KVExpiredError, KVStoreError
 from nb_orchestra.store import ExecutionNotFoundError, close_store, get_store, open_store, recorder, schema
 from nb_orchestra.store.base import HOST
 from nb_orchestra.store.kv import StoreKV
+from nb_orchestra.store.log_chunks import count_lines
 from nb_orchestra.store.orphans import owner_gone
 from nb_orchestra.store.taskrun_chunks import count_runs
 from nb_orchestra.store.triggers import StoreTriggerState
@@ -262,7 +263,7 @@ def test_secrets_are_masked_at_rest():
     assert "s3cr3t" not in dump
     store = reopen()
     with store.transaction(write=False) as tx:
-        for table in ("executions", "taskrun_chunks", "logs"):
+        for table in ("executions", "taskrun_chunks", "log_chunks"):
             assert "s3cr3t" not in repr(tx.rows(f"SELECT * FROM {table}"))
     for path in settings.home.rglob("*"):
         assert path.is_dir() or b"s3cr3t" not in path.read_bytes(), path
@@ -367,8 +368,8 @@ def test_concurrent_writers_lose_nothing():
             [("first", None), ("each", None), ("say", "1"), ("say", "2"), ("say", "3")]
         assert [g.message for g in ex.logs] == ["one", "1", "2", "3"]
     with store.transaction(write=False) as tx:
-        assert count_runs(text for text, in tx.rows("SELECT runs FROM taskrun_chunks")) == 3 * runs * 5
-        assert tx.rows("SELECT COUNT(*) FROM logs")[0][0] == 3 * runs * 4
+        assert count_runs(text for text, in tx.rows("SELECT entries FROM taskrun_chunks")) == 3 * runs * 5
+        assert count_lines(text for text, in tx.rows("SELECT entries FROM log_chunks")) == 3 * runs * 4
         assert tx.rows("SELECT COUNT(*) FROM flows WHERE flow_id = 'busy'")[0][0] == 1
     if settings.store is None:
         assert store.integrity_check() == "ok"
@@ -463,7 +464,7 @@ def test_plain_json_values_take_the_fast_path_and_read_back_the_same():
 
 
 def test_a_version_1_store_is_migrated_and_reads_back_the_same(tmp_path):
-    """Stores written before task runs became chunks (one row per task run, attempts' dates as ISO
+    """Stores written before task runs and logs became chunks (a row each, attempts' dates as ISO
     text or, older still, as tagged datetimes) are converted when first opened, nothing lost."""
     import sqlite3
 
@@ -493,13 +494,15 @@ def test_a_version_1_store_is_migrated_and_reads_back_the_same(tmp_path):
             ("p", "e1", 0, "each", "io.kestra.plugin.core.flow.ForEach", None, None, None, "[]", "SUCCESS",
              tagged_attempts, iso, iso, None, None, "it went")]
     db.executemany(f"INSERT INTO taskruns VALUES ({', '.join('?' * 16)})", rows)
+    db.executemany("INSERT INTO logs VALUES ('e1', ?, 'say', 'c', 'a', ?, ?, ?)",
+                   [(1, "WARN", "second", iso), (0, "INFO", "first", iso)])
     db.close()
 
     store = open_store(home, None)
     try:
         with store.transaction(write=False) as tx:
             assert tx.rows("SELECT version FROM schema_version") == [(schema.LATEST,)]
-            assert not tx.rows("SELECT name FROM sqlite_master WHERE name = 'taskruns'")
+            assert not tx.rows("SELECT name FROM sqlite_master WHERE name IN ('taskruns', 'logs')")
         parent, child = store.execution("e1").taskruns
         assert (parent.id, parent.task_id, parent.path, parent.value, parent.message, parent.end_date) == \
             ("p", "each", (), None, "it went", moment)
@@ -509,6 +512,9 @@ def test_a_version_1_store_is_migrated_and_reads_back_the_same(tmp_path):
         assert [(a.state, a.start_date, a.end_date) for a in child.attempts] == [("SUCCESS", moment, None)]
         assert child.outputs == {"value": "x", "at": moment} and child.metrics == [{"name": "n", "value": 2}]
         assert store.execution("e1").outputs.say.a.value == "x"
+        logs = store.execution("e1").logs
+        assert [(g.task_id, g.taskrun_id, g.value, g.level, g.message, g.timestamp) for g in logs] == \
+            [("say", "c", "a", "INFO", "first", moment), ("say", "c", "a", "WARN", "second", moment)]
     finally:
         store.close()
 
@@ -527,3 +533,25 @@ def test_task_runs_written_twice_read_back_once_in_their_first_place(isolated_ho
     assert [(r.id, r.task_id, r.value, r.state) for r in stored] == \
         [(r.id, r.task_id, r.value, r.state) for r in ex.taskruns]
     assert [r.end_date for r in stored] == [r.end_date for r in ex.taskruns]
+    assert [(g.taskrun_id, g.level, g.message, g.timestamp) for g in store.execution(ex.id).logs] == \
+        [(g.taskrun_id, g.level, g.message, g.timestamp) for g in ex.logs]
+
+
+def test_a_long_flush_is_written_in_bounded_chunks(isolated_home, monkeypatch):
+    """More task runs or log lines than CHUNK_SIZE in one flush: several chunks, read back in order."""
+    from nb_orchestra.store import taskrun_chunks
+
+    monkeypatch.setattr(taskrun_chunks, "CHUNK_SIZE", 3)
+    ex = nb_orchestra.run(flow_text(
+        f"tasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n    values: [a, b, c, d, e, f, g]\n"
+        f"    tasks:\n      - id: say\n        type: {LOG}\n        message: '{{{{ taskrun.value }}}}'\n"))
+    store = reopen()
+    with store.transaction(write=False) as tx:
+        sizes = {table: [len(json.loads(text)) for text, in tx.rows(
+            f"SELECT entries FROM {table} WHERE execution_id = ? ORDER BY seq", (ex.id,))]
+            for table in ("taskrun_chunks", "log_chunks")}
+    assert max(max(found) for found in sizes.values()) == 3 and sum(sizes["log_chunks"]) == 7
+    stored = store.execution(ex.id)
+    assert [(r.task_id, r.value, r.state) for r in stored.taskruns] == \
+        [(r.task_id, r.value, r.state) for r in ex.taskruns]
+    assert [g.message for g in stored.logs] == list("abcdefg")

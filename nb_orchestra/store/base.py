@@ -12,7 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,16 +21,16 @@ from .. import config
 from ..errors import ExecutionNotFoundError, UserError
 from ..records import states
 from . import schema
+from .log_chunks import count_lines, kept, read_logs
 from .records import StoredExecution, StoredLog, StoredTaskRun
 from .serialize import loads, storable
-from .taskrun_chunks import count_runs, read_chunks
+from .taskrun_chunks import count_runs, micros, read_chunks
 
 HOST = socket.gethostname()
 
 EXECUTION_COLUMNS = ("id", "namespace", "flow_id", "revision", "state", "state_history", "start_date", "end_date",
                      "inputs", "labels", "trigger", "original_id", "flow_outputs", "message",
                      "owner_pid", "owner_host", "heartbeat_at")
-LOG_COLUMNS = ("execution_id", "seq", "task_id", "taskrun_id", "value", "level", "message", "timestamp")
 
 
 def _insert(table: str, columns: Sequence[str]) -> str:
@@ -45,12 +45,12 @@ def _upsert(table: str, columns: Sequence[str]) -> str:
 
 
 UPSERT_EXECUTION = _upsert("executions", EXECUTION_COLUMNS)
-INSERT_LOG = _insert("logs", LOG_COLUMNS) + " ON CONFLICT (execution_id, seq) DO NOTHING"
 
 
 # Tables an execution's rows live in, and the column naming it (children first).
-_PURGED = (("logs", "execution_id"), ("taskrun_chunks", "execution_id"), ("execution_labels", "execution_id"),
-           ("executions", "id"))
+_PURGED = (("log_chunks", "execution_id"), ("taskrun_chunks", "execution_id"),
+           ("execution_labels", "execution_id"), ("executions", "id"))
+TASKRUNS, LOGS = "taskrun_chunks", "log_chunks"  # the chunk tables (taskrun_chunks.py, log_chunks.py)
 
 
 def to_datetime(value: Any) -> datetime | None:
@@ -84,18 +84,18 @@ class ExecutionBatch:
 
     ``row`` stops before the owner columns, which the store fills in. When ``flow``
     (namespace, flow id, source) is given the flow is saved and the row gets its revision.
-    ``labels`` is None when unchanged. ``taskruns`` is one chunk of task runs (taskrun_chunks.py),
-    None when none changed; it is the execution's chunk number ``chunk_seq``, or, when that is
-    None, the store numbers it past the chunks already stored (a restart or a new process goes on
-    after them) and sets ``chunk_seq``. Log rows are prepared (storable text, the backend's timestamps).
+    ``labels`` is None when unchanged. ``taskruns`` and ``logs`` are chunks (taskrun_chunks.py,
+    log_chunks.py), made as they are written. ``next_chunks`` numbers the first chunk of each; a None
+    is looked up past the chunks stored (a restart or a new process goes on after them). Once
+    written it holds the numbers of the next ones.
     """
 
     row: tuple
     labels: dict[str, str] | None
-    taskruns: str | None
-    logs: Iterable[tuple]  # made as they are written: read once
+    taskruns: Iterable[str]
+    logs: Iterable[str]
     flow: tuple[str, str, str] | None = None
-    chunk_seq: int | None = None
+    next_chunks: dict[str, int | None] = field(default_factory=lambda: {TASKRUNS: None, LOGS: None})
 
 
 class Tx:
@@ -120,11 +120,8 @@ class Tx:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self.execute(sql, params).fetchall()
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], prepared: bool = False) -> None:
-        """``prepared``: the rows hold storable text and the backend's timestamps already
-        (:meth:`Store.timestamp`), as the recorder builds them: no pass over every value, and they
-        may come from an iterator, consumed as they are written."""
-        self._connection.cursor().executemany(self._sql(sql), rows if prepared else [self._params(r) for r in rows])
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._connection.cursor().executemany(self._sql(sql), [self._params(r) for r in rows])
 
 
 class Store(ABC):
@@ -204,17 +201,18 @@ class Store(ABC):
                     tx.execute("DELETE FROM execution_labels WHERE execution_id = ?", (row[0],))
                     tx.executemany("INSERT INTO execution_labels (execution_id, key, value) VALUES (?, ?, ?)",
                                    [(row[0], key, value) for key, value in batch.labels.items()])
-                if batch.taskruns is not None:
-                    if batch.chunk_seq is None:
-                        batch.chunk_seq = self._next_chunk(tx, row[0])
-                    tx.execute("INSERT INTO taskrun_chunks (execution_id, seq, runs) VALUES (?, ?, ?)",
-                               (row[0], batch.chunk_seq, batch.taskruns))
-                tx.executemany(INSERT_LOG, batch.logs, prepared=True)
+                for table, texts in ((TASKRUNS, batch.taskruns), (LOGS, batch.logs)):
+                    for text in texts:
+                        batch.next_chunks[table] = self._add_chunk(tx, table, row[0], text, batch.next_chunks[table])
 
     @staticmethod
-    def _next_chunk(tx: Tx, execution_id: str) -> int:
-        return int(tx.rows("SELECT COALESCE(MAX(seq), -1) + 1 FROM taskrun_chunks WHERE execution_id = ?",
-                           (execution_id,))[0][0])
+    def _add_chunk(tx: Tx, table: str, execution_id: str, text: str, seq: int | None = None) -> int:
+        """Write one chunk of an execution (numbered ``seq``, else past the stored ones); the next number."""
+        if seq is None:
+            seq = int(tx.rows(f"SELECT COALESCE(MAX(seq), -1) + 1 FROM {table} WHERE execution_id = ?",
+                              (execution_id,))[0][0])
+        tx.execute(f"INSERT INTO {table} (execution_id, seq, entries) VALUES (?, ?, ?)", (execution_id, seq, text))
+        return seq + 1
 
     def heartbeat(self, execution_ids: Iterable[str]) -> None:
         """Tell other processes that this one still runs these executions."""
@@ -325,20 +323,18 @@ class Store(ABC):
     def _load_taskruns(self, execution_id: str) -> list[StoredTaskRun]:
         """The execution's task runs, in the order they started, their parents linked."""
         with self.transaction(write=False) as tx:
-            return read_chunks(self._chunks(tx, execution_id), self.home)
+            return read_chunks(self._chunks(tx, TASKRUNS, execution_id), self.home)
 
     @staticmethod
-    def _chunks(tx: Tx, execution_id: str) -> list[str]:
-        return [text for text, in tx.rows("SELECT runs FROM taskrun_chunks WHERE execution_id = ? ORDER BY seq",
-                                          (execution_id,))]
+    def _chunks(tx: Tx, table: str, *execution_ids: str) -> list[str]:
+        """The chunks of these executions in ``table``, in order."""
+        marks = ", ".join("?" * len(execution_ids))
+        return [text for text, in tx.rows(f"SELECT entries FROM {table} WHERE execution_id IN ({marks}) "
+                                          "ORDER BY execution_id, seq", execution_ids)]
 
     def _load_logs(self, execution_id: str) -> list[StoredLog]:
         with self.transaction(write=False) as tx:
-            rows = tx.rows("SELECT task_id, taskrun_id, value, level, message, timestamp FROM logs "
-                           "WHERE execution_id = ? ORDER BY seq", (execution_id,))
-        return [StoredLog(task_id=task_id, taskrun_id=taskrun_id, value=value, level=level, message=message,
-                          timestamp=required_datetime(timestamp))
-                for task_id, taskrun_id, value, level, message, timestamp in rows]
+            return read_logs(self._chunks(tx, LOGS, execution_id))
 
     # -- retention -----------------------------------------------------------------------------------
 
@@ -363,11 +359,11 @@ class Store(ABC):
             for start in range(0, len(doomed), 500):
                 ids = [row[0] for row in doomed[start:start + 500]]
                 marks = ", ".join("?" * len(ids))
-                counts["taskruns"] += count_runs(text for text, in tx.rows(
-                    f"SELECT runs FROM taskrun_chunks WHERE execution_id IN ({marks})", ids))
+                counts["taskruns"] += count_runs(self._chunks(tx, TASKRUNS, *ids))
+                counts["logs"] += count_lines(self._chunks(tx, LOGS, *ids))
                 for table, column in _PURGED:
                     done = tx.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", ids).rowcount
-                    if table in counts:
+                    if table == "executions":
                         counts[table] += done
         for execution_id, ns, flow in doomed:
             folder = self.execution_dir(ns, flow, execution_id)
@@ -387,11 +383,13 @@ class Store(ABC):
                 chunk = list(ids[start:start + 500])
                 marks = ", ".join("?" * len(chunk))
                 found += tx.rows(f"SELECT id, namespace, flow_id FROM executions WHERE id IN ({marks})", chunk)
+                if logs:
+                    counts["logs"] += count_lines(self._chunks(tx, LOGS, *chunk))
                 for table, column in _PURGED:
-                    if (table == "logs" and not logs) or (table != "logs" and not rows):
+                    if (table == LOGS and not logs) or (table != LOGS and not rows):
                         continue
                     done = tx.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk).rowcount
-                    if table in counts:
+                    if table == "executions":
                         counts[table] += done
         for execution_id, ns, flow in found if storage else ():
             folder = self.execution_dir(ns, flow, execution_id)
@@ -404,25 +402,34 @@ class Store(ABC):
                     flow_id: str | None = None, levels: Sequence[str] | None = None) -> int:
         """Delete the logs written up to ``end`` (from ``start``): of ``flow_id`` in ``namespace``, or of
         ``namespace`` and its child namespaces; at ``levels`` only when given. Returns how many."""
-        where: list[str] = ["timestamp <= ?"]
-        params: list[Any] = [end]
-        if start is not None:
-            where.append("timestamp >= ?")
-            params.append(start)
-        if levels:
-            where.append(f"level IN ({', '.join('?' * len(levels))})")
-            params += list(levels)
+        until, since = micros(end), micros(start)
+        wanted = set(levels or ())
+
+        def doomed(line: list[Any]) -> bool:
+            at = line[5]
+            return at <= until and (since is None or at >= since) and (not wanted or line[3] in wanted)
+
         owners: list[str] = []
+        params: list[Any] = []
         if flow_id:
             owners.append("flow_id = ?")
             params.append(flow_id)
         if namespace:
             owners.append("(namespace = ?" + (")" if flow_id else " OR substr(namespace, 1, ?) = ?)"))
             params += [namespace] if flow_id else [namespace, len(namespace) + 1, namespace + "."]
+        sql = f"SELECT DISTINCT execution_id FROM {LOGS}"
         if owners:
-            where.append(f"execution_id IN (SELECT id FROM executions WHERE {' AND '.join(owners)})")
+            sql += f" WHERE execution_id IN (SELECT id FROM executions WHERE {' AND '.join(owners)})"
+        gone = 0
         with self.transaction() as tx:
-            return int(tx.execute(f"DELETE FROM logs WHERE {' AND '.join(where)}", params).rowcount)
+            for (execution_id,) in tx.rows(sql, params):
+                rest, removed = kept(self._chunks(tx, LOGS, execution_id), doomed)
+                if removed:  # the lines left become the execution's first chunk
+                    gone += removed
+                    tx.execute(f"DELETE FROM {LOGS} WHERE execution_id = ?", (execution_id,))
+                    if rest is not None:
+                        self._add_chunk(tx, LOGS, execution_id, rest, 0)
+        return gone
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"

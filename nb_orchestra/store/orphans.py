@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from ..records import states
-from .base import HOST, to_datetime
+from .base import HOST, LOGS, TASKRUNS, to_datetime
+from .log_chunks import line
 from .serialize import Encoder, loads
 from .taskrun_chunks import killed
 
@@ -81,11 +82,8 @@ def reap(store: Store) -> list[str]:
             history = [*(loads(found[0][0]) or []), (states.KILLED, at)]
             tx.execute("UPDATE executions SET state = ?, end_date = ?, message = ?, state_history = ? WHERE id = ?",
                        (states.KILLED, at, why, Encoder().dumps(history), execution_id))
-            chunk = killed(store._chunks(tx, execution_id), at, states.TERMINAL, states.KILLED)
+            chunk = killed(store._chunks(tx, TASKRUNS, execution_id), at, states.TERMINAL, states.KILLED)
             if chunk is not None:
-                tx.execute("INSERT INTO taskrun_chunks (execution_id, seq, runs) VALUES (?, ?, ?)",
-                           (execution_id, store._next_chunk(tx, execution_id), chunk))
-            seq = tx.rows("SELECT COALESCE(MAX(seq), -1) + 1 FROM logs WHERE execution_id = ?", (execution_id,))[0][0]
-            tx.execute("INSERT INTO logs (execution_id, seq, level, message, timestamp) VALUES (?, ?, ?, ?, ?)",
-                       (execution_id, seq, "WARN", f"execution killed: {why}", at))
+                store._add_chunk(tx, TASKRUNS, execution_id, chunk)
+            store._add_chunk(tx, LOGS, execution_id, line("WARN", f"execution killed: {why}", at))
     return [execution_id for execution_id, _, _ in dead]

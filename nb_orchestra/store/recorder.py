@@ -20,13 +20,15 @@ import atexit
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 
 from ..records import events, states
 from ..records.execution import ExecutionRecord, LogRecord, TaskRun
 from . import StoreKey, current_key, store_for
-from .base import ExecutionBatch, Store
-from .serialize import Encoder, storable
+from .base import LOGS, TASKRUNS, ExecutionBatch, Store
+from .log_chunks import log_texts
+from .serialize import Encoder
 from .taskrun_chunks import ChunkWriter
 
 FLUSH_INTERVAL = 0.2
@@ -39,19 +41,27 @@ MAX_REFUSALS = 3
 class _Track:
     """What has been written of one execution, and which task runs changed since."""
 
-    __slots__ = ("execution", "key", "next_chunk", "scanned", "logs_written", "labels", "flow_saved", "changed",
+    __slots__ = ("execution", "key", "next_chunks", "scanned", "logs_written", "labels", "flow_saved", "changed",
                  "refusals")
 
     def __init__(self, execution: ExecutionRecord, key: StoreKey):
         self.execution = execution
         self.key = key
-        self.next_chunk: int | None = None    # the store numbers the first chunk (after earlier ones)
+        self.next_chunks: dict[str, int | None] = {TASKRUNS: None, LOGS: None}  # None: the store looks
         self.scanned = 0                      # ex.taskruns[:scanned] were written (a restart rebuilds it)
         self.logs_written = 0                 # ex.logs[:logs_written] are in the store
         self.labels: dict[str, str] | None = None
         self.flow_saved = False
         self.changed: deque[TaskRun] = deque()  # appended by listeners, drained by flushes: no lock
         self.refusals = 0                     # writes of this execution alone the store refused
+
+    def progress(self) -> tuple:
+        """What was written, for a later track of the same execution (a restart)."""
+        return self.scanned, self.logs_written, self.next_chunks, self.labels
+
+    def resume(self, progress: tuple) -> None:
+        self.scanned, self.logs_written, self.next_chunks, self.labels = progress
+        self.flow_saved = True
 
 
 class Recorder:
@@ -61,6 +71,7 @@ class Recorder:
         self._lock = threading.Lock()        # guards changes to _tracks and _dirty
         self._flush_lock = threading.Lock()  # one flush at a time (writer thread or flush())
         self._tracks: dict[str, _Track] = {}
+        self._ended: weakref.WeakKeyDictionary[ExecutionRecord, tuple] = weakref.WeakKeyDictionary()
         self._dirty: dict[str, _Track] = {}
         self._work = threading.Event()       # something is dirty
         self._urgent = threading.Event()     # an execution ended: flush now
@@ -94,6 +105,8 @@ class Recorder:
             track = self._tracks.get(execution.id)
             if track is None:
                 track = self._tracks[execution.id] = _Track(execution, current_key())
+                if execution in self._ended:
+                    track.resume(self._ended.pop(execution))
                 self.live.add(execution.id)
             return track
 
@@ -141,13 +154,14 @@ class Recorder:
         self._failed_keys.discard(key)
         with self._lock:
             for track, (batch, (scanned, logs_written, labels)) in zip(tracks, snapshots, strict=True):
-                if batch.chunk_seq is not None:
-                    track.next_chunk = batch.chunk_seq + 1
+                track.next_chunks = batch.next_chunks
                 track.scanned, track.logs_written, track.labels = scanned, logs_written, labels
                 track.flow_saved = True
                 execution = track.execution
                 if execution.state in states.TERMINAL and execution.id not in self._dirty:
-                    self._tracks.pop(execution.id, None)  # a later event (restart) starts a new track
+                    # Done with it; a restart in this process goes on from where this track stopped.
+                    self._tracks.pop(execution.id, None)
+                    self._ended[execution] = track.progress()
                     self.live.discard(execution.id)
 
     def _keep(self, tracks: list[_Track], changed: dict[str, dict[str, TaskRun]]) -> None:
@@ -229,23 +243,15 @@ def _snapshot(track: _Track, changed: dict[str, TaskRun], store: Store) -> tuple
     if changed:  # runs written before that changed since (the fresh ones are written anyway)
         fresh_ids = {run.id for run in fresh}
         fresh += [run for key, run in changed.items() if key not in fresh_ids]
-    ts = store.timestamp
-    log_rows = ((ex.id, track.logs_written + i, log.task_id, log.taskrun_id, _text(encode, log.value), log.level,
-                 _text(encode, log.message), ts(log.timestamp)) for i, log in enumerate(logs))
     labels = {encode.mask(key): encode.mask(value) for key, value in ex.labels.items()}
     row = (ex.id, ex.namespace, ex.flow_id, None, ex.state, encode.dumps(list(ex.state_history)), ex.start_date,
            ex.end_date, encode.dumps(ex.inputs), encode.dumps(labels), encode.dumps(ex.trigger), ex.original_id,
            encode.dumps(ex.flow_outputs), encode.mask(ex.message) if ex.message else None)
-    batch = ExecutionBatch(row, labels if labels != track.labels else None,
-                           ChunkWriter(encode).text(fresh) if fresh else None, log_rows,
-                           None if track.flow_saved else (ex.namespace, ex.flow_id, ex.flow.source),
-                           track.next_chunk)
+    batch = ExecutionBatch(row, labels if labels != track.labels else None, ChunkWriter(encode).texts(fresh),
+                           log_texts(logs, encode), None if track.flow_saved else (ex.namespace, ex.flow_id,
+                                                                                    ex.flow.source),
+                           dict(track.next_chunks))
     return batch, (scanned, track.logs_written + len(logs), labels)
-
-
-def _text(encode: Encoder, text: str | None) -> str | None:
-    """Free text (a value, a message, a log line): masked and storable."""
-    return storable(encode.mask(text)) if text is not None else None
 
 
 _recorder: Recorder | None = None

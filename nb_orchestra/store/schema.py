@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import UserError
+from .log_chunks import convert_logs_table
 from .taskrun_chunks import convert_taskruns_table
 
 # Each entry: (version, statements). Append new versions; never edit a released one.
@@ -100,20 +101,32 @@ CREATE TABLE triggers (
     PRIMARY KEY (namespace, flow_id, trigger_id)
 )
 """),
-    # Task runs as JSON chunks, one per execution and flush (taskrun_chunks.py); the rows of the
-    # taskruns table move there (CONVERSIONS), which then goes.
+    # Task runs and log lines as JSON chunks, a few per execution and flush (taskrun_chunks.py,
+    # log_chunks.py); the rows of the taskruns and logs tables move there (CONVERSIONS), which then go.
     (2, """
 CREATE TABLE taskrun_chunks (
     execution_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    runs TEXT NOT NULL,
+    entries TEXT NOT NULL,
+    PRIMARY KEY (execution_id, seq)
+);
+CREATE TABLE log_chunks (
+    execution_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    entries TEXT NOT NULL,
     PRIMARY KEY (execution_id, seq)
 )
 """),
 ]
 
+
+def _convert_2(tx: Any) -> None:
+    convert_taskruns_table(tx)
+    convert_logs_table(tx)
+
+
 # Data a migration moves with Python, after its statements: version -> function(tx).
-CONVERSIONS: dict[int, Callable[[Any], None]] = {2: convert_taskruns_table}
+CONVERSIONS: dict[int, Callable[[Any], None]] = {2: _convert_2}
 
 LATEST = MIGRATIONS[-1][0]
 

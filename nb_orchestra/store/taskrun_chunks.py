@@ -20,7 +20,7 @@ files for what JSON cannot hold); texts that could hold a secret are masked.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,9 @@ from typing import Any
 from ..records.execution import AttrDict
 from .records import StoredAttempt, StoredTaskRun
 from .serialize import Encoder, json_text, loads, native
+
+# Entries per chunk at most: a long loop's last flush is written piece by piece, in bounded memory.
+CHUNK_SIZE = 5000
 
 FIELDS = ("id", "task_id", "task_type", "value", "iteration", "parent_id", "path", "state", "attempts",
           "start_date", "end_date", "outputs", "metrics", "message")
@@ -50,16 +53,23 @@ def moment(value: int | None) -> datetime | None:
     return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
+def pieces(items: list[Any]) -> Iterator[list[Any]]:
+    """``items`` in lists of ``CHUNK_SIZE`` at most."""
+    for start in range(0, len(items), CHUNK_SIZE):
+        yield items[start:start + CHUNK_SIZE]
+
+
 class ChunkWriter:
     """Entries of the task runs of one execution, masked with its secrets (``encode``)."""
 
     def __init__(self, encode: Encoder):
         self.encode = encode
 
-    def text(self, runs: Iterable[Any]) -> str:
-        """One chunk: the JSON text of these task runs' entries."""
+    def texts(self, runs: list[Any]) -> Iterator[str]:
+        """Chunks of these task runs, made one at a time as they are written."""
         entry = self._plain if not self.encode.secrets else self._masked
-        return json_text([entry(run) for run in runs])
+        for piece in pieces(runs):
+            yield json_text([entry(run) for run in piece])
 
     def _plain(self, run: Any) -> list[Any]:
         # The hot path of recording a loop: a Return's outputs are JSON as they are.
@@ -127,20 +137,24 @@ _V1_COLUMNS = "id, task_id, task_type, value, iteration, parent_id, path, state,
 def convert_taskruns_table(tx: Any) -> None:
     """Migration 2: the rows of the version-1 ``taskruns`` table (one per task run) become one chunk
     per execution, in their order; then the table goes."""
-    cursor = tx.execute(f"SELECT execution_id, {_V1_COLUMNS} FROM taskruns ORDER BY execution_id, seq")
+    move_rows(tx, f"SELECT execution_id, {_V1_COLUMNS} FROM taskruns ORDER BY execution_id, seq", _v1_entry,
+              "taskruns", "taskrun_chunks")
+
+
+def move_rows(tx: Any, select: str, entry_of: Callable[[tuple], list[Any]], table: str, chunks: str) -> None:
+    """Rows of a version-1 ``table`` (``select`` gives the execution id first, ordered by it) as one chunk
+    per execution in ``chunks``; then ``table`` goes."""
     execution_id: str | None = None
     entries: list[list[Any]] = []
-    for row in cursor.fetchall():
+    for row in [*tx.execute(select).fetchall(), (None,)]:
         if row[0] != execution_id and entries:
-            tx.execute("INSERT INTO taskrun_chunks (execution_id, seq, runs) VALUES (?, 0, ?)",
+            tx.execute(f"INSERT INTO {chunks} (execution_id, seq, entries) VALUES (?, 0, ?)",
                        (execution_id, json_text(entries)))
             entries = []
         execution_id = row[0]
-        entries.append(_v1_entry(row[1:]))
-    if entries:
-        tx.execute("INSERT INTO taskrun_chunks (execution_id, seq, runs) VALUES (?, 0, ?)",
-                   (execution_id, json_text(entries)))
-    tx.execute("DROP TABLE taskruns")
+        if execution_id is not None:
+            entries.append(entry_of(row[1:]))
+    tx.execute(f"DROP TABLE {table}")
 
 
 def _v1_entry(row: tuple) -> list[Any]:
@@ -148,12 +162,12 @@ def _v1_entry(row: tuple) -> list[Any]:
     (id_, task_id, task_type, value, iteration, parent_id, path, state, attempts, start, end, outputs, metrics,
      message) = row
     return [id_, task_id, task_type, value, iteration, parent_id, json.loads(path) if path else [], state,
-            [[a["state"], _v1_micros(a["start_date"]), _v1_micros(a["end_date"])] for a in loads(attempts) or []],
-            _v1_micros(start), _v1_micros(end), json.loads(outputs) if outputs is not None else None,
+            [[a["state"], v1_micros(a["start_date"]), v1_micros(a["end_date"])] for a in loads(attempts) or []],
+            v1_micros(start), v1_micros(end), json.loads(outputs) if outputs is not None else None,
             json.loads(metrics) if metrics else None, message]
 
 
-def _v1_micros(value: Any) -> int | None:
+def v1_micros(value: Any) -> int | None:
     """A version-1 date: ISO text (SQLite, attempts), a datetime (PostgreSQL, older attempts) or None."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
