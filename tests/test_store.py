@@ -463,60 +463,60 @@ def test_plain_json_values_take_the_fast_path_and_read_back_the_same():
     assert "s3cr3t" not in Encoder(["s3cr3t"]).dumps({"value": "a s3cr3t"})  # masked: never the fast path
 
 
-def test_a_version_1_store_is_migrated_and_reads_back_the_same(tmp_path):
+def test_a_version_1_store_is_migrated_and_reads_back_the_same():
     """Stores written before task runs and logs became chunks (a row each, attempts' dates as ISO
     text or, older still, as tagged datetimes) are converted when first opened, nothing lost."""
-    import sqlite3
-
     from nb_orchestra.store.serialize import Encoder
 
-    home = tmp_path / "old-home"
-    home.mkdir()
     moment = datetime(2026, 1, 2, 3, 4, 5, 600_007, tzinfo=timezone.utc)
     iso = "2026-01-02T03:04:05.600007+00:00"
-    db = sqlite3.connect(home / "store.db", isolation_level=None)
-    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    db.execute("INSERT INTO schema_version VALUES (1)")
-    for statement in schema.statements(schema.MIGRATIONS[0][1], {"ts": "TEXT"}):
-        db.execute(statement)
-    db.execute("INSERT INTO flows VALUES ('demo', 'old', 1, ?, ?)",
-               ("id: old\nnamespace: demo\ntasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n"
-                "    values: [a]\n    tasks:\n      - id: say\n        type: io.kestra.plugin.core.debug.Return\n"
-                "        format: x\n", iso))
-    db.execute("INSERT INTO executions (id, namespace, flow_id, revision, state, state_history, start_date, end_date) "
-               "VALUES ('e1', 'demo', 'old', 1, 'SUCCESS', '[]', ?, ?)", (iso, iso))
+    nb_orchestra.run(flow_text("tasks: [{id: hi, type: io.kestra.plugin.core.log.Log, message: hi}]"))  # the store
+    store = reopen()
+    v1 = [statement for statement in schema.statements(schema.MIGRATIONS[0][1], store.types)
+          if statement.startswith(("CREATE TABLE taskruns", "CREATE TABLE logs"))]
+    source = ("id: old\nnamespace: demo\ntasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n"
+              "    values: [a]\n    tasks:\n      - id: say\n        type: io.kestra.plugin.core.debug.Return\n"
+              "        format: x\n")
     tagged_attempts = Encoder().dumps([{"state": "FAILED", "start_date": moment, "end_date": moment},
                                        {"state": "SUCCESS", "start_date": moment, "end_date": moment}])
     text_attempts = json.dumps([{"state": "SUCCESS", "start_date": iso, "end_date": None}])
     rows = [("c", "e1", 1, "say", "io.kestra.plugin.core.debug.Return", "a", 0, "p", '["a"]', "SUCCESS",
-             text_attempts, iso, None, Encoder().dumps({"value": "x", "at": moment}), '[{"name": "n", "value": 2}]',
-             None),
+             text_attempts, moment, None, Encoder().dumps({"value": "x", "at": moment}),
+             '[{"name": "n", "value": 2}]', None),
             ("p", "e1", 0, "each", "io.kestra.plugin.core.flow.ForEach", None, None, None, "[]", "SUCCESS",
-             tagged_attempts, iso, iso, None, None, "it went")]
-    db.executemany(f"INSERT INTO taskruns VALUES ({', '.join('?' * 16)})", rows)
-    db.executemany("INSERT INTO logs VALUES ('e1', ?, 'say', 'c', 'a', ?, ?, ?)",
-                   [(1, "WARN", "second", iso), (0, "INFO", "first", iso)])
-    db.close()
+             tagged_attempts, moment, moment, None, None, "it went")]
+    with store.transaction() as tx:  # the tables as version 1 left them
+        tx.execute("DROP TABLE taskrun_chunks")
+        tx.execute("DROP TABLE log_chunks")
+        for statement in v1:
+            tx.execute(statement)
+        tx.execute("UPDATE schema_version SET version = 1")
+        tx.execute("INSERT INTO flows VALUES ('demo', 'old', 1, ?, ?)", (source, moment))
+        tx.execute("INSERT INTO executions (id, namespace, flow_id, revision, state, state_history, start_date, "
+                   "end_date) VALUES ('e1', 'demo', 'old', 1, 'SUCCESS', '[]', ?, ?)", (moment, moment))
+        tx.executemany(f"INSERT INTO taskruns VALUES ({', '.join('?' * 16)})", rows)
+        tx.executemany("INSERT INTO logs VALUES ('e1', ?, 'say', 'c', 'a', ?, ?, ?)",
+                       [(1, "WARN", "second", moment), (0, "INFO", "first", moment)])
+    store.close()
 
-    store = open_store(home, None)
-    try:
-        with store.transaction(write=False) as tx:
-            assert tx.rows("SELECT version FROM schema_version") == [(schema.LATEST,)]
-            assert not tx.rows("SELECT name FROM sqlite_master WHERE name IN ('taskruns', 'logs')")
-        parent, child = store.execution("e1").taskruns
-        assert (parent.id, parent.task_id, parent.path, parent.value, parent.message, parent.end_date) == \
-            ("p", "each", (), None, "it went", moment)
-        assert [(a.state, a.start_date, a.end_date) for a in parent.attempts] == \
-            [("FAILED", moment, moment), ("SUCCESS", moment, moment)]
-        assert (child.parent, child.path, child.iteration, child.end_date) == (parent, ("a",), 0, None)
-        assert [(a.state, a.start_date, a.end_date) for a in child.attempts] == [("SUCCESS", moment, None)]
-        assert child.outputs == {"value": "x", "at": moment} and child.metrics == [{"name": "n", "value": 2}]
-        assert store.execution("e1").outputs.say.a.value == "x"
-        logs = store.execution("e1").logs
-        assert [(g.task_id, g.taskrun_id, g.value, g.level, g.message, g.timestamp) for g in logs] == \
-            [("say", "c", "a", "INFO", "first", moment), ("say", "c", "a", "WARN", "second", moment)]
-    finally:
-        store.close()
+    store = reopen()
+    with store.transaction(write=False) as tx:
+        assert tx.rows("SELECT version FROM schema_version") == [(schema.LATEST,)]
+    with pytest.raises(Exception, match="taskruns"), store.transaction(write=False) as tx:
+        tx.rows("SELECT * FROM taskruns")
+    parent, child = store.execution("e1").taskruns
+    assert (parent.id, parent.task_id, parent.path, parent.value, parent.message, parent.end_date) == \
+        ("p", "each", (), None, "it went", moment)
+    assert [(a.state, a.start_date, a.end_date) for a in parent.attempts] == \
+        [("FAILED", moment, moment), ("SUCCESS", moment, moment)]
+    assert (child.parent, child.path, child.iteration, child.end_date) == (parent, ("a",), 0, None)
+    assert [(a.state, a.start_date, a.end_date) for a in child.attempts] == [("SUCCESS", moment, None)]
+    assert child.outputs == {"value": "x", "at": moment} and child.metrics == [{"name": "n", "value": 2}]
+    assert store.execution("e1").outputs.say.a.value == "x"
+    logs = store.execution("e1").logs
+    assert [(g.task_id, g.taskrun_id, g.value, g.level, g.message, g.timestamp) for g in logs] == \
+        [("say", "c", "a", "INFO", "first", moment), ("say", "c", "a", "WARN", "second", moment)]
+    store.close()
 
 
 def test_task_runs_written_twice_read_back_once_in_their_first_place(isolated_home):
