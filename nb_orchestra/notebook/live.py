@@ -32,6 +32,29 @@ if TYPE_CHECKING:
     from ..api import Execution, Flow
 
 REFRESH_SECONDS = 0.2
+# Drawing takes at most this share of a run's time: a redraw costs time in proportion to the task runs
+# drawn, and runs on the engine's thread (or competes with it), so a loop of a million iterations
+# is redrawn less often rather than slowed down.
+DRAW_SHARE = 0.1
+
+
+class Pace:
+    """When to redraw next: every REFRESH_SECONDS, or less often when drawing is slow (DRAW_SHARE)."""
+
+    def __init__(self) -> None:
+        self.next = time.monotonic() + REFRESH_SECONDS
+
+    def due(self) -> bool:
+        return time.monotonic() >= self.next
+
+    def drawn(self, started: float) -> None:
+        """A redraw that began at ``started`` (monotonic) has ended."""
+        now = time.monotonic()
+        self.next = now + max(REFRESH_SECONDS, (now - started) / DRAW_SHARE - (now - started))
+
+    def wait(self) -> float:
+        """Seconds until the next redraw is due."""
+        return max(0.0, self.next - time.monotonic())
 
 
 def bundle(execution: Execution) -> dict[str, str]:
@@ -54,14 +77,14 @@ class LiveDisplay:
 
     def __init__(self, execution: Execution, live: bool = True):
         self.execution = execution
-        self._last = time.monotonic()
+        self._pace = Pace()
         self._handle = _display(bundle(execution), raw=True) if live else None
 
     def tick(self) -> None:
-        now = time.monotonic()
-        if self._handle is not None and now - self._last >= REFRESH_SECONDS:
-            self._last = now
+        if self._handle is not None and self._pace.due():
+            started = time.monotonic()
             self._handle.update(bundle(self.execution), raw=True)
+            self._pace.drawn(started)
 
     def final(self, execution: Execution | None = None) -> None:
         from IPython.display import display
@@ -87,12 +110,16 @@ def with_fallback(widget_class: type, shown: Callable[[], dict[str, str]]) -> ty
 
 
 def _drawer(execution: Execution, redraw: Callable[[], None], ended: Callable[[], None]) -> Callable[[], None]:
-    """What starts a thread calling ``redraw()`` every REFRESH_SECONDS until ``execution`` ends,
-    then ``ended()``. One drawer per execution, few messages per second: floods of updates get lost."""
+    """What starts a thread calling ``redraw()`` every REFRESH_SECONDS (or less often: Pace) until
+    ``execution`` ends, then ``ended()``. One drawer per execution, few messages per second: floods of
+    updates get lost."""
 
     def draw() -> None:
-        while not execution.wait(REFRESH_SECONDS):
+        pace = Pace()
+        while not execution.wait(pace.wait()):
+            started = time.monotonic()
             redraw()
+            pace.drawn(started)
         ended()
 
     return threading.Thread(target=draw, daemon=True, name=f"nbo-draw-{execution.id[:8]}").start

@@ -25,8 +25,16 @@ class Item:
     def __init__(self, value: str | None, runs: list[TaskRunView]):
         self.value = value
         self.runs = runs
-        self.done = all(run.state in states.TERMINAL for run in runs)
-        self.state = group_state(runs)
+        if len(runs) == 1:  # most iterations: one task run (drawn for every iteration at every redraw)
+            state = runs[0].state
+            self.done = state in states.TERMINAL
+            if not self.done:
+                self.state = states.RUNNING
+            else:
+                self.state = state if state == states.SUCCESS else states.worst(states.SUCCESS, state)
+        else:
+            self.done = all(run.state in states.TERMINAL for run in runs)
+            self.state = group_state(runs)
 
 
 def group_state(group: list[TaskRunView]) -> str:
