@@ -29,8 +29,8 @@ PASS, SOFT_FAIL, FAIL, INFO, NA = "PASS", "SOFT-FAIL", "FAIL", "info", "n/a"
 class Result:
     """One row of the table: medians, and the value checked against the target.
 
-    ``unit`` is the unit of ``median``/``baseline`` ("s" or "B"); ``measured`` is
-    in ``measured_unit`` ("x" for a ratio, else "s" or "B"). ``target`` is the
+    ``unit`` is the unit of ``median``/``baseline`` ("s", "B", or "%" for a share); ``measured`` is
+    in ``measured_unit`` ("x" for a ratio, else "s", "B" or "%"). ``target`` is the
     goal; ``hard_limit``, when set, is the "at the very most" bound.
     """
 
@@ -109,13 +109,15 @@ def run_python(*args: str) -> subprocess.CompletedProcess:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """Human units: 12.3 ms / 1.23 s, 45.6 MB, 4.2x."""
+    """Human units: 12.3 ms / 1.23 s, 45.6 MB, 4.2x, 8.5%."""
     if value is None:
         return "n/a"
     if unit == "x":
         return f"{value:.2f}x"
     if unit == "B":
         return f"{value / 2**20:.1f} MB"
+    if unit == "%":
+        return f"{value * 100:.1f}%"
     if abs(value) < 1:
         return f"{value * 1e3:.1f} ms"
     return f"{value:.3f} s"

@@ -279,7 +279,18 @@ def scenario_g(cfg: Config) -> list[Result]:
                measured=per_big / per_small, target=1.5, hard_limit=10.0),
         Result(f"   peak RSS growth, recorded ForEach {big:,}", len(runs), peak, None, "B", measured=peak,
                measured_unit="B", target=target, hard_limit=4 * target),
+        _draw_row(max(big // 10, 20_000)),
     ]
+
+
+def _draw_row(size: int) -> Result:
+    """The live view of a big loop: the share of its run spent redrawing (paced to DRAW_SHARE)."""
+    from view import draw_share
+
+    drawn = draw_share(size)
+    share = drawn["share"] if drawn["redraws"] else None  # a run too short to be redrawn says nothing
+    return Result(f"   live view: share of a {size:,}-iteration run spent drawing ({drawn['redraws']} redraws)", 1,
+                  share, None, "%", measured=share, measured_unit="%", target=1.5 * drawn["target"], hard_limit=0.5)
 
 
 SCENARIOS: dict[str, Callable[[Config], list[Result]]] = {

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import nb_orchestra as nbo  # noqa: E402
 from nb_orchestra import api  # noqa: E402
-from nb_orchestra.notebook.live import REFRESH_SECONDS, bundle  # noqa: E402
+from nb_orchestra.notebook.live import DRAW_SHARE, Pace, bundle  # noqa: E402
 
 FLOW = ("id: view\nnamespace: bench\ntasks:\n"
         "  - {{id: each, type: io.kestra.plugin.core.flow.ForEach, values: '{{{{ range(1, {size}) }}}}', "
@@ -36,14 +36,13 @@ def measure(size: int, seconds: float) -> dict[str, float]:
     execution = api.create(nbo.load_flow(FLOW.format(size=size, seconds=2 * seconds / size)))
     html: list[int] = []
     text: list[int] = []
-    last = time.monotonic()
+    pace = Pace()
 
     def tick() -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= REFRESH_SECONDS:
-            last = now
+        if pace.due():
+            started = time.monotonic()
             drawn = bundle(execution)
+            pace.drawn(started)
             html.append(len(drawn["text/html"].encode()))
             text.append(len(drawn["text/plain"].encode()))
 
@@ -55,6 +54,33 @@ def measure(size: int, seconds: float) -> dict[str, float]:
     return {"size": size, "seconds": elapsed, "redraws": len(html), "per_second": len(html) / elapsed,
             "html_mean": statistics.mean(html), "html_max": max(html), "text_mean": statistics.mean(text),
             "final": len(bundle(final)["text/html"].encode())}
+
+
+RETURN_FLOW = ("id: view\nnamespace: bench\ntasks:\n"
+               "  - {{id: each, type: io.kestra.plugin.core.flow.ForEach, values: '{{{{ range(1, {size}) }}}}', "
+               "tasks: [{{id: r, type: io.kestra.plugin.core.debug.Return, format: '{{{{ taskrun.value }}}}'}}]}}")
+
+
+def draw_share(size: int) -> dict[str, float]:
+    """A ForEach of ``size`` Return tasks with its live tree redrawn as a notebook does (LiveDisplay:
+    on the engine's thread, paced): the share of the run's time spent drawing, and the redraws."""
+    execution = api.create(nbo.load_flow(RETURN_FLOW.format(size=size)))
+    pace, drawing, redraws = Pace(), 0.0, 0
+
+    def tick() -> None:
+        nonlocal drawing, redraws
+        if pace.due():
+            started = time.monotonic()
+            bundle(execution)
+            pace.drawn(started)
+            drawing += time.monotonic() - started
+            redraws += 1
+
+    started = time.monotonic()
+    final = api.start(execution, tick=tick)
+    elapsed = time.monotonic() - started
+    assert final.state == "SUCCESS" and len(final.taskruns) == size + 1, (final.state, len(final.taskruns))
+    return {"share": drawing / elapsed, "redraws": redraws, "seconds": elapsed, "target": DRAW_SHARE}
 
 
 def main() -> None:
