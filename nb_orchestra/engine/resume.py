@@ -96,9 +96,11 @@ def copy_run(old: Any, parent: TaskRun | None, keep_id: bool = False) -> TaskRun
     run.state = old.state
     run.start_date, run.end_date = old.start_date, old.end_date
     run.outputs = old.outputs
-    run.metrics = list(old.metrics or [])
+    if old.metrics:
+        run.own_metrics().extend(old.metrics)
     run.message = old.message
-    run.attempts = [_copy_attempt(a) for a in _attempts(old)]
+    for attempt in _attempts(old):
+        run.add_attempt(_copy_attempt(attempt))
     return run
 
 

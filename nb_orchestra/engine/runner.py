@@ -15,6 +15,7 @@ bodies and hand results back through a queue.
 from __future__ import annotations
 
 import contextvars
+import functools
 import heapq
 import itertools
 import queue
@@ -26,7 +27,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,13 @@ WAIT_SLICE = 0.1  # seconds the coordinator blocks at most before checking inter
 KILL_GRACE = 5.0  # seconds to let killed task bodies return before giving up on them
 
 MAIN, ERRORS, FINALLY, DONE = range(4)
+
+
+@functools.cache
+def _state_node(state: str) -> dict[str, str]:
+    """``{"state": state}``, the ``tasks.<id>`` of a run: one per state, shared by every run in that
+    state. Never changed: expressions cannot change a dict (immutable sandbox), nor does the engine."""
+    return {"state": state}
 
 
 class _Scope:
@@ -195,8 +203,9 @@ class Engine:
         run.start_date = attempt.start_date = child.start or now()
         run.end_date = attempt.end_date = child.end or now()
         run.state = attempt.state = child.state
-        run.attempts.append(attempt)
-        run.metrics.extend(child.metrics)
+        run.add_attempt(attempt)
+        if child.metrics:
+            run.own_metrics().extend(child.metrics)
         self.execution.taskruns.append(run)
         for level, message in child.logs:
             self.log(run, None, level, message)
@@ -448,7 +457,7 @@ class Engine:
         """A test fixture ends the run with its outputs and state; the task's body (or its children)
         never runs."""
         attempt = Attempt()
-        run.attempts.append(attempt)
+        run.add_attempt(attempt)
         try:
             outputs = expressions.render_value(fixture.outputs, {**variables, **fixture.variables}, typed=True)
         except UserError as exc:
@@ -462,7 +471,7 @@ class Engine:
                  + (f" ({fixture.description})" if fixture.description else ""))
         if fixture.state == states.FAILED:
             run.message = "fixture: state FAILED"
-        self._finish_run(run, fixture.state)
+        self._finish_run(run, fixture.state, attempt.end_date)
 
     def _earlier_run(self, task: Any, parent: TaskRun | None, block: _Block) -> Any:
         """The same task's run in the execution being restarted or replayed, if any."""
@@ -585,7 +594,7 @@ class Engine:
         if self._halted or run.state in states.TERMINAL:
             return
         attempt = Attempt()
-        run.attempts.append(attempt)
+        run.add_attempt(attempt)
         if run.state != states.RUNNING:
             self._set_run_state(run, states.RUNNING)
         variables["taskrun"]["attemptsCount"] = len(run.attempts) - 1
@@ -631,7 +640,7 @@ class Engine:
         attempt.state, attempt.end_date = states.SUCCESS, now()
         if outputs:
             self._record_outputs(run, outputs)
-        self._finish_run(run, states.SUCCESS)
+        self._finish_run(run, states.SUCCESS, attempt.end_date)
         return True
 
     def _save_cache(self, run: TaskRun, task: Any, digest: str, outputs: dict[str, Any] | None) -> None:
@@ -675,7 +684,7 @@ class Engine:
             if digest is not None:
                 self._save_cache(run, task, digest, result[1])
             warned = result[2] or (len(run.attempts) > 1 and task.retry is not None and task.retry.warning_on_retry)
-            self._finish_run(run, states.WARNING if warned else states.SUCCESS)
+            self._finish_run(run, states.WARNING if warned else states.SUCCESS, attempt.end_date)
         elif kind == "failed":
             attempt.state = states.FAILED
             if result[2]:
@@ -683,11 +692,11 @@ class Engine:
             self._attempt_failed(run, task, result[1])
         elif kind == "exit":
             attempt.state = states.SUCCESS
-            self._finish_run(run, states.SUCCESS)
+            self._finish_run(run, states.SUCCESS, attempt.end_date)
             self._exit(result[1])
         else:  # cancelled without a kill or a timeout: the task gave up by itself
             attempt.state = states.KILLED
-            self._finish_run(run, states.KILLED)
+            self._finish_run(run, states.KILLED, attempt.end_date)
 
     def _timed_out(self, args: tuple) -> None:
         run, task, attempt, cancel, timeout = args
@@ -707,7 +716,7 @@ class Engine:
         if policy is not None and not self._halted:
             delay = policy.next_delay(len(run.attempts), now() - run.start_date)
         if delay is None:
-            self._fail_run(run, message)
+            self._fail_run(run, message, run.attempts[-1].end_date)  # the attempt that just failed
             return
         self._set_run_state(run, states.RETRYING)
         self.log(run, None, "WARN", f"attempt {len(run.attempts)} failed; retrying in {delay:g}s")
@@ -723,20 +732,21 @@ class Engine:
                 return owner.retry
         return None
 
-    def _fail_run(self, run: TaskRun, message: str) -> None:
+    def _fail_run(self, run: TaskRun, message: str, ended: datetime | None = None) -> None:
         message = self.runtime.mask(message)
         run.message = message.splitlines()[0] if message else message
         if not run.attempts or run.attempts[-1].state == states.RUNNING:
             self.log(run, None, "ERROR", message)
-        self._finish_run(run, states.FAILED)
+        self._finish_run(run, states.FAILED, ended)
 
-    def _finish_run(self, run: TaskRun, state: str) -> None:
+    def _finish_run(self, run: TaskRun, state: str, ended: datetime | None = None) -> None:
+        """End a run; ``ended``: when its last attempt ended, the run's end too (one object for both)."""
         task = self._tasks.pop(run.id)
         if state == states.FAILED and task.allow_failure:
             state = states.WARNING
         if state == states.WARNING and task.allow_warning:
             state = states.SUCCESS
-        run.end_date = now()
+        run.end_date = ended or now()
         self._set_run_state(run, state)
         self._cancels.pop(run.id, None)
         self._todo.append((self._after_run, run))
@@ -744,13 +754,14 @@ class Engine:
     def _set_run_state(self, run: TaskRun, state: str) -> None:
         run.state = state
         tree = self.execution.task_states  # `tasks.<id>.state`, by loop value inside ForEach
-        if not run.path:
-            tree[run.task_id] = {"state": state}
+        path = run.path
+        if not path:
+            tree[run.task_id] = _state_node(state)
         else:
             node = tree.setdefault(run.task_id, {})
-            for key in run.path[:-1]:
+            for key in path[:-1]:
                 node = node.setdefault(key, {})
-            node[run.path[-1]] = {"state": state}
+            node[path[-1]] = _state_node(state)
         if self._bus or self.listeners:
             self._publish(events.TaskRunChanged(self.execution, run, state))
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import OutputNotFoundError
 from ..secrets import SecretValues, mask
@@ -233,10 +233,26 @@ class Attempt:
         return f"Attempt({self.state})"
 
 
+class _NoMetrics(list):
+    """The metrics of every run that reported none: one shared list, empty and read-only (a run
+    gets a list of its own with :meth:`TaskRun.own_metrics`), so finished runs keep no list each."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any) -> NoReturn:
+        raise TypeError("add a task run's metrics to TaskRun.own_metrics(), not to the shared empty list")
+
+    append = extend = insert = _read_only
+    __setitem__ = __iadd__ = _read_only
+
+
+NO_METRICS: list[dict[str, Any]] = _NoMetrics()
+
+
 class TaskRun(TaskRunView):
     """One run of one task; a task inside a ForEach has one run per loop value."""
 
-    __slots__ = ("id", "task_id", "task_type", "value", "iteration", "parent", "path", "state",
+    __slots__ = ("id", "task_id", "task_type", "value", "iteration", "parent", "state",
                  "attempts", "start_date", "end_date", "outputs", "metrics", "message", "planned")
 
     def __init__(self, task_id: str, task_type: str, parent: TaskRun | None,
@@ -247,21 +263,37 @@ class TaskRun(TaskRunView):
         self.value = value
         self.iteration = iteration
         self.parent = parent
-        # Loop values of this run and its ancestors, outermost first: how outputs are keyed.
-        base = parent.path if parent is not None else ()
-        self.path: tuple[str, ...] = base + (value,) if value is not None else base
         self.state = states.CREATED
         self.attempts: list[Attempt] = []
         self.start_date: datetime = now()  # always set for a live run (a stored one may lack it)
         self.end_date: datetime | None = None
         self.outputs: dict[str, Any] | None = None
-        self.metrics: list[dict[str, Any]] = []  # counters and timers a task reported
+        self.metrics: list[dict[str, Any]] = NO_METRICS  # counters and timers a task reported
         self.message: str | None = None  # why it failed, when it did
         self.planned: int | None = None
+
+    @property  # derived, not kept: a ForEach's finished runs would keep one tuple each
+    def path(self) -> tuple[str, ...]:
+        """Loop values of this run and its ancestors, outermost first: how outputs are keyed."""
+        base = self.parent.path if self.parent is not None else ()
+        return base + (self.value,) if self.value is not None else base
 
     @property  # the view declares a plain attribute: a stored run keeps the id itself
     def parent_id(self) -> str | None:  # type: ignore[override]
         return self.parent.id if self.parent is not None else None
+
+    def add_attempt(self, attempt: Attempt) -> None:
+        """Start keeping the run's next attempt."""
+        if self.attempts:
+            self.attempts.append(attempt)
+        else:  # most runs have one attempt: a list of that size, not one grown by append
+            self.attempts = [attempt]
+
+    def own_metrics(self) -> list[dict[str, Any]]:
+        """The list to add this run's metrics to: its own, made on the first call."""
+        if self.metrics is NO_METRICS:
+            self.metrics = []
+        return self.metrics
 
     def ancestors(self) -> Iterator[TaskRun]:
         """Its parent, the parent's parent... up to a top-level run."""

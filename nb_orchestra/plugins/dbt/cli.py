@@ -105,7 +105,7 @@ class _DbtTask(ScriptTask):
         except TaskFailure as exc:
             outputs, failure = dict(exc.outputs or {}), exc
         nodes = self._results(ctx, outputs, started)
-        ctx.run.metrics.extend(reader.metrics)
+        ctx.run.own_metrics().extend(reader.metrics)
         if failure is not None:
             raise TaskFailure(self._failure_message(ctx, failure.message, nodes, reader), outputs) from None
         if reader.warned:
@@ -176,7 +176,7 @@ class _DbtTask(ScriptTask):
             return []
         for node in nodes:
             ctx.add_child_run(node.child)
-            ctx.run.metrics.extend(node.metrics)
+            ctx.run.own_metrics().extend(node.metrics)
         return nodes
 
     def store_manifest(self, ctx: TaskContext, manifest: Path) -> None:

@@ -115,7 +115,7 @@ class ScriptTask(TaskPlugin):
         argv = launch.argv if direct and launch.argv is not None else self._shell_argv(ctx, before, commands)
         env = self._env(ctx, work, output_dir, launch)
 
-        protocol = LineProtocol(ctx.log, work, launch.script_file, ctx.run.metrics)
+        protocol = LineProtocol(ctx.log, work, launch.script_file, ctx.run.own_metrics())
         code = run_process(argv, work, env, ctx, protocol.accept)
         outputs: dict[str, Any] = {"exitCode": code, "vars": protocol.vars}
         if patterns or output_dir is not None:
