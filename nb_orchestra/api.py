@@ -16,22 +16,18 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import config, expressions, flowtests, internal_storage, registry
-from .authoring import commands as command_completion
-from .authoring import completion, docs
-from .config import Settings, settings
+from . import config, expressions, internal_storage, registry
+from .config import DEFAULT_TEST_PARALLEL, Settings, settings
 from .engine import launch
 from .engine.context import execution_variables
 from .engine.execution import Execution
 from .engine.runtime import Runtime
 from .errors import ExecutionNotFoundError, FlowNotFoundError, FlowValidationError, UserError
-from .model import flowtest
 from .model.flow import Flow
 from .model.parse import parse_flow
 from .model.yaml_source import load_document
-from .plugins import catalog
 from .records import events, states
 from .records.execution import ExecutionView
 from .secrets import SecretValues
@@ -39,7 +35,37 @@ from .store import get_store, recorder
 from .store.kv import StoreKV
 from .store.records import StoredExecution
 
+if TYPE_CHECKING:
+    from .authoring.commands import Command
+    from .authoring.commands import Option as CommandOption  # noqa: F401 (api.CommandOption, for front ends)
+    from .authoring.completion import Completions
+    from .flowtests import TestRun
+    from .model.flowtest import TestSuite
+
+    TestSource = str | os.PathLike[str] | TestSuite
+
 Tick = Callable[[], None]
+
+# Flow tests and authoring help are imported on first use (a plain run needs neither), and so are
+# the names of theirs this module shows: (module, name).
+_LAZY_NAMES = {
+    "Completions": ("authoring.completion", "Completions"), "Command": ("authoring.commands", "Command"),
+    "CommandOption": ("authoring.commands", "Option"), "TestRun": ("flowtests", "TestRun"),
+    "TestSuite": ("model.flowtest", "TestSuite"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TestSource":
+        return str | os.PathLike[str] | __getattr__("TestSuite")
+    if name not in _LAZY_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attribute = _LAZY_NAMES[name]
+    value = getattr(importlib.import_module(f".{module}", __package__), attribute)
+    globals()[name] = value
+    return value
 
 
 def configure(home: str | os.PathLike[str] | None = None, store: str | None = None, workers: int | None = None,
@@ -163,24 +189,26 @@ def trigger_switch(namespace: str, flow_id: str, trigger_id: str) -> bool | None
 
 def plugin_types() -> list[str]:
     """Every supported task type (current and legacy names resolve to these)."""
+    from .plugins import catalog
+
     return [cls.type for cls in catalog.plugin_classes()]
 
 
 def plugin_catalog_markdown() -> str:
     """The catalogue of every task type and its properties, in Markdown (docs/plugins.md)."""
+    from .plugins import catalog
+
     return catalog.markdown()
 
 
 # -- writing flows: completion and documentation ------------------------------------------------
 
-Completions = completion.Completions
-Command = command_completion.Command
-CommandOption = command_completion.Option
-
 
 def complete_flow(text: str, cursor: int) -> Completions:
     """What may be typed at offset ``cursor`` of a flow's YAML text (a ``%%flow`` cell's body):
     types, properties, and inside ``{{ }}`` roots, input ids, variables, task ids, outputs, filters."""
+    from .authoring import completion
+
     return completion.complete_flow(text, cursor)
 
 
@@ -189,6 +217,8 @@ def complete_command(typed: str, commands: Sequence[Command]) -> Completions:
     ``commands`` then its options and arguments, or (one command named "") the options and arguments
     of that command. FLOW, EXEC and TYPE arguments complete to the registered flows, the executions
     (this process's first, then the store's newest) and the task types."""
+    from .authoring import commands as command_completion
+
     values = {"FLOW": _flow_names, "EXEC": _execution_ids, "TYPE": _type_names}
     if len(commands) == 1 and not commands[0].name:
         return command_completion.complete_arguments(typed, commands[0], values)
@@ -201,6 +231,8 @@ def _flow_names() -> list[str]:
 
 
 def _type_names() -> list[str]:
+    from .authoring import completion
+
     current, others = completion.task_type_names()
     return current + others
 
@@ -218,6 +250,8 @@ def _execution_ids() -> list[str]:
 def task_type_doc(name: str) -> str:
     """The documentation of a task type (``io.kestra.plugin.core.log.Log``, or ``Log``) in Markdown:
     description, properties, outputs and an example flow. UserError for an unknown type."""
+    from .authoring import docs
+
     return docs.markdown(name)
 
 
@@ -412,19 +446,17 @@ def purge(older_than: timedelta, flow_id: str | None = None) -> dict[str, int]:
 
 # -- flow tests -----------------------------------------------------------------------------------
 
-TestRun = flowtests.TestRun
-TestSuite = flowtest.TestSuite
-TestSource = str | os.PathLike[str] | TestSuite
-
-
 def test(source: TestSource | Sequence[TestSource], flow: str | os.PathLike[str] | Flow | None = None, *,
-         parallel: int = flowtests.DEFAULT_PARALLEL, only: Iterable[str] | None = None,
+         parallel: int = DEFAULT_TEST_PARALLEL, only: Iterable[str] | None = None,
          keep: str | os.PathLike[str] | None = None) -> TestRun:
     """Run Kestra flow unit tests: a test YAML text, a test file, a folder (its test files, and the
     flows beside them), or a list of these. Each case runs in a fresh transient execution that
     nothing records; ``flow`` is the flow under test (else the flows found beside the tests, else the
     registered ones). ``only`` keeps the cases with these ids; ``keep`` is a folder where each case's
     files stay (``keep/<suite id>/<case id>``) instead of being removed. Returns the results (``.ok``)."""
+    from . import flowtests
+    from .model import flowtest
+
     sources = [source] if isinstance(source, (str, os.PathLike, flowtest.TestSuite)) else list(source)
     suites, flows = collect_tests(sources)
     if flow is not None:
@@ -438,6 +470,8 @@ def test(source: TestSource | Sequence[TestSource], flow: str | os.PathLike[str]
 
 def parse_test(text: str, name: str | None = None) -> TestSuite:
     """Parse and check a test suite YAML text; raises FlowTestValidationError with every problem located."""
+    from .model import flowtest
+
     return flowtest.parse_test_suite(text, name)
 
 
@@ -450,6 +484,8 @@ def collect_tests(sources: Sequence[TestSource]) -> tuple[list[TestSuite], dict[
     the test file's folder (and that folder's parent when it is named ``tests``). Only the flows
     some test names are parsed.
     """
+    from .model import flowtest
+
     suites: list[TestSuite] = []
     candidates: dict[tuple[str, str], Path] = {}
     beside: list[Path] = []
@@ -483,6 +519,8 @@ def _yaml_files(folder: Path, recursive: bool) -> list[Path]:
 def _classify(path: Path, suites: list[TestSuite] | None, flows: dict[tuple[str, str], Path], explicit: bool) -> bool:
     """Add a test file to ``suites`` (True) or note a flow file in ``flows``; an explicit file that is
     no flow is read as a test, so its problems are reported. Without ``suites``, only flows are noted."""
+    from .model import flowtest
+
     text = _read_text(path, "test")
     try:
         data = load_document(text).data

@@ -14,6 +14,9 @@ from typing import Any, cast
 
 from .secrets import redact_url
 
+# How many flow test cases run at once unless told.
+DEFAULT_TEST_PARALLEL = 4
+
 
 def _default_workers() -> int:
     return max(32, 8 * (os.cpu_count() or 1))

@@ -7,13 +7,14 @@ Bugs in nb_orchestra itself are ordinary exceptions and keep their traceback.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 
 def did_you_mean(word: object, choices: Iterable[object]) -> str:
     """``"; did you mean 'user'?"`` for the closest of ``choices`` to ``word``, or nothing."""
+    import difflib  # on first use: every module imports this one, few ever suggest a name
+
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 

@@ -31,7 +31,6 @@ from .store.kv import StoreKV
 from .views import flowtests as report
 
 PASSED, FAILED, ERROR, SKIPPED = "SUCCESS", "FAILED", "ERROR", "SKIPPED"  # Kestra's test states
-DEFAULT_PARALLEL = 4
 
 
 @dataclass
@@ -135,7 +134,7 @@ class TestRun:
 
 
 def run_suites(suites: Iterable[TestSuite], flows: Mapping[tuple[str, str], Flow] | None = None, *,
-               parallel: int = DEFAULT_PARALLEL, keep: Path | None = None) -> TestRun:
+               parallel: int = config.DEFAULT_TEST_PARALLEL, keep: Path | None = None) -> TestRun:
     """Run every case of ``suites`` against its flow (from ``flows``, else the registry); the flows are
     checked first, so a suite naming a missing flow or task raises FlowTestValidationError before
     anything runs. With ``keep``, each case's home is ``keep/<suite id>/<case id>`` and stays (its

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from nb_orchestra.expressions.environment import compile_template
 from nb_orchestra.expressions.printing import to_text
 from nb_orchestra.expressions.stopping import stop_when
 
@@ -36,6 +35,8 @@ def render(template: str, context: Mapping[str, Any]) -> str:
     """Render a Pebble template to text; a string without ``{`` is returned untouched."""
     if "{" not in template:
         return template
+    from nb_orchestra.expressions.environment import compile_template  # Jinja2, with the first template
+
     return compile_template(template).render(context)
 
 
@@ -43,6 +44,8 @@ def render_typed(template: str, context: Mapping[str, Any]) -> Any:
     """Like :func:`render`, but a template that is one ``{{ expr }}`` gives the native value."""
     if "{" not in template:
         return template
+    from nb_orchestra.expressions.environment import compile_template  # Jinja2, with the first template
+
     return compile_template(template).evaluate(context)
 
 

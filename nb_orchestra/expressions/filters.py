@@ -24,8 +24,10 @@ from typing import Any, NamedTuple
 
 from jinja2 import Undefined
 
-from nb_orchestra.expressions import formats, jq_sandbox, patterns
-from nb_orchestra.expressions.dates import format_datetime, format_instant, get_zone, to_datetime, zoned_datetime
+from nb_orchestra.expressions import patterns
+
+# Dates (Java patterns, time zones), YAML/Ion writers and jq are imported by the filters that use
+# them: a template that never formats a date loads none of them.
 
 _JAVA_SPACE = "".join(chr(code) for code in range(33))  # what Java's String.trim() removes
 
@@ -51,7 +53,7 @@ def _java_str(value: Any) -> str:
     if isinstance(value, (dict, list, tuple)):
         return to_json(value)
     if isinstance(value, datetime):
-        return format_instant(value) if value.tzinfo is not None else value.isoformat()
+        return _instant_text(value)
     return str(value)
 
 
@@ -667,6 +669,8 @@ def date_filter(value: Any, format: str = "iso", timeZone: str | None = None,  #
     """Format a date value (datetime, date, epoch, ISO text) with a Java pattern or named format."""
     if value is None:
         return None
+    from nb_orchestra.expressions.dates import format_datetime, to_datetime
+
     return format_datetime(to_datetime(value, existingFormat, timeZone), format, timeZone, locale)
 
 
@@ -707,11 +711,15 @@ def dateAdd(value: Any, amount: int, unit: str, format: str = "iso",  # noqa: N8
         return None
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise ValueError(f"dateAdd: the amount must be an integer, not '{amount}'")
+    from nb_orchestra.expressions.dates import format_datetime, get_zone, zoned_datetime
+
     moment = zoned_datetime(value, existingFormat, get_zone(timeZone))
     return format_datetime(add_to_date(moment, amount, unit), format, timeZone, locale)
 
 
 def _epoch_micros(value: Any, timeZone: str | None, existingFormat: str | None) -> int:  # noqa: N803
+    from nb_orchestra.expressions.dates import to_datetime
+
     moment = to_datetime(value, existingFormat, timeZone)
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
@@ -744,9 +752,17 @@ def timestampNano(value: Any, timeZone: str | None = None,  # noqa: N802, N803
 # ---------------------------------------------------------------------------------------------
 # Serialisation and jq
 
+def _instant_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        return value.isoformat()
+    from nb_orchestra.expressions.dates import format_instant
+
+    return format_instant(value)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return format_instant(value) if value.tzinfo is not None else value.isoformat()
+        return _instant_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -766,11 +782,15 @@ def to_json(value: Any) -> str:
 
 def to_yaml(value: Any) -> str:
     """YAML text of a value as Kestra writes it (see :mod:`nb_orchestra.expressions.formats`)."""
+    from nb_orchestra.expressions import formats
+
     return formats.to_yaml(value)
 
 
 def to_ion(value: Any) -> str:
     """Compact Ion text of a value, as Kestra's ``toIon`` writes it."""
+    from nb_orchestra.expressions import formats
+
     return formats.to_ion(value)
 
 
@@ -779,6 +799,8 @@ def jq(value: Any, expression: str) -> list | None:
     if value is None:
         return None
     text = value if isinstance(value, str) else to_json(value)
+    from nb_orchestra.expressions import jq_sandbox
+
     try:
         return jq_sandbox.run(_need_str("jq", expression), text)
     except ValueError as error:

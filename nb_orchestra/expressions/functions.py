@@ -23,7 +23,6 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from nb_orchestra.errors import SecretError, TemplateError
-from nb_orchestra.expressions.dates import format_datetime
 from nb_orchestra.expressions.operators import require
 from nb_orchestra.expressions.pebble import RESERVED_NAMES
 
@@ -155,6 +154,8 @@ def error_logs(context: Context) -> list[dict[str, Any]]:
 
 def now(format: str = "iso", timeZone: str | None = None, locale: str | None = None) -> str:  # noqa: N803
     """``now()``: the current time, already formatted (ISO with microseconds by default)."""
+    from nb_orchestra.expressions.dates import format_datetime  # Java patterns and zones, with the first date
+
     return format_datetime(datetime.now(timezone.utc), format, timeZone, locale)
 
 

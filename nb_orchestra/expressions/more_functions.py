@@ -15,7 +15,6 @@ from jinja2.runtime import Context
 from nb_orchestra.errors import TemplateError
 from nb_orchestra.expressions.encryption import decrypt, encrypt
 from nb_orchestra.expressions.file_functions import file_size, file_uri
-from nb_orchestra.expressions.formats import from_ion
 from nb_orchestra.expressions.operators import require
 from nb_orchestra.expressions.pebble import block_name
 
@@ -106,6 +105,13 @@ def current_each_output(context: Context, outputs: Any) -> Any:
             return None
         current = current.get(value)
     return current
+
+
+def from_ion(ion: Any = ...) -> Any:
+    """``fromIon(ion)``: the value of Ion text (the Ion reader is imported with the first call)."""
+    from nb_orchestra.expressions.formats import from_ion as read_ion
+
+    return read_ion(ion)
 
 
 MORE_FUNCTIONS: dict[str, Callable[..., Any]] = {

@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
-import regex
-
 REGEX_TIMEOUT = 1.0  # seconds one match, search, split or substitution may take
 
 
@@ -23,6 +21,8 @@ class PatternError(ValueError):
 @lru_cache(maxsize=512)
 def compile_pattern(pattern: str) -> Any:
     """The compiled pattern; PatternError for invalid syntax."""
+    import regex  # with the first pattern: most flows have none
+
     try:
         return regex.compile(pattern)
     except regex.error as exc:

@@ -15,8 +15,6 @@ from enum import Enum
 from json.encoder import encode_basestring
 from typing import Any
 
-from jinja2 import Undefined
-
 from nb_orchestra.durations import format_duration
 
 
@@ -93,8 +91,6 @@ def format_time(value: time) -> str:
 
 
 def _scalar_text(value: Any) -> str:
-    if isinstance(value, Undefined):
-        value._fail_with_undefined_error()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -113,6 +109,10 @@ def _scalar_text(value: Any) -> str:
         return format_duration(value)
     if isinstance(value, Enum):
         return value.name
+    from jinja2 import Undefined  # checked last: a plain value is printed without importing Jinja2
+
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
     return str(value)
 
 

@@ -9,7 +9,6 @@ wording beside it (:class:`~nb_orchestra.errors.InputProblem`).
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -179,6 +178,8 @@ def missing_inputs(declarations: Iterable[dict], supplied: Mapping[str, Any]) ->
 def check_names(declarations: Iterable[dict], supplied: Iterable[str]) -> None:
     """InputError for each supplied name the flow does not declare (a typo that would otherwise be
     ignored), with the closest declared id: ``agee: Not an input of this flow; did you mean `age`?``"""
+    import difflib  # imported here: only front ends where names are typed check them
+
     declared = [input_id(declaration) for declaration in declarations]
     problems = []
     for name in supplied:

@@ -11,13 +11,15 @@ variable, a task inside a branch that may not run) is not flagged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem, did_you_mean
-from ..expressions.lint import Reference, lint
 from ..inputs import input_id
 from .flow import Flow, Task
 from .yaml_source import Document, Path, format_path
+
+if TYPE_CHECKING:
+    from ..expressions.lint import Reference
 
 _NOT_RENDERED = ("tasks", "task_map")  # child tasks: checked as tasks of their own
 # A task list's siblings that run after it: a task's (or the flow's) `errors`, then `finally`...
@@ -64,6 +66,10 @@ class _Checker:
                 self.value(item, path + (i,), task)
 
     def template(self, text: str, path: Path, task: Task | None) -> None:
+        if "{" not in text:
+            return  # no tag: nothing to read (and the linter, with every filter, is imported with the first tag)
+        from ..expressions.lint import lint
+
         findings = lint(text)
         for reference in findings.references:
             message = self.reference(reference, task)

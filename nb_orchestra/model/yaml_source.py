@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..errors import FlowValidationError, Problem
-from .yaml_errors import explain, unquoted_expression
 
 Path = tuple  # of str keys and int indexes
 
@@ -137,6 +136,8 @@ def load_document(text: str, name: str | None = None) -> Document:
         if node is not None:
             doc.data = _convert(loader, node, (), doc, problems, _Walk())
     except yaml.MarkedYAMLError as exc:  # said for people, on the line of the mistake
+        from .yaml_errors import explain  # with the first mistake: a text that parses never needs it
+
         raise FlowValidationError([explain(exc, text)], source=text, name=name) from None
     except yaml.reader.ReaderError as exc:  # a NUL or another character YAML forbids
         at = exc.position
@@ -167,6 +168,8 @@ def _convert(loader: Any, node: yaml.Node, path: Path, doc: Document, problems: 
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
+                from .yaml_errors import unquoted_expression
+
                 line = key_node.start_mark.line + 1
                 problems.append(unquoted_expression(doc.text, line) or Problem(
                     format_path(path), "a key must be a plain value, not a map or a list", line,

@@ -6,7 +6,6 @@ values an execution hides (secrets) are masked.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from html import escape
 from typing import Any
 
@@ -92,6 +91,8 @@ def to_dict(run: Any) -> dict[str, Any]:
 
 def junit_xml(run: Any) -> str:
     """JUnit XML: a testsuite per test file, a testcase per case (failure, error or skipped)."""
+    import xml.etree.ElementTree as ET  # only when a report is written
+
     root = ET.Element("testsuites", tests=str(len(run.cases)), failures=str(run.counts()["FAILED"]),
                       errors=str(run.counts()["ERROR"]), skipped=str(run.counts()["SKIPPED"]))
     for s in run.suites:

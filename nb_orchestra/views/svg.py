@@ -9,7 +9,6 @@ be inlined in a notebook page without touching anything around it.
 from __future__ import annotations
 
 import re
-from xml.sax.saxutils import escape
 
 # Kestra's UI state colours (ui/src/utils/state.js). KILLED is a darker gold than
 # Kestra's #FCE07C and SKIPPED a lighter grey, so that every bar stands out on white.
@@ -41,16 +40,19 @@ GRID = "#e3e5ec"
 THEMED = {INK: "--jp-ui-font-color1", MUTED: "--jp-ui-font-color2", PAPER: "--jp-layout-color1",
           STRIPE: "--jp-layout-color2", GRID: "--jp-border-color2"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# What xml.sax.saxutils.escape replaces, without importing it (it imports urllib.request and http.client).
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;"})
 
 
 def escape_text(value: object) -> str:
     """Text content, escaped, without the control characters XML 1.0 forbids."""
-    return escape(_CONTROL.sub("", str(value)))
+    return _CONTROL.sub("", str(value)).translate(_TEXT_ESCAPES)
 
 
 def escape_attr(value: object) -> str:
     """An attribute value for double quotes, escaped."""
-    return escape(_CONTROL.sub("", str(value)), {'"': "&quot;", "\n": "&#10;"})
+    return _CONTROL.sub("", str(value)).translate(_ATTR_ESCAPES)
 
 
 def text_width(text: str, size: float) -> float:
