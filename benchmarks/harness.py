@@ -14,6 +14,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,16 +94,25 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def child_env() -> dict[str, str]:
-    """Environment for child interpreters: the repo importable even without an editable install."""
+# Compiled modules of the children that start with bytecode (``run_python(bytecode=True)``).
+_PYCACHE = tempfile.TemporaryDirectory(prefix="nbo-bench-pycache-")
+
+
+def child_env(bytecode: bool = False) -> dict[str, str]:
+    """Environment for child interpreters: the repo importable even without an editable install.
+    ``bytecode``: modules are compiled once and then loaded compiled, as an installed package is (pip
+    compiles it at install time), even where PYTHONDONTWRITEBYTECODE is set; the cache is ours."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = _PYCACHE.name
     return env
 
 
-def run_python(*args: str) -> subprocess.CompletedProcess:
+def run_python(*args: str, bytecode: bool = False) -> subprocess.CompletedProcess:
     """Run this interpreter in a fresh process (``python *args``); raise if it fails."""
-    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=child_env(), cwd=REPO)
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=child_env(bytecode), cwd=REPO)
     if proc.returncode != 0:
         raise RuntimeError(f"`python {' '.join(args)}` failed:\n{proc.stderr}")
     return proc

@@ -24,7 +24,7 @@ import nb_orchestra
 from nb_orchestra.config import settings
 from nb_orchestra.errors import KVExpiredError, KVStoreError
 from nb_orchestra.store import ExecutionNotFoundError, close_store, get_store, open_store, recorder, schema
-from nb_orchestra.store.base import HOST
+from nb_orchestra.store.base import host
 from nb_orchestra.store.kv import StoreKV
 from nb_orchestra.store.log_chunks import count_lines
 from nb_orchestra.store.orphans import owner_gone
@@ -300,7 +300,7 @@ def test_kill_minus_9_leaves_no_running_execution():
         child.wait()
     stored = reopen().execution(found[0].id)
     assert stored.state == "KILLED"
-    assert stored.message == f"process {child.pid} on {HOST} died"
+    assert stored.message == f"process {child.pid} on {host()} died"
     assert stored.logs[-1].message.startswith(f"execution killed: process {child.pid} on ")
     assert stored.taskrun("nap").state == "KILLED" and stored.taskrun("hello").state == "SUCCESS"
     assert [s for s, _ in stored.state_history][-1] == "KILLED" and stored.end_date is not None
@@ -309,12 +309,12 @@ def test_kill_minus_9_leaves_no_running_execution():
 def test_owner_rules():
     now = datetime.now(timezone.utc)
     fresh, stale = now - timedelta(seconds=5), now - timedelta(seconds=120)
-    assert not owner_gone(os.getppid(), HOST, fresh, "x", set(), now)      # a live process here
-    assert owner_gone(os.getpid(), HOST, fresh, "x", set(), now)           # this process doesn't know it
-    assert not owner_gone(os.getpid(), HOST, fresh, "x", {"x"}, now)
+    assert not owner_gone(os.getppid(), host(), fresh, "x", set(), now)      # a live process here
+    assert owner_gone(os.getpid(), host(), fresh, "x", set(), now)           # this process doesn't know it
+    assert not owner_gone(os.getpid(), host(), fresh, "x", {"x"}, now)
     assert not owner_gone(1, "elsewhere", fresh, "x", set(), now)          # another host, beating
     assert owner_gone(1, "elsewhere", stale, "x", set(), now)              # another host, silent
-    assert owner_gone(os.getppid(), HOST, stale, "x", set(), now)
+    assert owner_gone(os.getppid(), host(), stale, "x", set(), now)
 
 
 WRITER = textwrap.dedent("""

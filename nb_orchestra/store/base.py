@@ -5,9 +5,9 @@ open a transaction, how to spell a placeholder and how to pass a timestamp.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
-import socket
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,8 +25,6 @@ from .log_chunks import count_lines, kept, read_logs
 from .records import StoredExecution, StoredLog, StoredTaskRun
 from .serialize import loads, storable
 from .taskrun_chunks import count_runs, micros, read_chunks
-
-HOST = socket.gethostname()
 
 EXECUTION_COLUMNS = ("id", "namespace", "flow_id", "revision", "state", "state_history", "start_date", "end_date",
                      "inputs", "labels", "trigger", "original_id", "flow_outputs", "message",
@@ -51,6 +49,14 @@ UPSERT_EXECUTION = _upsert("executions", EXECUTION_COLUMNS)
 _PURGED = (("log_chunks", "execution_id"), ("taskrun_chunks", "execution_id"),
            ("execution_labels", "execution_id"), ("executions", "id"))
 TASKRUNS, LOGS = "taskrun_chunks", "log_chunks"  # the chunk tables (taskrun_chunks.py, log_chunks.py)
+
+
+@functools.cache
+def host() -> str:
+    """This machine's name, as the owner of the executions it runs (asked once, when first needed)."""
+    import socket
+
+    return socket.gethostname()
 
 
 def to_datetime(value: Any) -> datetime | None:
@@ -190,7 +196,7 @@ class Store(ABC):
         """Write the changes of several executions in one transaction."""
         if not batches:
             return
-        owner = (os.getpid(), HOST, datetime.now(timezone.utc))
+        owner = (os.getpid(), host(), datetime.now(timezone.utc))
         with self.transaction() as tx:
             for batch in batches:
                 row = batch.row
@@ -221,7 +227,7 @@ class Store(ABC):
             with self.transaction() as tx:
                 tx.execute(f"UPDATE executions SET heartbeat_at = ?, owner_pid = ?, owner_host = ? "
                            f"WHERE id IN ({', '.join('?' * len(ids))})",
-                           (datetime.now(timezone.utc), os.getpid(), HOST, *ids))
+                           (datetime.now(timezone.utc), os.getpid(), host(), *ids))
 
     # -- flow revisions --------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from ..records import states
-from .base import HOST, LOGS, TASKRUNS, to_datetime
+from .base import LOGS, TASKRUNS, to_datetime
+from .base import host as this_host
 from .log_chunks import line
 from .serialize import Encoder, loads
 from .taskrun_chunks import killed
@@ -51,7 +52,7 @@ def owner_gone(pid: int | None, host: str | None, heartbeat: datetime | None, ex
                live: set[str], at: datetime) -> bool:
     if heartbeat is None or at - heartbeat > STALE_AFTER or pid is None:
         return True
-    if host != HOST:
+    if host != this_host():
         return False
     if pid == os.getpid():
         return execution_id not in live
