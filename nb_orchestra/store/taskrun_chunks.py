@@ -29,8 +29,9 @@ from ..records.execution import AttrDict
 from .records import StoredAttempt, StoredTaskRun
 from .serialize import Encoder, json_text, loads, native
 
-# Entries per chunk at most: a long loop's last flush is written piece by piece, in bounded memory.
-CHUNK_SIZE = 5000
+# Entries per chunk at most: a flush is written piece by piece, in bounded memory (the JSON encoder
+# holds a small string per value until it joins them: about 1.5 KB per entry while a chunk is made).
+CHUNK_SIZE = 1000
 
 FIELDS = ("id", "task_id", "task_type", "value", "iteration", "parent_id", "path", "state", "attempts",
           "start_date", "end_date", "outputs", "metrics", "message")
