@@ -38,6 +38,9 @@ HEARTBEAT_INTERVAL = 10.0
 MAX_REFUSALS = 3
 
 
+_TASKRUN_CHANGED, _EXECUTION_CHANGED = events.TaskRunChanged, events.ExecutionChanged
+
+
 class _Track:
     """What has been written of one execution, and which task runs changed since."""
 
@@ -88,17 +91,18 @@ class Recorder:
         # Called for every state change of every task run: the common case takes no lock. A change is
         # noted before the execution is made dirty, so a flush that runs between the two still finds it.
         execution = event.execution
-        track = self._tracks.get(execution.id) or self._new_track(execution)
+        key, kind = execution.id, type(event)
+        track = self._tracks.get(key) or self._new_track(execution)
         if track.refusals >= MAX_REFUSALS:
             return  # given up on: see _give_up
-        if type(event) is events.TaskRunChanged:
-            track.changed.append(event.taskrun)
-        if self._dirty.get(execution.id) is not track:
+        if kind is _TASKRUN_CHANGED:
+            track.changed.append(event.taskrun)  # type: ignore[union-attr]
+        if self._dirty.get(key) is not track:
             with self._lock:
-                self._dirty[execution.id] = track
+                self._dirty[key] = track
             self._work.set()
-        if type(event) is events.ExecutionChanged and event.state in states.TERMINAL:
-            self._urgent.set()
+        if kind is _EXECUTION_CHANGED and event.state in states.TERMINAL:  # type: ignore[union-attr]
+            self._urgent.set()  # after it is dirty: the flush this wakes must find it
 
     def _new_track(self, execution: ExecutionRecord) -> _Track:
         with self._lock:
