@@ -32,29 +32,39 @@ if TYPE_CHECKING:
     from ..api import Execution, Flow
 
 REFRESH_SECONDS = 0.2
-# Drawing takes at most this share of a run's time: a redraw costs time in proportion to the task runs
+# Drawing takes about this share of a run's time at most: a redraw costs time in proportion to the task runs
 # drawn, and runs on the engine's thread (or competes with it), so a loop of a million iterations
 # is redrawn less often rather than slowed down.
 DRAW_SHARE = 0.1
 
 
 class Pace:
-    """When to redraw next: every REFRESH_SECONDS, or less often when drawing is slow (DRAW_SHARE)."""
+    """When to redraw: every REFRESH_SECONDS, while the time spent drawing since the view began, the
+    next redraw included (expected to cost what the last one did), stays within DRAW_SHARE of it."""
 
     def __init__(self) -> None:
-        self.next = time.monotonic() + REFRESH_SECONDS
+        self.began = time.monotonic()
+        self.spent = 0.0  # seconds of drawing so far
+        self.last = 0.0   # the last redraw's cost
+        self.next = self.began + REFRESH_SECONDS
+
+    def _allowed(self) -> float:
+        """The moment both the refresh period and the drawing budget allow the next redraw."""
+        return max(self.next, self.began + (self.spent + self.last) / DRAW_SHARE)
 
     def due(self) -> bool:
-        return time.monotonic() >= self.next
+        return time.monotonic() >= self._allowed()
 
     def drawn(self, started: float) -> None:
         """A redraw that began at ``started`` (monotonic) has ended."""
         now = time.monotonic()
-        self.next = now + max(REFRESH_SECONDS, (now - started) / DRAW_SHARE - (now - started))
+        self.last = now - started
+        self.spent += self.last
+        self.next = now + REFRESH_SECONDS
 
     def wait(self) -> float:
         """Seconds until the next redraw is due."""
-        return max(0.0, self.next - time.monotonic())
+        return max(0.0, self._allowed() - time.monotonic())
 
 
 def bundle(execution: Execution) -> dict[str, str]:
