@@ -31,7 +31,7 @@ from .serialize import Encoder, json_text, loads, native
 
 # Entries per chunk at most: a flush is written piece by piece, in bounded memory (the JSON encoder
 # holds a small string per value until it joins them: about 1.5 KB per entry while a chunk is made).
-CHUNK_SIZE = 1000
+CHUNK_SIZE = 250
 
 FIELDS = ("id", "task_id", "task_type", "value", "iteration", "parent_id", "path", "state", "attempts",
           "start_date", "end_date", "outputs", "metrics", "message")
