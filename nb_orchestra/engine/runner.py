@@ -422,11 +422,13 @@ class Engine:
         if reuse is not None and earlier is not None and block.phase == MAIN and reuse.keep(earlier):
             self._adopt(reuse, block, earlier, parent)
             return
+        began = None  # when the first attempt starts: a new run's is when it was created (one date for both)
         if reuse is not None and earlier is not None and reuse.same_objects:  # restart: a new attempt of the same run
             run = earlier
             run.end_date, run.message = None, None
         else:
             run = TaskRun(task.id, task.type, parent, block.value, block.iteration)
+            began = run.start_date
         if block.frame is not None:
             self._frames[run.id] = block.frame
         self.execution.taskruns.append(run)
@@ -451,7 +453,7 @@ class Engine:
         if task.plugin.flowable:
             self._start_flowable(run, task, variables)
         else:
-            self._start_attempt((run, task, variables))
+            self._start_attempt((run, task, variables, began))
 
     def _stand_in(self, run: TaskRun, fixture: Any, variables: dict[str, Any]) -> None:
         """A test fixture ends the run with its outputs and state; the task's body (or its children)
@@ -590,10 +592,10 @@ class Engine:
         self._finish_run(scope.owner, state)
 
     def _start_attempt(self, args: tuple) -> None:
-        run, task, variables = args
+        run, task, variables, began = args
         if self._halted or run.state in states.TERMINAL:
             return
-        attempt = Attempt()
+        attempt = Attempt(began)
         run.add_attempt(attempt)
         if run.state != states.RUNNING:
             self._set_run_state(run, states.RUNNING)
@@ -721,7 +723,7 @@ class Engine:
         self._set_run_state(run, states.RETRYING)
         self.log(run, None, "WARN", f"attempt {len(run.attempts)} failed; retrying in {delay:g}s")
         variables = self._variables(task, run)
-        self._after(delay, self._start_attempt, (run, task, variables))
+        self._after(delay, self._start_attempt, (run, task, variables, None))
 
     def _inherited_retry(self, run: TaskRun) -> Any:
         """The retry of the nearest enclosing flowable task that has one: Kestra retries a failed child

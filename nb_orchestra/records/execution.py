@@ -224,9 +224,9 @@ class ExecutionView(ExecutionFields):
 class Attempt:
     __slots__ = ("state", "start_date", "end_date")
 
-    def __init__(self) -> None:
+    def __init__(self, began: datetime | None = None) -> None:
         self.state = states.RUNNING
-        self.start_date = now()
+        self.start_date = began or now()
         self.end_date: datetime | None = None
 
     def __repr__(self) -> str:
