@@ -19,7 +19,15 @@ from typing import Any
 
 
 def peak_rss() -> int | None:
-    """Peak resident set size in bytes (ru_maxrss is KB on Linux, bytes on macOS)."""
+    """Peak resident set size in bytes: Linux's VmHWM (this process's own: ru_maxrss also counts the
+    parent's peak at the fork that started it), else ru_maxrss (KB on Linux, bytes on macOS)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # Windows
