@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -101,7 +101,7 @@ class TaskRunView:
     value: str | None
     parent_id: str | None
     state: str
-    attempts: list[Any]
+    attempts: Sequence[Any]
     start_date: datetime | None
     end_date: datetime | None
     outputs: dict[str, Any] | None
@@ -264,7 +264,7 @@ class TaskRun(TaskRunView):
         self.iteration = iteration
         self.parent = parent
         self.state = states.CREATED
-        self.attempts: list[Attempt] = []
+        self.attempts: tuple[Attempt, ...] = ()  # a tuple: 16 bytes less than a list, per run
         self.start_date: datetime = now()  # always set for a live run (a stored one may lack it)
         self.end_date: datetime | None = None
         self.outputs: dict[str, Any] | None = None
@@ -284,10 +284,7 @@ class TaskRun(TaskRunView):
 
     def add_attempt(self, attempt: Attempt) -> None:
         """Start keeping the run's next attempt."""
-        if self.attempts:
-            self.attempts.append(attempt)
-        else:  # most runs have one attempt: a list of that size, not one grown by append
-            self.attempts = [attempt]
+        self.attempts = (*self.attempts, attempt)
 
     def own_metrics(self) -> list[dict[str, Any]]:
         """The list to add this run's metrics to: its own, made on the first call."""
