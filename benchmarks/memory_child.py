@@ -19,8 +19,9 @@ from typing import Any
 
 
 def peak_rss() -> int | None:
-    """Peak resident set size in bytes: Linux's VmHWM (this process's own: ru_maxrss also counts the
-    parent's peak at the fork that started it), else ru_maxrss (KB on Linux, bytes on macOS)."""
+    """Peak resident set size in bytes: Linux's VmHWM (this process's own: ru_maxrss survives exec, so
+    a child started from a large parent would report at least the parent's size), else ru_maxrss
+    (KB on Linux, bytes on macOS)."""
     try:
         with open("/proc/self/status") as status:
             for line in status:

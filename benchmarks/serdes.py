@@ -7,7 +7,7 @@
 For each size a CSV file is written once (six columns, some quoted fields), then converted in
 a fresh process by ``nb_orchestra.run`` of a one-task flow, and read in another fresh process
 by the baseline: a plain ``csv.reader`` loop over the same file. Each process reports its own
-peak RSS (VmHWM, see peak_rss) and the time of the work. The conversion streams, so its peak should
+peak RSS (VmHWM: memory_child.peak_rss) and the time of the work. The conversion streams, so its peak should
 be flat in the row count: the checked value is the peak at the largest size over the peak at
 the smallest (target 1.25x, 1.5x at the very most).
 """
@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))          # harness, mem
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))   # nb_orchestra without an install
 
 from harness import Result, format_target, format_value, print_table, run_python  # noqa: E402
+from memory_child import peak_rss  # noqa: E402
 
 FULL_SIZES = (10_000, 1_000_000, 5_000_000)
 QUICK_SIZES = (10_000, 100_000)
@@ -51,24 +52,6 @@ def write_csv(path: Path, rows: int) -> None:
 
 
 # -- the measured processes --------------------------------------------------------------------
-
-def peak_rss() -> float | None:
-    """This process's peak RSS in bytes: VmHWM on Linux, else ``ru_maxrss`` (memory_child.py).
-
-    On Linux ``ru_maxrss`` survives exec: a child started from a large parent reports at least the
-    parent's size, which would hide the growth this measures; VmHWM belongs to the new image only.
-    """
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    from memory_child import peak_rss as rusage_peak
-
-    return rusage_peak()
-
 
 def child(kind: str, home: str, csv_path: str, rows: int) -> None:
     """In a fresh process: the conversion (``engine``) or the csv.reader loop (``baseline``)."""
