@@ -8,6 +8,8 @@ median of the repeats is what gets compared.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import gc
 import os
 import re
@@ -94,8 +96,13 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-# Compiled modules of the children that start with bytecode (``run_python(bytecode=True)``).
-_PYCACHE = tempfile.TemporaryDirectory(prefix="nbo-bench-pycache-")
+@functools.cache
+def _pycache() -> str:
+    """Where the children that start with bytecode keep it (``run_python(bytecode=True)``): made on
+    first use, removed at exit."""
+    folder = tempfile.TemporaryDirectory(prefix="nbo-bench-pycache-")
+    atexit.register(folder.cleanup)
+    return folder.name
 
 
 def child_env(bytecode: bool = False) -> dict[str, str]:
@@ -106,7 +113,7 @@ def child_env(bytecode: bool = False) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     if bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = _PYCACHE.name
+        env["PYTHONPYCACHEPREFIX"] = _pycache()
     return env
 
 

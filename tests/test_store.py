@@ -539,9 +539,9 @@ def test_task_runs_written_twice_read_back_once_in_their_first_place(isolated_ho
 
 def test_a_long_flush_is_written_in_bounded_chunks(isolated_home, monkeypatch):
     """More task runs or log lines than CHUNK_SIZE in one flush: several chunks, read back in order."""
-    from nb_orchestra.store import taskrun_chunks
+    from nb_orchestra.store import chunks
 
-    monkeypatch.setattr(taskrun_chunks, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(chunks, "CHUNK_SIZE", 3)
     ex = nb_orchestra.run(flow_text(
         f"tasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n    values: [a, b, c, d, e, f, g]\n"
         f"    tasks:\n      - id: say\n        type: {LOG}\n        message: '{{{{ taskrun.value }}}}'\n"))

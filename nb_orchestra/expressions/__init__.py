@@ -8,7 +8,7 @@ Pebble operators (``??``, ``? :``, ``contains``, integer ``/``...), 0-based
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from nb_orchestra.expressions.printing import to_text
@@ -31,22 +31,32 @@ class ExpressionRuntime(Protocol):
     def error_logs(self) -> list[dict[str, Any]]: ...
 
 
+_compile: Callable[[str], Any] | None = None
+
+
+def _compiled(template: str) -> Any:
+    """The compiled template. Jinja2 loads with the first one (a run without templates needs none of
+    it); after that, a global look-up, not an import statement on every render."""
+    global _compile
+    if _compile is None:
+        from nb_orchestra.expressions.environment import compile_template
+
+        _compile = compile_template
+    return _compile(template)
+
+
 def render(template: str, context: Mapping[str, Any]) -> str:
     """Render a Pebble template to text; a string without ``{`` is returned untouched."""
     if "{" not in template:
         return template
-    from nb_orchestra.expressions.environment import compile_template  # Jinja2, with the first template
-
-    return compile_template(template).render(context)
+    return _compiled(template).render(context)
 
 
 def render_typed(template: str, context: Mapping[str, Any]) -> Any:
     """Like :func:`render`, but a template that is one ``{{ expr }}`` gives the native value."""
     if "{" not in template:
         return template
-    from nb_orchestra.expressions.environment import compile_template  # Jinja2, with the first template
-
-    return compile_template(template).evaluate(context)
+    return _compiled(template).evaluate(context)
 
 
 def render_value(value: Any, context: Mapping[str, Any], typed: bool = False) -> Any:

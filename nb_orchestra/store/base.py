@@ -21,10 +21,11 @@ from .. import config
 from ..errors import ExecutionNotFoundError, UserError
 from ..records import states
 from . import schema
+from .chunks import micros
 from .log_chunks import count_lines, kept, read_logs
 from .records import StoredExecution, StoredLog, StoredTaskRun
 from .serialize import loads, storable
-from .taskrun_chunks import count_runs, micros, read_chunks
+from .taskrun_chunks import count_runs, read_chunks
 
 EXECUTION_COLUMNS = ("id", "namespace", "flow_id", "revision", "state", "state_history", "start_date", "end_date",
                      "inputs", "labels", "trigger", "original_id", "flow_outputs", "message",

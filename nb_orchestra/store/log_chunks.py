@@ -1,8 +1,5 @@
-"""Log lines at rest: JSON arrays of lines, one or more per execution and flush, like task runs.
-
-A row per line made the writer thread hand the interpreter lock back and forth
-once per line while the engine ran (SQLite releases it around every statement),
-so a busy loop starved the writer; a chunk is one statement. A line is a list:
+"""Log lines at rest: JSON arrays of lines, one or more per execution and flush, like task runs
+(chunks.py). A line is a list:
 
     task_id, taskrun_id, value, level, message, timestamp (microseconds since the epoch)
 
@@ -12,39 +9,27 @@ some (``PurgeLogs``) rewrites the chunks of the executions concerned.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from .chunks import Entry, entries, micros, moment, move_rows, pieces, v1_micros
 from .records import StoredLog
 from .serialize import Encoder, json_text
-from .taskrun_chunks import micros, moment, move_rows, pieces, v1_micros
-
-Line = list[Any]
 
 
 def log_texts(logs: list[Any], encode: Encoder) -> Iterator[str]:
     """Chunks of these log lines (masked), made one at a time as they are written."""
-    mask = encode.mask if encode.secrets else None
+    mask = encode.mask
     for piece in pieces(logs):
-        if mask is None:
-            yield json_text([[log.task_id, log.taskrun_id, log.value, log.level, log.message, micros(log.timestamp)]
-                             for log in piece])
-        else:
-            yield json_text([[log.task_id, log.taskrun_id, mask(log.value) if log.value is not None else None,
-                              log.level, mask(log.message), micros(log.timestamp)] for log in piece])
-
-
-def lines(texts: Iterable[str]) -> Iterator[Line]:
-    for text in texts:
-        yield from json.loads(text)
+        yield json_text([[log.task_id, log.taskrun_id, mask(log.value) if log.value is not None else None,
+                          log.level, mask(log.message), micros(log.timestamp)] for log in piece])
 
 
 def read_logs(texts: Iterable[str]) -> list[StoredLog]:
     """The log lines of one execution from its chunks, in order."""
     return [StoredLog(task_id=task_id, taskrun_id=taskrun_id, value=value, level=level, message=message,
                       timestamp=moment(at))  # type: ignore[arg-type]  # a line always has its time
-            for task_id, taskrun_id, value, level, message, at in lines(texts)]
+            for task_id, taskrun_id, value, level, message, at in entries(texts)]
 
 
 def line(level: str, message: str, at: Any) -> str:
@@ -52,12 +37,12 @@ def line(level: str, message: str, at: Any) -> str:
     return json_text([[None, None, None, level, message, micros(at)]])
 
 
-def kept(texts: Iterable[str], doomed: Callable[[Line], bool]) -> tuple[str | None, int]:
+def kept(texts: Iterable[str], doomed: Callable[[Entry], bool]) -> tuple[str | None, int]:
     """The chunks without the lines ``doomed`` picks, as one chunk (None when none is left), and how
     many went."""
-    keep: list[Line] = []
+    keep: list[Entry] = []
     gone = 0
-    for entry in lines(texts):
+    for entry in entries(texts):
         if doomed(entry):
             gone += 1
         else:
@@ -66,7 +51,7 @@ def kept(texts: Iterable[str], doomed: Callable[[Line], bool]) -> tuple[str | No
 
 
 def count_lines(texts: Iterable[str]) -> int:
-    return sum(1 for _ in lines(texts))
+    return sum(1 for _ in entries(texts))
 
 
 def convert_logs_table(tx: Any) -> None:

@@ -3,9 +3,9 @@
 The engine publishes events on ``events.bus``; the recorder's listener only
 notes which executions (and task runs) changed. One writer thread flushes
 them every ``FLUSH_INTERVAL`` seconds, and at once when an execution reaches
-a final state, in ONE transaction per flush: the execution rows, one chunk
-of the task runs that changed or are new (taskrun_chunks.py), and the log
-lines not written yet. A 10,000 task-run execution so costs a handful of
+a final state, in ONE transaction per flush: the execution rows, then chunks
+(chunks.py) of the task runs that changed or are new and of the log lines
+not written yet. A 10,000 task-run execution so costs a handful of
 transactions and wide rows, not one row per task run.
 
 While executions of this process run, the writer refreshes their heartbeat

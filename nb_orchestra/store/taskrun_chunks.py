@@ -1,14 +1,12 @@
-"""Task runs at rest: one JSON array per execution and flush, as Kestra keeps an execution as a document.
+"""Task runs at rest: JSON arrays per execution and flush, as Kestra keeps an execution as a document.
 
 A chunk holds the task runs one flush wrote of one execution: the new ones in
 the order they started, then the older ones that changed. A task run written
 again (RUNNING, then SUCCESS) appears in several chunks; reading merges them
-in order, so the last one wins and the first one sets its place. One wide row
-per flush costs the store a fraction of a row per task run, and building an
-entry is a list of the run's fields: the C JSON encoder does the rest.
+in order, so the last one wins and the first one sets its place (chunks.py).
+Building an entry is a list of the run's fields: the C JSON encoder does the rest.
 
-An entry is a list, in this order (``FIELDS``); dates are whole microseconds
-since the Unix epoch (exact, and cheap to write):
+An entry is a list, in this order; dates are whole microseconds since the Unix epoch:
 
     id, task_id, task_type, value, iteration, parent_id, path, state,
     attempts [[state, start, end], ...], start_date, end_date, outputs, metrics, message
@@ -20,44 +18,16 @@ files for what JSON cannot hold); texts that could hold a secret are masked.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..records.execution import AttrDict
+from .chunks import Entry, entries, latest, micros, moment, move_rows, pieces, v1_micros
 from .records import StoredAttempt, StoredTaskRun
 from .serialize import Encoder, json_text, loads, native
-
-# Entries per chunk at most: a flush is written piece by piece, in bounded memory (the JSON encoder
-# holds a small string per value until it joins them: about 1.5 KB per entry while a chunk is made).
-CHUNK_SIZE = 250
-
-FIELDS = ("id", "task_id", "task_type", "value", "iteration", "parent_id", "path", "state", "attempts",
-          "start_date", "end_date", "outputs", "metrics", "message")
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def micros(moment: datetime | None) -> int | None:
-    """A datetime as whole microseconds since the epoch (naive ones are local time)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.astimezone(timezone.utc)
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def moment(value: int | None) -> datetime | None:
-    """:func:`micros` back: an aware UTC datetime."""
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
-
-
-def pieces(items: list[Any]) -> Iterator[list[Any]]:
-    """``items`` in lists of ``CHUNK_SIZE`` at most."""
-    for start in range(0, len(items), CHUNK_SIZE):
-        yield items[start:start + CHUNK_SIZE]
 
 
 class ChunkWriter:
@@ -68,45 +38,36 @@ class ChunkWriter:
 
     def texts(self, runs: list[Any]) -> Iterator[str]:
         """Chunks of these task runs, made one at a time as they are written."""
-        entry = self._plain if not self.encode.secrets else self._masked
         for piece in pieces(runs):
-            yield json_text([entry(run) for run in piece])
+            yield json_text([self._entry(run) for run in piece])
 
-    def _plain(self, run: Any) -> list[Any]:
-        # The hot path of recording a loop: a Return's outputs are JSON as they are.
-        outputs = run.outputs
-        if outputs is not None and not native(outputs):
-            outputs = self.encode.encode(outputs, (run.id,))
+    def _entry(self, run: Any) -> Entry:
+        # The hot path of recording a loop: a Return's outputs are JSON as they are, with nothing to mask.
+        encode = self.encode
+        outputs, value, path, message = run.outputs, run.value, run.path, run.message
+        if outputs is not None and (encode.secrets or not native(outputs)):
+            outputs = encode.encode(outputs, (run.id,))
+        if encode.secrets:
+            value = encode.mask(value) if value is not None else None
+            path = [encode.mask(key) for key in path]
+            message = encode.mask(message) if message is not None else None
         parent = run.parent
-        return [run.id, run.task_id, run.task_type, run.value, run.iteration, parent.id if parent else None,
-                run.path, run.state, [[a.state, micros(a.start_date), micros(a.end_date)] for a in run.attempts],
+        return [run.id, run.task_id, run.task_type, value, run.iteration, parent.id if parent else None, path,
+                run.state, [[a.state, micros(a.start_date), micros(a.end_date)] for a in run.attempts],
                 micros(run.start_date), micros(run.end_date), outputs,
-                self.encode.encode(run.metrics) if run.metrics else None, run.message]
-
-    def _masked(self, run: Any) -> list[Any]:
-        entry = self._plain(run)
-        mask, encode = self.encode.mask, self.encode.encode
-        entry[3] = mask(run.value) if run.value is not None else None
-        entry[6] = [mask(key) for key in run.path]
-        entry[11] = encode(run.outputs, (run.id,)) if run.outputs is not None else None
-        entry[13] = mask(run.message) if run.message is not None else None
-        return entry
+                encode.encode(run.metrics) if run.metrics else None, message]
 
 
 def read_chunks(texts: Iterable[str], home: Path | None) -> list[StoredTaskRun]:
     """The task runs of one execution from its chunks, oldest chunk first; parents are linked."""
-    latest: dict[str, list[Any]] = {}
-    for text in texts:
-        for entry in loads(text, home):
-            latest[entry[0]] = entry  # a later write wins; a known id keeps its place
-    runs = [_stored(entry) for entry in latest.values()]
+    runs = [_stored(entry) for entry in latest(entries(texts, partial(loads, home=home))).values()]
     by_id = {run.id: run for run in runs}
     for run in runs:
         run.parent = by_id.get(run.parent_id) if run.parent_id else None
     return runs
 
 
-def _stored(entry: list[Any]) -> StoredTaskRun:
+def _stored(entry: Entry) -> StoredTaskRun:
     (id_, task_id, task_type, value, iteration, parent_id, path, state, attempts, start, end, outputs, metrics,
      message) = entry
     return StoredTaskRun(
@@ -120,15 +81,16 @@ def _stored(entry: list[Any]) -> StoredTaskRun:
 def killed(texts: Iterable[str], at: datetime, terminal: Iterable[str], kill_state: str) -> str | None:
     """A chunk marking the unfinished task runs of these chunks ``kill_state``, ended ``at`` (None when
     every run had ended). Reads the entries as stored: nothing is decoded or re-encoded."""
-    latest: dict[str, list[Any]] = {}
-    for text in texts:
-        for entry in json.loads(text):
-            latest[entry[0]] = entry
     ended = set(terminal)
-    open_runs = [entry for entry in latest.values() if entry[7] not in ended]
+    open_runs = [entry for entry in latest(entries(texts)).values() if entry[7] not in ended]
     for entry in open_runs:
         entry[7], entry[10] = kill_state, micros(at)
     return json_text(open_runs) if open_runs else None
+
+
+def count_runs(texts: Iterable[str]) -> int:
+    """How many task runs these chunks hold (one written twice counts once)."""
+    return len(latest(entries(texts)))
 
 
 _V1_COLUMNS = "id, task_id, task_type, value, iteration, parent_id, path, state, attempts, start_date, end_date, " \
@@ -142,23 +104,7 @@ def convert_taskruns_table(tx: Any) -> None:
               "taskruns", "taskrun_chunks")
 
 
-def move_rows(tx: Any, select: str, entry_of: Callable[[tuple], list[Any]], table: str, chunks: str) -> None:
-    """Rows of a version-1 ``table`` (``select`` gives the execution id first, ordered by it) as one chunk
-    per execution in ``chunks``; then ``table`` goes."""
-    execution_id: str | None = None
-    entries: list[list[Any]] = []
-    for row in [*tx.execute(select).fetchall(), (None,)]:
-        if row[0] != execution_id and entries:
-            tx.execute(f"INSERT INTO {chunks} (execution_id, seq, entries) VALUES (?, 0, ?)",
-                       (execution_id, json_text(entries)))
-            entries = []
-        execution_id = row[0]
-        if execution_id is not None:
-            entries.append(entry_of(row[1:]))
-    tx.execute(f"DROP TABLE {table}")
-
-
-def _v1_entry(row: tuple) -> list[Any]:
+def _v1_entry(row: tuple) -> Entry:
     """A version-1 row as an entry; stored values (outputs, metrics) move over as they are."""
     (id_, task_id, task_type, value, iteration, parent_id, path, state, attempts, start, end, outputs, metrics,
      message) = row
@@ -166,15 +112,3 @@ def _v1_entry(row: tuple) -> list[Any]:
             [[a["state"], v1_micros(a["start_date"]), v1_micros(a["end_date"])] for a in loads(attempts) or []],
             v1_micros(start), v1_micros(end), json.loads(outputs) if outputs is not None else None,
             json.loads(metrics) if metrics else None, message]
-
-
-def v1_micros(value: Any) -> int | None:
-    """A version-1 date: ISO text (SQLite, attempts), a datetime (PostgreSQL, older attempts) or None."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return micros(value)
-
-
-def count_runs(texts: Iterable[str]) -> int:
-    """How many task runs these chunks hold (one written twice counts once)."""
-    return len({entry[0] for text in texts for entry in json.loads(text)})
