@@ -27,7 +27,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from ..durations import format_duration, parse_duration
 from ..errors import RenderStopped, UserError
 from ..plugins.base import ChildRun, ExitExecution, Group, GroupEnd, TaskCancelled, TaskFailure
 from ..records import events, states
+from ..records.clock import clock
 from ..records.execution import Attempt, AttrDict, LogRecord, TaskRun, now
 from ..store.kv import StoreKV
 from . import resume, task_cache
@@ -425,10 +426,10 @@ class Engine:
         began = None  # when the first attempt starts: a new run's is when it was created (one date for both)
         if reuse is not None and earlier is not None and reuse.same_objects:  # restart: a new attempt of the same run
             run = earlier
-            run.end_date, run.message = None, None
+            run.ended, run.message = None, None
         else:
             run = TaskRun(task.id, task.type, parent, block.value, block.iteration)
-            began = run.start_date
+            began = run.began
         if block.frame is not None:
             self._frames[run.id] = block.frame
         self.execution.taskruns.append(run)
@@ -466,14 +467,14 @@ class Engine:
             attempt.state = states.FAILED
             self._fail_run(run, f"fixture outputs: {exc}")
             return
-        attempt.state, attempt.end_date = fixture.state, now()
+        attempt.state, attempt.ended = fixture.state, clock()
         if outputs:
             self._record_outputs(run, dict(outputs))
         self.log(run, None, "INFO", f"fixture: not run, ends {fixture.state}"
                  + (f" ({fixture.description})" if fixture.description else ""))
         if fixture.state == states.FAILED:
             run.message = "fixture: state FAILED"
-        self._finish_run(run, fixture.state, attempt.end_date)
+        self._finish_run(run, fixture.state, attempt.ended)
 
     def _earlier_run(self, task: Any, parent: TaskRun | None, block: _Block) -> Any:
         """The same task's run in the execution being restarted or replayed, if any."""
@@ -608,7 +609,7 @@ class Engine:
                 timeout = parse_duration(expressions.render(str(task.props["timeout"]), variables))
             except (UserError, ValueError) as exc:
                 self._fail_run(run, f"property 'timeout': {exc}")
-                attempt.state, attempt.end_date = states.FAILED, now()
+                attempt.state, attempt.ended = states.FAILED, clock()
                 return
         if task_cache.enabled(task) and self._cached(run, task, attempt, variables):
             return
@@ -639,10 +640,10 @@ class Engine:
             return False
         self.log(run, None, "INFO",
                  f"Skipping task execution for task '{task.id}' as there is an existing cache entry for it")
-        attempt.state, attempt.end_date = states.SUCCESS, now()
+        attempt.state, attempt.ended = states.SUCCESS, clock()
         if outputs:
             self._record_outputs(run, outputs)
-        self._finish_run(run, states.SUCCESS, attempt.end_date)
+        self._finish_run(run, states.SUCCESS, attempt.ended)
         return True
 
     def _save_cache(self, run: TaskRun, task: Any, digest: str, outputs: dict[str, Any] | None) -> None:
@@ -676,7 +677,7 @@ class Engine:
     def _attempt_done(self, run: TaskRun, task: Any, attempt: Attempt, result: tuple) -> None:
         if attempt.state != states.RUNNING:  # timed out or killed meanwhile: a late answer
             return
-        attempt.end_date = now()
+        attempt.ended = clock()
         kind = result[0]
         if kind == "ok":
             attempt.state = states.SUCCESS
@@ -686,7 +687,7 @@ class Engine:
             if digest is not None:
                 self._save_cache(run, task, digest, result[1])
             warned = result[2] or (len(run.attempts) > 1 and task.retry is not None and task.retry.warning_on_retry)
-            self._finish_run(run, states.WARNING if warned else states.SUCCESS, attempt.end_date)
+            self._finish_run(run, states.WARNING if warned else states.SUCCESS, attempt.ended)
         elif kind == "failed":
             attempt.state = states.FAILED
             if result[2]:
@@ -694,11 +695,11 @@ class Engine:
             self._attempt_failed(run, task, result[1])
         elif kind == "exit":
             attempt.state = states.SUCCESS
-            self._finish_run(run, states.SUCCESS, attempt.end_date)
+            self._finish_run(run, states.SUCCESS, attempt.ended)
             self._exit(result[1])
         else:  # cancelled without a kill or a timeout: the task gave up by itself
             attempt.state = states.KILLED
-            self._finish_run(run, states.KILLED, attempt.end_date)
+            self._finish_run(run, states.KILLED, attempt.ended)
 
     def _timed_out(self, args: tuple) -> None:
         run, task, attempt, cancel, timeout = args
@@ -706,7 +707,7 @@ class Engine:
             return
         cancel.set()
         attempt.state = states.FAILED
-        attempt.end_date = now()
+        attempt.ended = clock()
         text = task.props.get("timeout") if task.timeout is not None else format_duration(timeout)
         self._attempt_failed(run, task, f"Timeout after {text}")
 
@@ -716,9 +717,9 @@ class Engine:
             self.flow.retry if self.flow.retry and self.flow.retry.behavior == "RETRY_FAILED_TASK" else None)
         delay = None
         if policy is not None and not self._halted:
-            delay = policy.next_delay(len(run.attempts), now() - run.start_date)
+            delay = policy.next_delay(len(run.attempts), timedelta(seconds=clock() - run.began))
         if delay is None:
-            self._fail_run(run, message, run.attempts[-1].end_date)  # the attempt that just failed
+            self._fail_run(run, message, run.attempts[-1].ended)  # the attempt that just failed
             return
         self._set_run_state(run, states.RETRYING)
         self.log(run, None, "WARN", f"attempt {len(run.attempts)} failed; retrying in {delay:g}s")
@@ -734,21 +735,21 @@ class Engine:
                 return owner.retry
         return None
 
-    def _fail_run(self, run: TaskRun, message: str, ended: datetime | None = None) -> None:
+    def _fail_run(self, run: TaskRun, message: str, ended: float | None = None) -> None:
         message = self.runtime.mask(message)
         run.message = message.splitlines()[0] if message else message
         if not run.attempts or run.attempts[-1].state == states.RUNNING:
             self.log(run, None, "ERROR", message)
         self._finish_run(run, states.FAILED, ended)
 
-    def _finish_run(self, run: TaskRun, state: str, ended: datetime | None = None) -> None:
+    def _finish_run(self, run: TaskRun, state: str, ended: float | None = None) -> None:
         """End a run; ``ended``: when its last attempt ended, the run's end too (one object for both)."""
         task = self._tasks.pop(run.id)
         if state == states.FAILED and task.allow_failure:
             state = states.WARNING
         if state == states.WARNING and task.allow_warning:
             state = states.SUCCESS
-        run.end_date = ended or now()
+        run.ended = ended or clock()
         self._set_run_state(run, state)
         self._cancels.pop(run.id, None)
         self._todo.append((self._after_run, run))
@@ -798,7 +799,7 @@ class Engine:
         self._exit_state = None
         for run in self.execution.taskruns:  # flowables left open by Exit
             if run.state not in states.TERMINAL:
-                run.end_date = now()
+                run.ended = clock()
                 self._set_run_state(run, state if state in states.TERMINAL else states.KILLED)
         if state in (states.SUCCESS, states.WARNING):
             state = self._render_flow_outputs(state)
@@ -843,8 +844,8 @@ class Engine:
             if run.state not in states.TERMINAL:
                 if run.attempts and run.attempts[-1].state == states.RUNNING:
                     run.attempts[-1].state = states.KILLED
-                    run.attempts[-1].end_date = now()
-                run.end_date = now()
+                    run.attempts[-1].ended = clock()
+                run.ended = clock()
                 self._set_run_state(run, states.KILLED)
         for cancel in self._cancels.values():
             cancel.set()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from ..errors import OutputNotFoundError
 from ..secrets import SecretValues, mask
 from . import states
+from .clock import DateSlot, clock
 
 if TYPE_CHECKING:
     from ..model.flow import Flow
@@ -222,12 +223,17 @@ class ExecutionView(ExecutionFields):
 
 
 class Attempt:
-    __slots__ = ("state", "start_date", "end_date")
+    """One try of a task run; ``began`` and ``ended`` are :func:`clock` readings, read as dates
+    through ``start_date`` and ``end_date``."""
 
-    def __init__(self, began: datetime | None = None) -> None:
+    __slots__ = ("state", "began", "ended")
+    start_date = DateSlot("began")
+    end_date = DateSlot("ended")
+
+    def __init__(self, began: float | None = None) -> None:
         self.state = states.RUNNING
-        self.start_date = began or now()
-        self.end_date: datetime | None = None
+        self.began: float = began or clock()
+        self.ended: float | None = None
 
     def __repr__(self) -> str:
         return f"Attempt({self.state})"
@@ -250,10 +256,15 @@ NO_METRICS: list[dict[str, Any]] = _NoMetrics()
 
 
 class TaskRun(TaskRunView):
-    """One run of one task; a task inside a ForEach has one run per loop value."""
+    """One run of one task; a task inside a ForEach has one run per loop value.
+
+    Its start and end are kept as :func:`clock` readings (``began``, ``ended``: a float is half a
+    datetime's size) and read as dates through ``start_date`` and ``end_date``."""
 
     __slots__ = ("id", "task_id", "task_type", "value", "iteration", "parent", "state",
-                 "attempts", "start_date", "end_date", "outputs", "metrics", "message", "planned")
+                 "_attempts", "began", "ended", "outputs", "metrics", "message", "planned")
+    start_date = DateSlot("began")
+    end_date = DateSlot("ended")
 
     def __init__(self, task_id: str, task_type: str, parent: TaskRun | None,
                  value: str | None = None, iteration: int | None = None):
@@ -264,13 +275,21 @@ class TaskRun(TaskRunView):
         self.iteration = iteration
         self.parent = parent
         self.state = states.CREATED
-        self.attempts: tuple[Attempt, ...] = ()  # a tuple: 16 bytes less than a list, per run
-        self.start_date: datetime = now()  # always set for a live run (a stored one may lack it)
-        self.end_date: datetime | None = None
+        # Its only attempt, kept alone (most runs have one: a one-item tuple would cost 56 bytes
+        # each), else a tuple of them; read through ``attempts``.
+        self._attempts: Attempt | tuple[Attempt, ...] = ()
+        self.began: float = clock()  # always set for a live run (a stored one may lack its start)
+        self.ended: float | None = None
         self.outputs: dict[str, Any] | None = None
         self.metrics: list[dict[str, Any]] = NO_METRICS  # counters and timers a task reported
         self.message: str | None = None  # why it failed, when it did
         self.planned: int | None = None
+
+    @property
+    def duration(self) -> float | None:
+        if self.ended is None:
+            return None if self.state in states.TERMINAL else clock() - self.began
+        return self.ended - self.began
 
     @property  # derived, not kept: a ForEach's finished runs would keep one tuple each
     def path(self) -> tuple[str, ...]:
@@ -282,9 +301,15 @@ class TaskRun(TaskRunView):
     def parent_id(self) -> str | None:  # type: ignore[override]
         return self.parent.id if self.parent is not None else None
 
+    @property
+    def attempts(self) -> tuple[Attempt, ...]:  # type: ignore[override]  # the view declares a sequence
+        kept = self._attempts
+        return (kept,) if type(kept) is Attempt else kept  # type: ignore[return-value]
+
     def add_attempt(self, attempt: Attempt) -> None:
         """Start keeping the run's next attempt."""
-        self.attempts = (*self.attempts, attempt)
+        kept = self._attempts
+        self._attempts = attempt if not kept else (*self.attempts, attempt)
 
     def own_metrics(self) -> list[dict[str, Any]]:
         """The list to add this run's metrics to: its own, made on the first call."""
@@ -301,7 +326,10 @@ class TaskRun(TaskRunView):
 
 
 class LogRecord(LogView):
-    __slots__ = ("task_id", "taskrun_id", "value", "level", "message", "timestamp")
+    """A log line as the engine keeps it: its time is a :func:`clock` reading, ``at``."""
+
+    __slots__ = ("task_id", "taskrun_id", "value", "level", "message", "at")
+    timestamp = DateSlot("at")
 
     def __init__(self, task_id: str | None, taskrun_id: str | None, value: str | None, level: str, message: str):
         self.task_id = task_id
@@ -309,7 +337,7 @@ class LogRecord(LogView):
         self.value = value
         self.level = level
         self.message = message
-        self.timestamp = now()
+        self.at = clock()
 
 
 class ExecutionRecord(ExecutionView):

@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 from .. import config
 from ..errors import ExecutionNotFoundError, UserError
 from ..records import states
+from ..records.clock import micros
 from . import schema
-from .chunks import micros
 from .log_chunks import count_lines, kept, read_logs
 from .records import StoredExecution, StoredLog, StoredTaskRun
 from .serialize import loads, storable

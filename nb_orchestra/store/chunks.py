@@ -1,4 +1,4 @@
-"""What task-run and log chunks share: dates as whole microseconds, bounded pieces, merging, and
+"""What task-run and log chunks share: bounded pieces, merging, and
 moving version-1 rows (one per task run or log line) into chunks.
 
 A chunk is one row of an execution's JSON array of entries (taskrun_chunks.py, log_chunks.py):
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from ..records.clock import micros
 from .serialize import json_text
 
 # Entries per chunk at most: a flush is written piece by piece, in bounded memory (the JSON encoder
@@ -21,24 +22,6 @@ from .serialize import json_text
 CHUNK_SIZE = 250
 
 Entry = list[Any]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def micros(moment: datetime | None) -> int | None:
-    """A datetime as whole microseconds since the epoch (naive ones are local time)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.astimezone(timezone.utc)
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def moment(value: int | None) -> datetime | None:
-    """:func:`micros` back: an aware UTC datetime."""
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
-
 
 def pieces(items: list[Any]) -> Iterator[list[Any]]:
     """``items`` in lists of ``CHUNK_SIZE`` at most."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .chunks import Entry, entries, micros, moment, move_rows, pieces, v1_micros
+from ..records.clock import micros, moment, seconds_micros
+from .chunks import Entry, entries, move_rows, pieces, v1_micros
 from .records import StoredLog
 from .serialize import Encoder, json_text
 
@@ -22,7 +23,7 @@ def log_texts(logs: list[Any], encode: Encoder) -> Iterator[str]:
     mask = encode.mask
     for piece in pieces(logs):
         yield json_text([[log.task_id, log.taskrun_id, mask(log.value) if log.value is not None else None,
-                          log.level, mask(log.message), micros(log.timestamp)] for log in piece])
+                          log.level, mask(log.message), seconds_micros(log.at)] for log in piece])
 
 
 def read_logs(texts: Iterable[str]) -> list[StoredLog]:

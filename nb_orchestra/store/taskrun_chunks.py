@@ -24,8 +24,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..records.clock import micros, moment, seconds_micros
 from ..records.execution import AttrDict
-from .chunks import Entry, entries, latest, micros, moment, move_rows, pieces, v1_micros
+from .chunks import Entry, entries, latest, move_rows, pieces, v1_micros
 from .records import StoredAttempt, StoredTaskRun
 from .serialize import Encoder, json_text, loads, native
 
@@ -53,8 +54,8 @@ class ChunkWriter:
             message = encode.mask(message) if message is not None else None
         parent = run.parent
         return [run.id, run.task_id, run.task_type, value, run.iteration, parent.id if parent else None, path,
-                run.state, [[a.state, micros(a.start_date), micros(a.end_date)] for a in run.attempts],
-                micros(run.start_date), micros(run.end_date), outputs,
+                run.state, [[a.state, seconds_micros(a.began), seconds_micros(a.ended)] for a in run.attempts],
+                seconds_micros(run.began), seconds_micros(run.ended), outputs,
                 encode.encode(run.metrics) if run.metrics else None, message]
 
 
