@@ -97,6 +97,11 @@ def test_execution_reads_back_from_a_new_store():
     assert (inner_b.parent.task_id, inner_b.parent.value, inner_b.parent.parent.task_id) == ("inner", "b", "outer")
     flaky = stored.taskrun("flaky")
     assert len(flaky.attempts) == 2 and [a.state for a in flaky.attempts] == ["FAILED", "FAILED"]
+    # Dates: the same microsecond live and read back (the engine keeps them as float seconds).
+    assert [(r.start_date, r.end_date) for r in stored.taskruns] == [(r.start_date, r.end_date) for r in ex.taskruns]
+    assert [(a.start_date, a.end_date) for a in flaky.attempts] == \
+        [(a.start_date, a.end_date) for a in ex.taskrun("flaky").attempts]
+    assert [log.timestamp for log in stored.logs] == [log.timestamp for log in ex.logs]
     assert flaky.state == "WARNING" and flaky.message == ex.taskrun("flaky").message
     assert stored.counts() == ex.counts()
     # Logs, in order, with their task runs.
