@@ -560,3 +560,19 @@ def test_a_long_flush_is_written_in_bounded_chunks(isolated_home, monkeypatch):
     assert [(r.task_id, r.value, r.state) for r in stored.taskruns] == \
         [(r.task_id, r.value, r.state) for r in ex.taskruns]
     assert [g.message for g in stored.logs] == list("abcdefg")
+
+
+def test_chunks_beyond_one_statement_are_numbered_in_order(isolated_home, monkeypatch):
+    """One entry per chunk: a flush writes more chunks than one statement holds (CHUNKS_PER_STATEMENT)."""
+    from nb_orchestra.store import chunks
+
+    monkeypatch.setattr(chunks, "CHUNK_SIZE", 1)
+    values = [str(i) for i in range(2 * chunks.CHUNKS_PER_STATEMENT + 3)]
+    ex = nb_orchestra.run(flow_text(
+        f"tasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n    values: {json.dumps(values)}\n"
+        f"    tasks:\n      - id: say\n        type: {LOG}\n        message: '{{{{ taskrun.value }}}}'\n"))
+    store = reopen()
+    with store.transaction(write=False) as tx:
+        seqs = [seq for seq, in tx.rows("SELECT seq FROM log_chunks WHERE execution_id = ? ORDER BY seq", (ex.id,))]
+    assert seqs == list(range(len(values)))
+    assert [g.message for g in store.execution(ex.id).logs] == values

@@ -22,6 +22,7 @@ from ..errors import ExecutionNotFoundError, UserError
 from ..records import states
 from ..records.clock import micros
 from . import schema
+from .chunks import CHUNKS_PER_STATEMENT, groups
 from .log_chunks import count_lines, kept, read_logs
 from .records import StoredExecution, StoredLog, StoredTaskRun
 from .serialize import loads, storable
@@ -209,17 +210,26 @@ class Store(ABC):
                     tx.executemany("INSERT INTO execution_labels (execution_id, key, value) VALUES (?, ?, ?)",
                                    [(row[0], key, value) for key, value in batch.labels.items()])
                 for table, texts in ((TASKRUNS, batch.taskruns), (LOGS, batch.logs)):
-                    for text in texts:
-                        batch.next_chunks[table] = self._add_chunk(tx, table, row[0], text, batch.next_chunks[table])
+                    for group in groups(texts, CHUNKS_PER_STATEMENT):
+                        batch.next_chunks[table] = self._add_chunks(tx, table, row[0], group,
+                                                                    batch.next_chunks[table])
+
+    @classmethod
+    def _add_chunk(cls, tx: Tx, table: str, execution_id: str, text: str, seq: int | None = None) -> int:
+        """Write one chunk of an execution (numbered ``seq``, else past the stored ones); the next number."""
+        return cls._add_chunks(tx, table, execution_id, [text], seq)
 
     @staticmethod
-    def _add_chunk(tx: Tx, table: str, execution_id: str, text: str, seq: int | None = None) -> int:
-        """Write one chunk of an execution (numbered ``seq``, else past the stored ones); the next number."""
+    def _add_chunks(tx: Tx, table: str, execution_id: str, texts: list[str], seq: int | None = None) -> int:
+        """Write chunks of an execution in one statement, numbered from ``seq`` (else past the stored
+        ones); the next number."""
         if seq is None:
             seq = int(tx.rows(f"SELECT COALESCE(MAX(seq), -1) + 1 FROM {table} WHERE execution_id = ?",
                               (execution_id,))[0][0])
-        tx.execute(f"INSERT INTO {table} (execution_id, seq, entries) VALUES (?, ?, ?)", (execution_id, seq, text))
-        return seq + 1
+        values = ", ".join(["(?, ?, ?)"] * len(texts))
+        tx.execute(f"INSERT INTO {table} (execution_id, seq, entries) VALUES {values}",
+                   [field for number, text in enumerate(texts, seq) for field in (execution_id, number, text)])
+        return seq + len(texts)
 
     def heartbeat(self, execution_ids: Iterable[str]) -> None:
         """Tell other processes that this one still runs these executions."""

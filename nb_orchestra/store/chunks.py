@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from ..records.clock import micros
@@ -21,12 +22,24 @@ from .serialize import json_text
 # holds a small string per value until it joins them: about 1.5 KB per entry while a chunk is made).
 CHUNK_SIZE = 250
 
+# Chunks written by one statement at most. SQLite lets go of the interpreter lock around each
+# statement, and while the engine is busy getting it back takes the writer a switch interval (5 ms):
+# a statement per chunk capped the writer at about 150 chunks a second, fewer than a busy loop makes.
+CHUNKS_PER_STATEMENT = 8
+
 Entry = list[Any]
 
 def pieces(items: list[Any]) -> Iterator[list[Any]]:
     """``items`` in lists of ``CHUNK_SIZE`` at most."""
     for start in range(0, len(items), CHUNK_SIZE):
         yield items[start:start + CHUNK_SIZE]
+
+
+def groups(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    """``texts`` in lists of ``size`` at most, taken as they come (they are made one at a time)."""
+    found = iter(texts)
+    while group := list(islice(found, size)):
+        yield group
 
 
 def entries(texts: Iterable[str], load: Callable[[str], list[Entry]] = json.loads) -> Iterator[Entry]:

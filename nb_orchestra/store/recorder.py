@@ -44,14 +44,18 @@ _TASKRUN_CHANGED, _EXECUTION_CHANGED = events.TaskRunChanged, events.ExecutionCh
 class _Track:
     """What has been written of one execution, and which task runs changed since."""
 
-    __slots__ = ("execution", "key", "next_chunks", "scanned", "logs_written", "labels", "flow_saved", "changed",
-                 "refusals")
+    __slots__ = ("execution", "key", "next_chunks", "scanned", "unfinished", "restarts", "logs_written", "labels",
+                 "flow_saved", "changed", "refusals")
 
     def __init__(self, execution: ExecutionRecord, key: StoreKey):
         self.execution = execution
         self.key = key
         self.next_chunks: dict[str, int | None] = {TASKRUNS: None, LOGS: None}  # None: the store looks
         self.scanned = 0                      # ex.taskruns[:scanned] were written (a restart rebuilds it)
+        # Ids of the runs written before they ended: the only written ones whose changes are written again
+        # (a run written ended does not change, until a restart gives it a new attempt).
+        self.unfinished: set[str] = set()
+        self.restarts = 0                     # RESTARTED states seen: each one makes every run fresh again
         self.logs_written = 0                 # ex.logs[:logs_written] are in the store
         self.labels: dict[str, str] | None = None
         self.flow_saved = False
@@ -60,10 +64,10 @@ class _Track:
 
     def progress(self) -> tuple:
         """What was written, for a later track of the same execution (a restart)."""
-        return self.scanned, self.logs_written, self.next_chunks, self.labels
+        return self.scanned, self.unfinished, self.restarts, self.logs_written, self.next_chunks, self.labels
 
     def resume(self, progress: tuple) -> None:
-        self.scanned, self.logs_written, self.next_chunks, self.labels = progress
+        self.scanned, self.unfinished, self.restarts, self.logs_written, self.next_chunks, self.labels = progress
         self.flow_saved = True
 
 
@@ -134,7 +138,7 @@ class Recorder:
             with self._lock:
                 tracks = list(self._dirty.values())
                 self._dirty = {}
-            changed = {track.execution.id: _drain(track.changed) for track in tracks}
+            changed = {track.execution.id: _drain(track.changed, track.unfinished) for track in tracks}
             by_key: dict[StoreKey, list[_Track]] = {}
             for track in tracks:
                 by_key.setdefault(track.key, []).append(track)
@@ -157,10 +161,8 @@ class Recorder:
             return
         self._failed_keys.discard(key)
         with self._lock:
-            for track, (batch, (scanned, logs_written, labels)) in zip(tracks, snapshots, strict=True):
-                track.next_chunks = batch.next_chunks
-                track.scanned, track.logs_written, track.labels = scanned, logs_written, labels
-                track.flow_saved = True
+            for track, (batch, written) in zip(tracks, snapshots, strict=True):
+                written.apply(track, batch)
                 execution = track.execution
                 if execution.state in states.TERMINAL and execution.id not in self._dirty:
                     # Done with it; a restart in this process goes on from where this track stopped.
@@ -230,32 +232,54 @@ def _refused_data(exc: Exception) -> bool:
         isinstance(exc, (ValueError, TypeError)) and "OperationalError" not in names)
 
 
-def _drain(changes: deque[TaskRun]) -> dict[str, TaskRun]:
-    """The task runs noted so far (once each); later ones stay for the next flush."""
-    return {run.id: run for run in (changes.popleft() for _ in range(len(changes)))}
+def _drain(changes: deque[TaskRun], unfinished: set[str]) -> dict[str, TaskRun]:
+    """The task runs noted so far that were written unfinished (once each): the others are new and
+    written anyway. Later ones stay for the next flush."""
+    return {run.id: run for run in (changes.popleft() for _ in range(len(changes))) if run.id in unfinished}
 
 
-def _snapshot(track: _Track, changed: dict[str, TaskRun], store: Store) -> tuple[ExecutionBatch, tuple]:
+class _Written:
+    """A track's progress once its batch is written."""
+
+    __slots__ = ("scanned", "kept_unfinished", "writer", "restarts", "logs_written", "labels")
+
+    def __init__(self, scanned: int, kept_unfinished: set[str], writer: ChunkWriter, restarts: int,
+                 logs_written: int, labels: dict[str, str]):
+        self.scanned, self.kept_unfinished, self.writer = scanned, kept_unfinished, writer
+        self.restarts, self.logs_written, self.labels = restarts, logs_written, labels
+
+    def apply(self, track: _Track, batch: ExecutionBatch) -> None:
+        track.next_chunks = batch.next_chunks
+        track.scanned, track.restarts, track.logs_written = self.scanned, self.restarts, self.logs_written
+        track.labels, track.flow_saved = self.labels, True
+        # unfinished: those not written again, and those written unfinished now
+        track.unfinished = self.kept_unfinished | self.writer.unfinished
+
+
+def _snapshot(track: _Track, changed: dict[str, TaskRun], store: Store) -> tuple[ExecutionBatch, _Written]:
     """What changed in one execution, ready to write, and the track's progress once it is written."""
     ex = track.execution
     encode = Encoder(ex.secrets, track.key[0], store.execution_dir(ex.namespace, ex.flow_id, ex.id) / "outputs")
     # Only the tails are copied: a flush of a long loop costs what is new, not what ran before.
-    scanned = track.scanned if len(ex.taskruns) >= track.scanned else 0  # the list was rebuilt (restart)
+    scanned, unfinished = track.scanned, track.unfinished
+    restarts = sum(1 for state, _ in ex.state_history if state == states.RESTARTED)
+    if restarts != track.restarts:  # the list was rebuilt, ended runs got new attempts: all are new again
+        scanned, unfinished, changed = 0, set(), {}
     fresh = ex.taskruns[scanned:]
     scanned += len(fresh)
     logs = ex.logs[track.logs_written:]
-    if changed:  # runs written before that changed since (the fresh ones are written anyway)
-        fresh_ids = {run.id for run in fresh}
-        fresh += [run for key, run in changed.items() if key not in fresh_ids]
+    fresh += changed.values()  # written unfinished, changed since
+    writer = ChunkWriter(encode)
     labels = {encode.mask(key): encode.mask(value) for key, value in ex.labels.items()}
     row = (ex.id, ex.namespace, ex.flow_id, None, ex.state, encode.dumps(list(ex.state_history)), ex.start_date,
            ex.end_date, encode.dumps(ex.inputs), encode.dumps(labels), encode.dumps(ex.trigger), ex.original_id,
            encode.dumps(ex.flow_outputs), encode.mask(ex.message) if ex.message else None)
-    batch = ExecutionBatch(row, labels if labels != track.labels else None, ChunkWriter(encode).texts(fresh),
+    batch = ExecutionBatch(row, labels if labels != track.labels else None, writer.texts(fresh),
                            log_texts(logs, encode), None if track.flow_saved else (ex.namespace, ex.flow_id,
                                                                                     ex.flow.source),
                            dict(track.next_chunks))
-    return batch, (scanned, track.logs_written + len(logs), labels)
+    return batch, _Written(scanned, unfinished - changed.keys(), writer, restarts, track.logs_written + len(logs),
+                           labels)
 
 
 _recorder: Recorder | None = None

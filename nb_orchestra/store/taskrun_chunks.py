@@ -26,16 +26,19 @@ from typing import Any
 
 from ..records.clock import micros, moment, seconds_micros
 from ..records.execution import AttrDict
+from ..records.states import TERMINAL
 from .chunks import Entry, entries, latest, move_rows, pieces, v1_micros
 from .records import StoredAttempt, StoredTaskRun
 from .serialize import Encoder, json_text, loads, native
 
 
 class ChunkWriter:
-    """Entries of the task runs of one execution, masked with its secrets (``encode``)."""
+    """Entries of the task runs of one execution, masked with its secrets (``encode``); ``unfinished``
+    gathers the ids of the runs it wrote before they ended."""
 
     def __init__(self, encode: Encoder):
         self.encode = encode
+        self.unfinished: set[str] = set()
 
     def texts(self, runs: list[Any]) -> Iterator[str]:
         """Chunks of these task runs, made one at a time as they are written."""
@@ -46,15 +49,18 @@ class ChunkWriter:
         # The hot path of recording a loop: a Return's outputs are JSON as they are, with nothing to mask.
         encode = self.encode
         outputs, value, path, message = run.outputs, run.value, run.path, run.message
-        if outputs is not None and (encode.secrets or not native(outputs)):
-            outputs = encode.encode(outputs, (run.id,))
+        if outputs is not None:
+            # a plain dict: the JSON encoder looks up an AttrDict's items through its Python __getattribute__
+            outputs = encode.encode(outputs, (run.id,)) if encode.secrets or not native(outputs) else dict(outputs)
         if encode.secrets:
             value = encode.mask(value) if value is not None else None
             path = [encode.mask(key) for key in path]
             message = encode.mask(message) if message is not None else None
-        parent = run.parent
+        parent, state = run.parent, run.state
+        if state not in TERMINAL:
+            self.unfinished.add(run.id)
         return [run.id, run.task_id, run.task_type, value, run.iteration, parent.id if parent else None, path,
-                run.state, [[a.state, seconds_micros(a.began), seconds_micros(a.ended)] for a in run.attempts],
+                state, [[a.state, seconds_micros(a.began), seconds_micros(a.ended)] for a in run.attempts],
                 seconds_micros(run.began), seconds_micros(run.ended), outputs,
                 encode.encode(run.metrics) if run.metrics else None, message]
 
