@@ -54,11 +54,20 @@ def native(value: Any) -> bool:
     kind = type(value)
     if kind is str or kind in _PLAIN or value is None:
         return True
+    # Loops, not all() over generators: this runs for the outputs of every task run recorded.
     if isinstance(value, dict):  # AttrDict too: JSON writes a dict subclass as a dict
+        if TAG in value:
+            return False
         # dict.items: an AttrDict's own attribute look-up is slower, and a key may be named "items"
-        return TAG not in value and all(type(k) is str and native(v) for k, v in dict.items(value))
+        for key, item in dict.items(value):
+            if type(key) is not str or (type(item) is not str and not native(item)):
+                return False
+        return True
     if kind is list:
-        return all(native(v) for v in value)
+        for item in value:
+            if type(item) is not str and not native(item):
+                return False
+        return True
     return False
 
 

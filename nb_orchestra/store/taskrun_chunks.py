@@ -51,18 +51,20 @@ class ChunkWriter:
         outputs, value, path, message = run.outputs, run.value, run.path, run.message
         if outputs is not None:
             # a plain dict: the JSON encoder looks up an AttrDict's items through its Python __getattribute__
-            outputs = encode.encode(outputs, (run.id,)) if encode.secrets or not native(outputs) else dict(outputs)
+            outputs = encode.encode(outputs, (run.id,)) if encode.secrets or not native(outputs) else {**outputs}
         if encode.secrets:
             value = encode.mask(value) if value is not None else None
             path = [encode.mask(key) for key in path]
             message = encode.mask(message) if message is not None else None
-        parent, state = run.parent, run.state
+        parent, state, began, ended = run.parent, run.state, run.began, run.ended
         if state not in TERMINAL:
             self.unfinished.add(run.id)
+        start, end = seconds_micros(began), seconds_micros(ended)
+        # A run's first attempt starts with it and its last ends with it: the same floats, converted once.
+        attempts = [[a.state, start if a.began is began else seconds_micros(a.began),
+                     end if a.ended is ended else seconds_micros(a.ended)] for a in run.attempts]
         return [run.id, run.task_id, run.task_type, value, run.iteration, parent.id if parent else None, path,
-                state, [[a.state, seconds_micros(a.began), seconds_micros(a.ended)] for a in run.attempts],
-                seconds_micros(run.began), seconds_micros(run.ended), outputs,
-                encode.encode(run.metrics) if run.metrics else None, message]
+                state, attempts, start, end, outputs, encode.encode(run.metrics) if run.metrics else None, message]
 
 
 def read_chunks(texts: Iterable[str], home: Path | None) -> list[StoredTaskRun]:
