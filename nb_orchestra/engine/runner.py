@@ -426,7 +426,7 @@ class Engine:
         began = None  # when the first attempt starts: a new run's is when it was created (one date for both)
         if reuse is not None and earlier is not None and reuse.same_objects:  # restart: a new attempt of the same run
             run = earlier
-            run.ended, run.message = None, None
+            run.reopen()
         else:
             run = TaskRun(task.id, task.type, parent, block.value, block.iteration)
             began = run.began
@@ -750,6 +750,7 @@ class Engine:
         if state == states.WARNING and task.allow_warning:
             state = states.SUCCESS
         run.ended = ended or clock()
+        run.settle()
         self._set_run_state(run, state)
         self._cancels.pop(run.id, None)
         self._todo.append((self._after_run, run))
