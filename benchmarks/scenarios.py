@@ -268,7 +268,9 @@ def scenario_e(cfg: Config) -> list[Result]:
     scale = n / FULL.memory_values  # sizes scaled down in --quick mode
     plain = growth("baseline", n, cfg.repeats)
     return [Result(f"{label} peak RSS, ForEach {n:,} x Return{suffix}", cfg.repeats, measured, plain, "B",
-                   measured=measured, measured_unit="B", target=120 * MB * scale, hard_limit=400 * MB * scale)
+                   measured=measured, measured_unit="B", target=120 * MB * scale, hard_limit=400 * MB * scale,
+                   notes=[f"{measured / (n + 1):,.0f} bytes per task run ({n + 1:,} task runs, as many log lines)"]
+                   if measured is not None else [])
             for label, suffix, measured in (("e.", "", growth("engine", n, cfg.repeats)),
                                             ("  ", ", recorded", growth("recorded", n, cfg.repeats)))]
 
