@@ -20,6 +20,7 @@ import pytest
 import nb_orchestra
 from nb_orchestra import registry
 from nb_orchestra.engine import launch
+from nb_orchestra.triggers import stop_scheduler
 
 from .pg_server import pg_db, pg_server  # noqa: F401  (fixtures: a real PostgreSQL for the tests that ask)
 
@@ -52,6 +53,7 @@ def isolated_home(tmp_path, monkeypatch):
     registry.clear()
     launch.recent.clear()
     yield tmp_path / "home"
+    stop_scheduler()  # one started here (by %load_ext too) must not run the next test's schedules
     registry.clear()
     launch.recent.clear()
 

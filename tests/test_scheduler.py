@@ -223,3 +223,10 @@ def test_a_seconds_cron_fires_in_real_time():
         scheduler.settle()
     finally:
         stop_scheduler()
+
+
+def test_a_running_scheduler_refuses_another_clock(clock):
+    scheduler = start_scheduler(clock=clock)
+    assert start_scheduler(clock=clock) is scheduler and start_scheduler() is scheduler
+    with pytest.raises(UserError, match="stop_scheduler"):
+        start_scheduler(clock=FakeClock("2030-01-01T00:00:00+00:00"))

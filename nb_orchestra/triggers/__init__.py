@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 from .. import api
+from ..errors import UserError
 from ..model.flow import Flow
 from .backfill import backfill, schedule_trigger, summary
 from .clock import Clock, FakeClock, RealClock
@@ -34,9 +35,15 @@ _lock = threading.Lock()
 
 
 def start_scheduler(clock: Clock | None = None, state: TriggerState | None = None) -> Scheduler:
-    """The process-wide scheduler, created, armed with every registered flow and started on first call."""
+    """The process-wide scheduler, created, armed with every registered flow and started on first call.
+
+    A later call returns it; asking for another clock while it runs (``%load_ext nb_orchestra``
+    starts one on the real clock) is an error rather than a scheduler that ignores the clock."""
     global _scheduler, _unsubscribe
     with _lock:
+        if _scheduler is not None and clock is not None and clock is not _scheduler.clock:
+            raise UserError("the scheduler already runs on another clock (%load_ext nb_orchestra starts one): "
+                            "call stop_scheduler() before starting it with this one")
         if _scheduler is None:
             scheduler = Scheduler(clock, state)
             for flow in api.registered_flows():
