@@ -194,8 +194,9 @@ def test_the_live_tree_draws_a_loop_as_one_progress_row():
     loop = runs_of(ex, "loop")[0]
     children = [run for run in ex.taskruns if run.parent is loop]
     assert loops.is_loop(children, loop)
-    assert [item.value for item in loops.iterations(children, loop)] == ["10", '{"depth":2}']
-    assert loops.progress(ex, loop, loops.iterations(children, loop)).parts() == ["2/2"]
+    summary = loops.Loop(children, loop, keep=10)
+    assert [item.value for item in summary.finished] == ["10", '{"depth":2}']
+    assert loops.progress(ex, loop, summary).parts() == ["2/2"]
 
 
 def _problems(name: str) -> list[tuple[str, str]]:

@@ -164,3 +164,30 @@ def test_a_stored_execution_draws_its_tasks_that_never_ran(isolated_home):
     stored = find_execution(ex.id)
     assert type(stored).__name__ == "StoredExecution"
     assert re.search(r"· last not run", text(execution_html(stored)))
+
+
+def test_a_loop_is_sorted_in_one_pass_keeping_only_what_is_shown():
+    from nb_orchestra.views.loops import Loop, progress
+
+    ex = as_running(loop(300), running=12)
+    each = ex.taskrun("each")
+    summary = Loop(list(ex.children(each)), each, keep=5)
+    assert [item.value for item in summary.failed] == ["7"] and summary.failed[0].state == states.FAILED
+    assert len(summary.running) == 12 and summary.running[-1].value == "300"
+    assert summary.finished_count == 300 - 12 - 1 and [item.value for item in summary.finished] == list("12345")
+    assert progress(ex, each, summary).parts()[:3] == ["288/300", "12 running", "1 failed"]
+
+
+def test_iterations_of_several_runs_take_the_worst_state():
+    from nb_orchestra.views.loops import Loop
+
+    ex = nbo.run("id: two\nnamespace: demo\ntasks:\n"
+                 "  - {id: each, type: io.kestra.plugin.core.flow.ForEach, values: [a, b, c], tasks: [\n"
+                 "      {id: hi, type: " + LOG + ", message: hi},\n"
+                 "      {id: check, type: " + FAIL + ", condition: \"{{ taskrun.value == 'b' }}\",\n"
+                 "       allowFailure: true}]}\n")
+    each = ex.taskrun("each")
+    summary = Loop(list(ex.children(each)), each, keep=2)
+    assert [len(item.runs) for item in summary.finished] == [2, 2]  # two kept, each with both of its runs
+    assert summary.finished_count == 3 and not summary.failed and not summary.running
+    assert {item.value: item.state for item in summary.finished} == {"a": states.SUCCESS, "b": states.WARNING}

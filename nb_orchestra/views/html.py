@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..internal_storage import preview
 from ..records import states
 from ..secrets import mask
-from .loops import MAX_ACTIVE, Item, is_loop, iterations, progress, sections
+from .loops import MAX_ACTIVE, Item, Loop, is_loop, progress
 from .svg import STATE_COLORS
 from .text import ICONS, format_seconds, metrics_line
 
@@ -147,8 +147,8 @@ class _Tree:
         message = " " + error_text(run.message) if run.message else ""
         children = self.children.get(run.id, [])
         if is_loop(children, run):
-            items = iterations(children, run)
-            head, body = self._progress(run, items), self._loop_body(items)
+            loop = Loop(children, run, MAX_CHILDREN)
+            head, body = self._progress(run, loop), self._loop_body(loop)
         else:
             head, body = "", self.runs(children, run)
         records = self.logs.get(run.id, [])
@@ -158,25 +158,25 @@ class _Tree:
                 f"{_meta(format_seconds(run.duration) + attempts)}{message}{_metrics_html(run)}"
                 f"{_logs_html(records, _says_more(run, records))}{body}</li>")
 
-    def _progress(self, run: TaskRunView, items: list[Item]) -> str:
+    def _progress(self, run: TaskRunView, loop: Loop) -> str:
         """``▕████▌     ▏ 27/50 · 4 running · 1 failed · ETA 3s``."""
-        shown = progress(self.ex, run, items)
+        shown = progress(self.ex, run, loop)
         # the failed count as a badge, outside the faded text (a faded badge would not read)
         parts = [badge(part, states.FAILED) if part.endswith(" failed") else _meta(part) for part in shown.parts()]
         return f'<span style="{_MONO}">{shown.bar()}</span> {_meta(" · ").join(parts)} '
 
-    def _loop_body(self, items: list[Item]) -> str:
+    def _loop_body(self, loop: Loop) -> str:
         """Running and failed iterations; finished ones folded (listed, expandable, once all ended)."""
-        failed, running, finished = sections(items)
+        failed, running, finished = loop.failed, loop.running, loop.finished_count
         shown = [self._item(item) for item in failed[:MAX_ACTIVE] + running[-MAX_ACTIVE:]]
         more = _more(len(failed) - MAX_ACTIVE, "failed") + _more(len(running) - MAX_ACTIVE, "running")
         folded = ""
         if finished and not self.running:
-            inner = "".join(self._item(item) for item in finished[:MAX_CHILDREN])
-            folded = (f'<li{_LI}><details><summary style="cursor:pointer;{_META}">{len(finished)} finished</summary>'
-                      f'<ul{_UL}>{inner}{_more(len(finished) - MAX_CHILDREN, "finished")}</ul></details></li>')
+            inner = "".join(self._item(item) for item in loop.finished)
+            folded = (f'<li{_LI}><details><summary style="cursor:pointer;{_META}">{finished} finished</summary>'
+                      f'<ul{_UL}>{inner}{_more(finished - MAX_CHILDREN, "finished")}</ul></details></li>')
         elif finished:
-            folded = f"<li{_LI}>{_meta(f'{len(finished)} finished')}</li>"
+            folded = f"<li{_LI}>{_meta(f'{finished} finished')}</li>"
         return f"<ul{_UL}>" + "".join(shown) + more + folded + "</ul>" if shown or more or folded else ""
 
     def _item(self, item: Item) -> str:

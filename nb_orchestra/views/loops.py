@@ -57,22 +57,64 @@ def is_loop(children: list[TaskRunView], parent: TaskRunView) -> bool:
         len(children) > FOLD_CHILDREN and (parent.task_type or "").endswith(".Parallel"))
 
 
-def iterations(children: list[TaskRunView], parent: TaskRunView) -> list[Item]:
-    """The units a loop counts: one per loop value (ForEach), or each child (Parallel)."""
-    if _loop_values(children, parent):
-        groups: dict[str | None, list[TaskRunView]] = {}
-        for run in children:
-            groups.setdefault(run.value, []).append(run)
-        return [Item(value, group) for value, group in groups.items()]
-    return [Item(None, [run]) for run in children]
+class Loop:
+    """A loop's iterations, sorted in one pass over its task runs: the failed and the running ones,
+    the number finished and the first ``keep`` of them (listed once the execution has ended). A
+    redraw of a big loop costs one dictionary entry per iteration, not an object."""
 
+    __slots__ = ("failed", "running", "finished", "finished_count")
 
-def sections(items: list[Item]) -> tuple[list[Item], list[Item], list[Item]]:
-    """The failed, running and finished (otherwise) iterations."""
-    failed = [item for item in items if item.done and item.state in states.FAILURES]
-    running = [item for item in items if not item.done]
-    finished = [item for item in items if item.done and item.state not in states.FAILURES]
-    return failed, running, finished
+    def __init__(self, children: list[TaskRunView], parent: TaskRunView, keep: int):
+        self.failed: list[Item] = []
+        self.running: list[Item] = []
+        self.finished: list[Item] = []
+        self.finished_count = 0
+        if _loop_values(children, parent):  # a ForEach: the runs of one value are one iteration
+            groups: dict[str | None, TaskRunView | list[TaskRunView]] = {}
+            for run in children:
+                group = groups.get(run.value)
+                if group is None:
+                    groups[run.value] = run
+                elif type(group) is list:
+                    group.append(run)
+                else:
+                    groups[run.value] = [group, run]  # type: ignore[list-item]
+            for value, group in groups.items():
+                if type(group) is list:
+                    self._add(Item(value, group), keep)
+                else:
+                    self._add_one(value, group, keep)  # type: ignore[arg-type]
+        else:  # a Parallel's children: each one
+            for run in children:
+                self._add_one(None, run, keep)
+
+    def _add_one(self, value: str | None, run: TaskRunView, keep: int) -> None:
+        """An iteration of one run (most of them): an Item only where one is shown."""
+        state = run.state
+        if state in states.TERMINAL and state not in states.FAILURES:
+            self.finished_count += 1
+            if len(self.finished) < keep:
+                self.finished.append(Item(value, [run]))
+        else:
+            self._add(Item(value, [run]), keep)
+
+    def _add(self, item: Item, keep: int) -> None:
+        if not item.done:
+            self.running.append(item)
+        elif item.state in states.FAILURES:
+            self.failed.append(item)
+        else:
+            self.finished_count += 1
+            if len(self.finished) < keep:
+                self.finished.append(item)
+
+    @property
+    def done(self) -> int:
+        return len(self.failed) + self.finished_count
+
+    @property
+    def count(self) -> int:
+        return self.done + len(self.running)
 
 
 def bar(fraction: float) -> str:
@@ -87,38 +129,34 @@ def bar(fraction: float) -> str:
 class Progress:
     """Where a loop stands: ``▕████▌     ▏ 27/50 · 4 running · 1 failed · ETA 3s``."""
 
-    items: list[Item]
+    done: int
+    running: int
+    failed: int
+    known: int          # iterations started
     total: int | None   # None while unknown
     seconds: float      # since the loop started
     ended: bool
 
-    @property
-    def done(self) -> list[Item]:
-        return [item for item in self.items if item.done]
-
     def bar(self) -> str:
-        return bar(len(self.done) / (self.total or len(self.items) + 1))
+        return bar(self.done / (self.total or self.known + 1))
 
     def parts(self) -> list[str]:
         """``27/50``, ``4 running``, ``1 failed``, ``ETA 3s`` (``27/28+`` while the total is unknown)."""
-        failed, running, _ = sections(self.items)
-        done = len(self.done)
-        parts = [f"{done}/{self.total or len(self.items)}{'' if self.total else '+'}"]
-        parts += [f"{len(running)} running"] if running else []
-        parts += [f"{len(failed)} failed"] if failed else []
-        if self.total and done and not self.ended:
-            parts.append(f"ETA {format_seconds(self.seconds / done * (self.total - done))}")
+        parts = [f"{self.done}/{self.total or self.known}{'' if self.total else '+'}"]
+        parts += [f"{self.running} running"] if self.running else []
+        parts += [f"{self.failed} failed"] if self.failed else []
+        if self.total and self.done and not self.ended:
+            parts.append(f"ETA {format_seconds(self.seconds / self.done * (self.total - self.done))}")
         return parts
 
 
-def progress(ex: ExecutionView, run: TaskRunView, items: list[Item]) -> Progress:
-    """The progress of the loop ``run``, its iterations ``items``."""
+def progress(ex: ExecutionView, run: TaskRunView, loop: Loop) -> Progress:
+    """The progress of the loop ``run``."""
     ended = run.state in states.TERMINAL
-    running = sum(1 for item in items if not item.done)
-    total = _total(ex, run, running, len(items))
+    total = _total(ex, run, len(loop.running), loop.count)
     if ended:  # a loop stopped by a failure or a kill: what was left, too
-        total = max(total or 0, len(items))
-    return Progress(items, total, run.duration or 0.0, ended)
+        total = max(total or 0, loop.count)
+    return Progress(loop.done, len(loop.running), len(loop.failed), loop.count, total, run.duration or 0.0, ended)
 
 
 def _total(ex: ExecutionView, run: TaskRunView, running: int, known: int) -> int | None:

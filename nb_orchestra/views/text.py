@@ -42,7 +42,7 @@ def execution_tree(ex: ExecutionView, max_children: int = 50) -> str:
     failed and running iterations under it and a count of the finished ones; other parents show
     their first ``max_children`` runs and a count of the rest.
     """
-    from .loops import MAX_ACTIVE, Item, is_loop, iterations, progress, sections
+    from .loops import MAX_ACTIVE, Item, Loop, is_loop, progress
 
     children: dict[str | None, list[TaskRunView]] = {}
     for run in ex.taskruns:
@@ -61,16 +61,16 @@ def execution_tree(ex: ExecutionView, max_children: int = 50) -> str:
         if not is_loop(kids, run):
             reported: list[_Node] = [(line, [])] if (line := metrics_line(run)) else []
             return f"{head}  {format_seconds(run.duration)}{message}", reported + runs(kids)
-        items = iterations(kids, run)
-        shown = progress(ex, run, items)
-        failed, running, finished = sections(items)
+        loop = Loop(kids, run, max_children)
+        shown = progress(ex, run, loop)
+        failed, running, finished = loop.failed, loop.running, loop.finished_count
         under = [item_node(item) for item in failed[:MAX_ACTIVE] + running[-MAX_ACTIVE:]]
         under += [(f"… {n} more {what}", []) for n, what in ((len(failed) - MAX_ACTIVE, "failed"),
                                                               (len(running) - MAX_ACTIVE, "running")) if n > 0]
         if finished:  # listed (the first ones) once the execution ended, counted while it runs
-            listed = [item_node(item) for item in finished[:max_children]] if ex.state in TERMINAL else []
-            rest: list[_Node] = [(f"… {len(finished) - max_children} more", [])] if len(listed) < len(finished) else []
-            under.append((f"{len(finished)} finished", listed + rest if listed else []))
+            listed = [item_node(item) for item in loop.finished] if ex.state in TERMINAL else []
+            rest: list[_Node] = [(f"… {finished - max_children} more", [])] if len(listed) < finished else []
+            under.append((f"{finished} finished", listed + rest if listed else []))
         return (f"{head}  {shown.bar()} {' · '.join(shown.parts())}  {format_seconds(run.duration)}{message}",
                 under)
 
