@@ -191,3 +191,11 @@ def test_iterations_of_several_runs_take_the_worst_state():
     assert [len(item.runs) for item in summary.finished] == [2, 2]  # two kept, each with both of its runs
     assert summary.finished_count == 3 and not summary.failed and not summary.running
     assert {item.value: item.state for item in summary.finished} == {"a": states.SUCCESS, "b": states.WARNING}
+
+
+def test_grouped_keeps_lone_items_alone_and_order():
+    from nb_orchestra.views.loops import grouped, members
+
+    groups = grouped(["a1", "b1", "a2", "c1", "a3"], key=lambda word: word[0])
+    assert list(groups) == ["a", "b", "c"] and groups["b"] == "b1"
+    assert members(groups["a"]) == ["a1", "a2", "a3"] and members(groups["c"]) == ["c1"] and members(None) == []

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from html import escape
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ..internal_storage import preview
 from ..records import states
 from ..secrets import mask
-from .loops import MAX_ACTIVE, Item, Loop, is_loop, progress
+from .loops import MAX_ACTIVE, Item, Loop, grouped, is_loop, members, progress
 from .svg import STATE_COLORS
 from .text import ICONS, format_seconds, metrics_line
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from ..records.execution import ExecutionView, LogView, TaskRunView
 
 MAX_CHILDREN = 50       # task runs (or loop values) shown under one parent
+_TASKRUN_ID = attrgetter("taskrun_id")  # what log lines are grouped by
 MAX_LOG_LINES = 20      # log lines shown per task run (the last ones)
 MAX_PREVIEWS = 5        # file outputs previewed per task in the report
 LIVE_HEIGHT = 420       # pixels: the height of a running tree, newest activity at the bottom
@@ -101,9 +103,7 @@ class _Tree:
         self.children: dict[str | None, list[TaskRunView]] = {}
         for run in ex.taskruns:
             self.children.setdefault(run.parent_id, []).append(run)
-        self.logs: dict[str | None, list[LogView]] = {}
-        for record in ex.logs:
-            self.logs.setdefault(record.taskrun_id, []).append(record)
+        self.logs = grouped(ex.logs, _TASKRUN_ID)  # one line alone, not in a list: members()
 
     def runs(self, runs: list[TaskRunView], parent: TaskRunView | None) -> str:
         """The children ``runs`` of ``parent`` (None for the top-level runs): the main ones, then
@@ -151,7 +151,7 @@ class _Tree:
             head, body = self._progress(run, loop), self._loop_body(loop)
         else:
             head, body = "", self.runs(children, run)
-        records = self.logs.get(run.id, [])
+        records = members(self.logs.get(run.id))
         child = (run.outputs or {}).get("executionId") if (run.task_type or "").endswith(".Subflow") else None
         head += f"→ <code>{escape(str(child))}</code> " if child else ""
         return (f"<li{_LI}>{_icon(run.state)} {escape(run.task_id)} {badge(run.state, run.state)} {head}"
@@ -197,7 +197,7 @@ def execution_html(ex: ExecutionView) -> str:
     progress row. While the execution runs, the tree has a bounded height, scrolled to its end."""
     tree = _Tree(ex)
     body = tree.runs(tree.children.get(None, []), None)
-    general = _logs_html(tree.logs.get(None, []), ex.state == states.KILLED)
+    general = _logs_html(members(tree.logs.get(None)), ex.state == states.KILLED)
     if tree.running and body:  # column-reverse: the box starts scrolled to the bottom
         body = (f'<div class="nbo-scroll" style="max-height:{LIVE_HEIGHT}px;overflow-y:auto;display:flex;'
                 f'flex-direction:column-reverse"><div>{body}</div></div>')

@@ -3,8 +3,10 @@ counted; shared by the HTML and the text trees."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..records import states
 from .text import format_seconds
@@ -15,6 +17,9 @@ if TYPE_CHECKING:
 MAX_ACTIVE = 10         # running (and failed) iterations shown under a loop's progress row
 FOLD_CHILDREN = 10      # a Parallel with more children than this draws as one progress row
 BAR_CELLS = 10          # characters of a progress bar
+
+T = TypeVar("T")
+_VALUE = attrgetter("value")
 
 
 class Item:
@@ -57,6 +62,28 @@ def is_loop(children: list[TaskRunView], parent: TaskRunView) -> bool:
         len(children) > FOLD_CHILDREN and (parent.task_type or "").endswith(".Parallel"))
 
 
+def grouped(items: Iterable[T], key: Callable[[T], Any]) -> dict[Any, T | list[T]]:
+    """``items`` by ``key``, in order; an item stands alone where no other has its key. Most loop
+    values have one task run and most task runs one log line: a list each would make a redraw of
+    a big loop allocate enough objects to set off a garbage collection of the whole heap."""
+    groups: dict[Any, T | list[T]] = {}
+    for item in items:
+        found = key(item)
+        group = groups.get(found)
+        if group is None:
+            groups[found] = item
+        elif type(group) is list:
+            group.append(item)
+        else:
+            groups[found] = [group, item]  # type: ignore[list-item]
+    return groups
+
+
+def members(group: T | list[T] | None) -> list[T]:
+    """A group of :func:`grouped` as a list (None: no items)."""
+    return [] if group is None else group if type(group) is list else [group]  # type: ignore[list-item]
+
+
 class Loop:
     """A loop's iterations, sorted in one pass over its task runs: the failed and the running ones,
     the number finished and the first ``keep`` of them (listed once the execution has ended). A
@@ -70,16 +97,7 @@ class Loop:
         self.finished: list[Item] = []
         self.finished_count = 0
         if _loop_values(children, parent):  # a ForEach: the runs of one value are one iteration
-            groups: dict[str | None, TaskRunView | list[TaskRunView]] = {}
-            for run in children:
-                group = groups.get(run.value)
-                if group is None:
-                    groups[run.value] = run
-                elif type(group) is list:
-                    group.append(run)
-                else:
-                    groups[run.value] = [group, run]  # type: ignore[list-item]
-            for value, group in groups.items():
+            for value, group in grouped(children, _VALUE).items():
                 if type(group) is list:
                     self._add(Item(value, group), keep)
                 else:
