@@ -442,3 +442,29 @@ def test_the_course_taxi_flows_load_unchanged():
     for name in ("08_gcp_taxi", "09_gcp_taxi_scheduled"):
         flow = nb_orchestra.load_flow(load_fixture(f"valid/course_gcp/{name}.yaml"))
         assert flow.id == name
+
+
+@pytest.mark.parametrize("task, where, message", [
+    ("{type: io.kestra.plugin.gcp.bigquery.CreateTable, dataset: trips, table: t,"
+     " tableDefinition: {type: TABLE, schema: {fields: [vendor]}}}",
+     "tableDefinition.schema.fields[0]", "expected a map, got 'vendor'"),
+    ("{type: io.kestra.plugin.gcp.bigquery.CreateTable, dataset: trips, table: t,"
+     " tableDefinition: {type: TABLE, schema: {fields: {name: vendor}}}}",
+     "tableDefinition.schema.fields", "expected a list, got {'name': 'vendor'}"),
+    ("{type: io.kestra.plugin.gcp.bigquery.CreateTable, dataset: trips, table: t,"
+     " tableDefinition: {type: TABLE, standardTableDefinition: {timePartitioning: DAY}}}",
+     "timePartitioning", "expected a map, got 'DAY'"),
+    ("{type: io.kestra.plugin.gcp.bigquery.CreateTable, dataset: trips, table: t,"
+     " tableDefinition: {type: EXTERNAL, externalTableDefinition: {sourceUris: [gs://b/x.csv], maxBadRecords: many}}}",
+     "externalTableDefinition.maxBadRecords", "expected a whole number, got 'many'"),
+    ("{type: io.kestra.plugin.gcp.bigquery.Load, from: 'kestra:///x.csv', destinationTable: trips.zones,"
+     " format: CSV, csvOptions: {skipLeadingRows: one}}",
+     "csvOptions.skipLeadingRows", "expected a whole number, got 'one'"),
+])
+def test_a_malformed_nested_spec_fails_in_one_line_naming_it(standin, isolated_home, task, where, message):
+    standin.add_dataset(PROJECT, "trips")
+    uri = put_text(isolated_home, "x.csv", "id\n1\n")
+    ex = run_flow(f"tasks:\n  - {{id: bad, {task[1:].replace('kestra:///x.csv', uri)}\n")
+    assert ex.state == "FAILED"
+    assert failure(ex, "bad") == f"property '{where}': {message}"
+    assert not any("Traceback" in log.message for log in ex.logs)

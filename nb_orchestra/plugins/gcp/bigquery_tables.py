@@ -99,21 +99,59 @@ def _table_options(ctx: TaskContext) -> dict[str, Any]:
 
 # -- Kestra's TableDefinition -> the REST Table resource ----------------------------------------------
 
+def spec_map(value: Any, where: str) -> dict[str, Any]:
+    """A nested part of a spec: a map (None: an empty one), else a one-line failure naming it."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TaskFailure(f"property '{where}': expected a map, got {_shown(value)}")
+    return value
+
+
+def spec_list(value: Any, where: str) -> list[Any]:
+    """A nested list of a spec (None: an empty one), else a one-line failure naming it."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TaskFailure(f"property '{where}': expected a list, got {_shown(value)}")
+    return value
+
+
+def spec_int(value: Any, where: str) -> int:
+    """A whole number of a spec (text allowed, as rendered expressions give), else a one-line failure."""
+    if not isinstance(value, bool):
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            pass
+    raise TaskFailure(f"property '{where}': expected a whole number, got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _definition(spec: Any) -> dict[str, Any]:
-    spec = spec if isinstance(spec, dict) else {}
+    spec = spec_map(spec, "tableDefinition")
     kind = str(spec.get("type", ""))
     if kind not in _TABLE_TYPES:
         raise TaskFailure(f"property 'tableDefinition.type': '{kind}' is not one of {', '.join(_TABLE_TYPES)}")
     resource: dict[str, Any] = {}
     if kind in ("TABLE", "EXTERNAL") and spec.get("schema"):
-        resource["schema"] = {"fields": schema_fields(spec["schema"].get("fields"), "tableDefinition.schema")}
+        schema = spec_map(spec["schema"], "tableDefinition.schema")
+        resource["schema"] = {"fields": schema_fields(schema.get("fields"), "tableDefinition.schema")}
     if kind == "TABLE":
-        resource.update(_standard(spec.get("standardTableDefinition") or {}))
+        resource.update(_standard(spec_map(spec.get("standardTableDefinition"),
+                                           "tableDefinition.standardTableDefinition")))
     elif kind == "VIEW":
         view = _part(spec, "viewDefinition", "query")
         resource["view"] = {"query": str(view["query"]), "useLegacySql": False}
+        where = "tableDefinition.viewDefinition.viewUserDefinedFunctions"
+        udfs = [spec_map(udf, f"{where}[{number}]")
+                for number, udf in enumerate(spec_list(view.get("viewUserDefinedFunctions"), where))]
         functions = [{"inlineCode" if str(udf.get("type", "INLINE")) == "INLINE" else "resourceUri":
-                      str(udf.get("content", ""))} for udf in view.get("viewUserDefinedFunctions") or ()]
+                      str(udf.get("content", ""))} for udf in udfs]
         if functions:
             resource["view"]["userDefinedFunctionResources"] = functions
     elif kind == "MATERIALIZED_VIEW":
@@ -139,7 +177,8 @@ def _part(spec: dict[str, Any], name: str, required: str) -> dict[str, Any]:
 def schema_fields(fields: Any, where: str, nested: str = "subFields") -> list[dict[str, Any]]:
     """Kestra's schema fields (``nested``: the key of a RECORD's fields) as REST TableFieldSchemas."""
     out = []
-    for number, spec in enumerate(fields if isinstance(fields, list) else []):
+    for number, spec in enumerate(spec_list(fields, f"{where}.fields")):
+        spec = spec_map(spec, f"{where}.fields[{number}]")
         kind = str(spec.get("type", "")).upper()
         if not spec.get("name") or kind not in _FIELD_TYPES:
             raise TaskFailure(f"property '{where}.fields[{number}]': needs a name and a type among "
@@ -152,7 +191,8 @@ def schema_fields(fields: Any, where: str, nested: str = "subFields") -> list[di
         if spec.get(nested):
             field["fields"] = schema_fields(spec[nested], f"{where}.fields[{number}].{nested}", nested)
         if spec.get("policyTags"):
-            field["policyTags"] = {"names": [str(name) for name in spec["policyTags"].get("names") or ()]}
+            tags = spec_map(spec["policyTags"], f"{where}.fields[{number}].policyTags")
+            field["policyTags"] = {"names": [str(name) for name in spec_list(tags.get("names"), "policyTags.names")]}
         out.append(field)
     return out
 
@@ -160,8 +200,8 @@ def schema_fields(fields: Any, where: str, nested: str = "subFields") -> list[di
 def _standard(spec: dict[str, Any]) -> dict[str, Any]:
     resource: dict[str, Any] = {}
     if spec.get("clustering"):
-        resource["clustering"] = {"fields": [str(name) for name in spec["clustering"]]}
-    partitioning = spec.get("timePartitioning")
+        resource["clustering"] = {"fields": [str(name) for name in spec_list(spec["clustering"], "clustering")]}
+    partitioning = spec_map(spec.get("timePartitioning"), "timePartitioning")
     if partitioning:
         kind = str(partitioning.get("type", "DAY"))
         if kind not in PARTITION_TYPES:
@@ -174,16 +214,17 @@ def _standard(spec: dict[str, Any]) -> dict[str, Any]:
             resource["timePartitioning"]["field"] = str(partitioning["field"])
         if partitioning.get("requirePartitionFilter") is not None:
             resource["timePartitioning"]["requirePartitionFilter"] = bool(partitioning["requirePartitionFilter"])
-    ranges = spec.get("rangePartitioning")
+    ranges = spec_map(spec.get("rangePartitioning"), "rangePartitioning")
     if ranges:
-        bounds = ranges.get("range") or {}
+        bounds = spec_map(ranges.get("range"), "rangePartitioning.range")
         resource["rangePartitioning"] = {"field": str(ranges.get("field", "")), "range": {
             key: str(bounds[key]) for key in ("start", "end", "interval") if bounds.get(key) is not None}}
     return resource
 
 
 def _external(spec: dict[str, Any]) -> dict[str, Any]:
-    resource: dict[str, Any] = {"sourceUris": [str(uri) for uri in spec["sourceUris"]],
+    uris = spec_list(spec["sourceUris"], "tableDefinition.externalTableDefinition.sourceUris")
+    resource: dict[str, Any] = {"sourceUris": [str(uri) for uri in uris],
                                 "sourceFormat": _EXTERNAL_FORMATS.get(str(spec.get("formatType", "CSV")), "CSV")}
     for key in ("autodetect", "ignoreUnknownValues"):
         if spec.get(key) is not None:
@@ -191,7 +232,7 @@ def _external(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("compression"):
         resource["compression"] = str(spec["compression"])
     if spec.get("maxBadRecords") is not None:
-        resource["maxBadRecords"] = int(spec["maxBadRecords"])
+        resource["maxBadRecords"] = spec_int(spec["maxBadRecords"], "externalTableDefinition.maxBadRecords")
     return resource
 
 

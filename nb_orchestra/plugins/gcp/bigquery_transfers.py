@@ -22,7 +22,7 @@ from .bigquery_client import (
     run_job,
     table_reference,
 )
-from .bigquery_tables import schema_fields
+from .bigquery_tables import schema_fields, spec_int, spec_map
 
 # Kestra's Format -> the REST sourceFormat.
 _FORMATS = {"CSV": "CSV", "JSON": "NEWLINE_DELIMITED_JSON", "AVRO": "AVRO", "PARQUET": "PARQUET", "ORC": "ORC"}
@@ -80,12 +80,14 @@ def _load_settings(ctx: TaskContext, project: str) -> dict[str, Any]:
         raise TaskFailure("property 'format' is required: CSV, JSON, AVRO, PARQUET or ORC")
     settings["sourceFormat"] = _FORMATS[kind]
     if kind == "CSV":
-        options = ctx.get("csvOptions") or {}
+        options = spec_map(ctx.get("csvOptions"), "csvOptions")
         for name, key in _CSV_OPTIONS.items():
             if options.get(name) is not None:
-                settings[key] = int(options[name]) if name == "skipLeadingRows" else options[name]
-    if kind == "AVRO" and (ctx.get("avroOptions") or {}).get("useAvroLogicalTypes") is not None:
-        settings["useAvroLogicalTypes"] = bool(ctx.get("avroOptions")["useAvroLogicalTypes"])
+                value = options[name]
+                settings[key] = spec_int(value, f"csvOptions.{name}") if name == "skipLeadingRows" else value
+    avro = spec_map(ctx.get("avroOptions"), "avroOptions")
+    if kind == "AVRO" and avro.get("useAvroLogicalTypes") is not None:
+        settings["useAvroLogicalTypes"] = bool(avro["useAvroLogicalTypes"])
     return settings
 
 
