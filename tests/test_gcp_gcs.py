@@ -408,3 +408,45 @@ def test_a_wrong_uri_names_the_property():
             from: s3://kestra-test/x.csv
     """)
     assert failure(ex, "download") == "property 'from': expected a gs://bucket/path URI, got 's3://kestra-test/x.csv'"
+
+
+def test_an_answer_other_than_404_names_the_object_or_bucket(monkeypatch):
+    """A server that forbids everything (as a bucket without the permission does): one line with the
+    status, the object or bucket asked for, and the server's own reason."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Forbidding(BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            body = json.dumps({"error": {"code": 403, "message": "Forbidden", "errors": [
+                {"message": "caller does not have storage.objects.get access", "reason": "forbidden"}]}}).encode()
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = answer
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forbidding)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        ex = run_flow("""
+            tasks:
+              - id: object
+                type: io.kestra.plugin.gcp.gcs.Download
+                from: gs://private/reports/2019.csv
+                allowFailure: true
+              - id: bucket
+                type: io.kestra.plugin.gcp.gcs.DeleteBucket
+                name: private
+        """)
+    finally:
+        server.shutdown()
+    reason = "caller does not have storage.objects.get access"
+    assert failure(ex, "object") == f"GCS answered 403 Forbidden for gs://private/reports/2019.csv: {reason}"
+    assert failure(ex, "bucket") == f"GCS answered 403 Forbidden for bucket 'private': {reason}"

@@ -76,7 +76,7 @@ class Upload(GcsTask):
         blob.content_encoding = ctx.get("contentEncoding")
         blob.content_disposition = ctx.get("contentDisposition")
         blob.cache_control = ctx.get("cacheControl")
-        with gcs_errors(f"GCS bucket '{target.bucket}' does not exist"):
+        with gcs_errors(f"GCS bucket '{target.bucket}' does not exist", target.uri):
             blob.upload_from_filename(str(source), content_type=ctx.get("contentType"))
             if validate:
                 blob.reload()
@@ -104,7 +104,7 @@ def _download(ctx: TaskContext, client: Any, where: GcsPath, validate: bool) -> 
     target = output_path(ctx, PurePosixPath(where.name).suffix)
     blob = client.bucket(where.bucket).blob(where.name)
     try:
-        with gcs_errors(_missing_object(where)):
+        with gcs_errors(_missing_object(where), where.uri):
             blob.download_to_filename(str(target), checksum="auto" if validate else None)
     except BaseException:
         target.unlink(missing_ok=True)
@@ -210,7 +210,7 @@ def _delete(client: Any, where: GcsPath) -> bool:
     """Delete an object; False when there was none (or no bucket), as Kestra's client reports it."""
     from google.api_core.exceptions import NotFound
 
-    with gcs_errors(_missing_object(where)):
+    with gcs_errors(_missing_object(where), where.uri):
         try:
             client.bucket(where.bucket).blob(where.name).delete()
         except NotFound:
@@ -275,7 +275,7 @@ class DeleteList(GcsTask):
 
 def _copy(client: Any, source: GcsPath, target: GcsPath, delete: bool) -> str:
     """Copy an object (then delete the source); the gs:// URI of the copy."""
-    with gcs_errors(_missing_object(source)):
+    with gcs_errors(_missing_object(source), source.uri):
         source_bucket = client.bucket(source.bucket)
         copied = source_bucket.copy_blob(source_bucket.blob(source.name), client.bucket(target.bucket), target.name)
     if delete:

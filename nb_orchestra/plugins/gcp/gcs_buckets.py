@@ -68,7 +68,7 @@ class CreateBucket(GcsTask):
         name, policy = str(ctx.get("name")), choice(ctx, "ifExists")
         settings = bucket_settings(ctx)
         client = storage_client(ctx)
-        with gcs_errors(f"GCS bucket '{name}' does not exist"):
+        with gcs_errors(f"GCS bucket '{name}' does not exist", f"bucket '{name}'"):
             bucket = client.lookup_bucket(name)
             if bucket is None:
                 ctx.log("DEBUG", f"Creating bucket '{name}'")
@@ -196,7 +196,7 @@ class DeleteBucket(GcsTask):
 
         name = str(ctx.get("name"))
         client = storage_client(ctx)
-        with gcs_errors(f"Couldn't find bucket '{name}'"):
+        with gcs_errors(f"Couldn't find bucket '{name}'", f"bucket '{name}'"):
             if ctx.get("force"):
                 with ThreadPoolExecutor(max_workers=_FORCE_DELETIONS) as pool:
                     list(pool.map(lambda blob: blob.delete(), client.list_blobs(name)))

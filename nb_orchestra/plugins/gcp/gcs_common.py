@@ -49,6 +49,10 @@ class GcsPath:
     bucket: str
     name: str
 
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{self.name}"
+
 
 def gcs_path(value: Any, prop: str, plus_is_space: bool = True) -> GcsPath:
     """``gs://bucket/path`` as Kestra reads it: percent escapes decoded and, for an object name, ``+``
@@ -69,8 +73,9 @@ def object_uri(bucket: str, name: str) -> str:
 # -- errors -----------------------------------------------------------------------------------------
 
 @contextmanager
-def gcs_errors(missing: str) -> Iterator[None]:
-    """Turn the client's failures into one-line TaskFailures; a 404 reads ``missing``."""
+def gcs_errors(missing: str, subject: str) -> Iterator[None]:
+    """Turn the client's failures into one-line TaskFailures; a 404 reads ``missing``, any other
+    answer names ``subject`` (the object or bucket asked for)."""
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
     from google.cloud.storage.exceptions import DataCorruption  # type: ignore[import-untyped]
@@ -81,7 +86,7 @@ def gcs_errors(missing: str) -> Iterator[None]:
     except api.NotFound:
         raise TaskFailure(missing) from None
     except api.GoogleAPICallError as exc:
-        raise TaskFailure(f"GCS answered {_status(exc.code)}{_reason(exc)}") from None
+        raise TaskFailure(f"GCS answered {_status(exc.code)} for {subject}{_reason(exc)}") from None
     except api.RetryError as exc:  # the client gave up retrying an unreachable or failing server
         raise TaskFailure(f"GCS unreachable: {_first_line(exc)}") from None
     except auth.GoogleAuthError as exc:
@@ -100,11 +105,21 @@ def _status(code: Any) -> str:
 
 
 def _reason(exc: Any) -> str:
-    """The server's own message of an API error (e.g. which permission is missing), when it gave one."""
-    for error in getattr(exc, "errors", None) or ():
+    """The server's own message of an API error (e.g. which permission is missing), when it gave one:
+    in the error's ``errors``, or for a media download (which leaves them out) in its response's body."""
+    errors = getattr(exc, "errors", None) or _body_errors(getattr(exc, "response", None))
+    for error in errors:
         if isinstance(error, Mapping) and error.get("message"):
             return f": {str(error['message']).splitlines()[0][:200]}"
     return ""
+
+
+def _body_errors(response: Any) -> list[Any]:
+    try:
+        errors = response.json()["error"]["errors"]
+    except (AttributeError, ValueError, KeyError, TypeError):  # no response, not JSON, not Google's shape
+        return []
+    return errors if isinstance(errors, list) else []
 
 
 def _first_line(exc: BaseException) -> str:
@@ -132,7 +147,7 @@ def listed(ctx: TaskContext, client: Any) -> Iterator[dict[str, Any]]:
     directory = choice(ctx, "listingType") == "DIRECTORY"
     pages = client.list_blobs(where.bucket, prefix=where.name or None, delimiter="/" if directory else None,
                               versions=bool(ctx.get("allVersions"))).pages
-    with gcs_errors(f"GCS bucket '{where.bucket}' does not exist"):
+    with gcs_errors(f"GCS bucket '{where.bucket}' does not exist", where.uri):
         for page in pages:
             for blob in page:
                 yield blob._properties  # the object's JSON resource: every field Kestra's Blob reads
