@@ -25,7 +25,8 @@ class Runtime:
     @staticmethod
     def envs() -> dict[str, str]:
         """Environment variables starting with ``ENV_``, prefix removed, lower-cased (``envs.foo``)."""
-        return {key[4:].lower(): value for key, value in os.environ.items() if key.startswith("ENV_")}
+        # keys first: os.environ decodes every value it gives, and few variables are ENV_ ones
+        return {key[4:].lower(): os.environ[key] for key in os.environ if key.startswith("ENV_")}
 
     def kv(self, namespace: str, key: str, error_on_missing: bool, inherit: bool = False) -> Any:
         """``inherit``: no namespace was named, so parent namespaces are searched too (Kestra >= 0.22).
