@@ -29,6 +29,7 @@ CHUNKS_PER_STATEMENT = 8
 
 Entry = list[Any]
 
+
 def pieces(items: list[Any]) -> Iterator[list[Any]]:
     """``items`` in lists of ``CHUNK_SIZE`` at most."""
     for start in range(0, len(items), CHUNK_SIZE):

@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from ..records.execution import ExecutionView, LogView, TaskRunView
 
 MAX_CHILDREN = 50       # task runs (or loop values) shown under one parent
-_TASKRUN_ID = attrgetter("taskrun_id")  # what log lines are grouped by
 MAX_LOG_LINES = 20      # log lines shown per task run (the last ones)
 MAX_PREVIEWS = 5        # file outputs previewed per task in the report
 LIVE_HEIGHT = 420       # pixels: the height of a running tree, newest activity at the bottom
+_TASKRUN_ID = attrgetter("taskrun_id")  # what log lines are grouped by
 
 # Styles are inline: JupyterLab drops <style> from untrusted outputs (nbconvert and GitHub keep
 # attributes), and its sanitizer drops declarations with var(). So coloured text is never set
